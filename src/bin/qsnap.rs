@@ -1,0 +1,1 @@
+qplan::tool_main!(qplan::cmd::qsnap::Args);

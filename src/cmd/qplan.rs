@@ -1,0 +1,138 @@
+//! `qplan`: the application filter. Reads conditioned v1 input streams and
+//! writes supply, demand, shortages and dev-complete dates; given a results
+//! stream instead, renders it without recomputing.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+
+use crate::cli::{self, Tool, Verbosity};
+use crate::error::Error;
+use crate::plan::fields::{parse_triage, Triage};
+use crate::plan::render::{self, View};
+use crate::plan::{compute, input, Loaded, Results};
+use crate::stream::Reader;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The v1 results streams (SPEC section 5), for qsnap and other tools.
+    Stream,
+    /// A report to read: supply against demand and the ranked work list.
+    Text,
+    /// One JSON document with everything, for web pages and jq.
+    Json,
+    /// The work lists, one row per item per track.
+    Csv,
+}
+
+/// Compute supply, demand, shortages and dev-complete dates.
+///
+/// Reads the conditioned input streams (qplan params, holidays, staff and
+/// work v1) and writes the results. Given a results stream (as `qplan`
+/// wrote it, for instance from `qsnap get qplan results`) it renders it in
+/// the format asked without recomputing. A `qsnap provenance v1` section is
+/// passed through.
+///
+/// Examples:
+///   qsnap get qplan conditioned | qplan | qsnap put qplan results
+///   qsnap get qplan results | qplan -f text --track Tenor --triage 2
+///   qplan -f csv plan.txt > work.csv
+#[derive(Parser, Debug)]
+#[command(name = "qplan", version, after_long_help = super::AFTER_HELP)]
+pub struct Args {
+    /// Input stream; `-` or nothing reads stdin.
+    #[arg(value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Stream)]
+    pub format: Format,
+
+    /// Show only this track (text, json, csv).
+    #[arg(long, value_name = "NAME")]
+    pub track: Option<String>,
+
+    /// Show only work at this triage level or more important (1, 1.5, 2,
+    /// 2.5, 3), and demand up to this level (text, json, csv).
+    #[arg(long, value_name = "LEVEL", value_parser = triage_arg)]
+    pub triage: Option<Triage>,
+
+    /// Write to FILE instead of stdout; FILE is replaced only when qplan
+    /// succeeds.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+fn triage_arg(s: &str) -> Result<Triage, String> {
+    if s.trim().is_empty() {
+        return Err("a triage level is a number: 1, 1.5, 2, 2.5 or 3".into());
+    }
+    parse_triage(s)
+}
+
+impl Tool for Args {
+    const NAME: &'static str = "qplan";
+
+    fn output(&self) -> Option<&Path> {
+        self.output.as_deref()
+    }
+
+    fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        if self.format == Format::Stream && (self.track.is_some() || self.triage.is_some()) {
+            return Err(Error::Usage(
+                "--track and --triage narrow the text, json and csv formats; the stream format is always whole"
+                    .into(),
+            )
+            .into());
+        }
+        let name = cli::input_name(self.input.as_deref());
+        let input = cli::open_input(self.input.as_deref())?;
+        let loaded =
+            input::read(&mut Reader::new(input)).with_context(|| format!("reading {name}"))?;
+        let results = match loaded {
+            Loaded::Input(input) => {
+                self.verbosity.note(
+                    Self::NAME,
+                    format!(
+                        "computing {} items, {} people, {} days",
+                        input.work.len(),
+                        input.staff.len(),
+                        (input.params.end - input.params.start).num_days() + 1
+                    ),
+                );
+                compute(*input)
+            }
+            Loaded::Results(sections) => {
+                self.verbosity
+                    .note(Self::NAME, "rendering a results stream");
+                Results::from_sections(sections).with_context(|| format!("reading {name}"))?
+            }
+        };
+        let track = match &self.track {
+            None => None,
+            Some(t) => Some(results.tracks.iter().position(|x| x == t).ok_or_else(|| {
+                Error::Usage(format!(
+                    "no track named {t:?}; the tracks are: {}",
+                    results.tracks.join(", ")
+                ))
+            })?),
+        };
+        let view = View {
+            track,
+            triage: self.triage,
+        };
+        match self.format {
+            Format::Stream => results.write_stream(out),
+            Format::Text => render::text(&results, view, out),
+            Format::Json => render::json(&results, view, out),
+            Format::Csv => render::csv(&results, view, out),
+        }
+        .map_err(|e| Error::io("writing the output", e))?;
+        Ok(())
+    }
+}

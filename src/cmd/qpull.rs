@@ -1,0 +1,33 @@
+//! `qpull`: Fetch planning data from its sources of truth and write it as raw sections.
+//!
+//! Not built yet: the command exists so that scripts and man pages can name
+//! it, and says plainly that it does nothing (exit 2).
+
+use std::io::Write;
+
+use clap::Parser;
+
+use crate::cli::{Tool, Verbosity};
+use crate::error::Error;
+
+/// Fetch planning data from its sources of truth and write it as raw sections.
+///
+/// Not implemented yet: this command exits with status 2.
+#[derive(Parser, Debug)]
+#[command(name = "qpull", version, after_long_help = super::AFTER_HELP)]
+pub struct Args {
+    /// Arguments of the command to come (ignored).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub rest: Vec<String>,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+impl Tool for Args {
+    const NAME: &'static str = "qpull";
+
+    fn run(self, _out: &mut dyn Write) -> anyhow::Result<()> {
+        Err(Error::NotImplemented("qpull").into())
+    }
+}

@@ -1,0 +1,20 @@
+//! qplan toolkit: small Unix commands for quarterly planning data.
+//!
+//! The library holds everything; the six binaries under `src/bin/` only hand
+//! over to [`cli::main`]. Modules follow what the code is about:
+//!
+//! - [`stream`]: the stacked-stream format every tool reads and writes;
+//! - [`plan`]: the qplan engine (inputs, supply, demand, shortages, schedule,
+//!   results and their renderings);
+//! - [`cmd`]: one module per command, each an `Args` and a `run`;
+//! - [`cli`]: what every command shares (inputs, outputs, errors, exit codes);
+//! - [`docs`]: man pages and shell completions generated from the commands.
+
+pub mod cli;
+pub mod cmd;
+pub mod docs;
+pub mod error;
+pub mod plan;
+pub mod stream;
+
+pub use error::{Error, Location, Result};

@@ -1,0 +1,283 @@
+//! The qplan computation (SPEC section 4): tracks and skills, manpower,
+//! cumulative demand by triage, shortages, and the dev-complete schedule.
+//!
+//! Tracks are computed one at a time (the `All` track first), so memory for
+//! per-day availability is that of one track, whatever the number of tracks.
+
+use std::collections::HashSet;
+
+use chrono::{Datelike, NaiveDate, Weekday};
+
+use super::fields::Triage;
+use super::input::{Input, Work, ALL};
+use super::results::{Item, Results, Row};
+use super::schedule::{Pool, EPS};
+
+/// Sorted names and, for each input index, its position in that order.
+fn sorted(names: impl Iterator<Item = String>) -> (Vec<String>, Vec<u32>) {
+    let names: Vec<String> = names.collect();
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+    let mut position = vec![0u32; names.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        position[i] = pos as u32;
+    }
+    let sorted = order.iter().map(|&i| names[i].clone()).collect();
+    (sorted, position)
+}
+
+/// The calendar of the plan: which days are workdays.
+pub struct Calendar {
+    pub start: NaiveDate,
+    pub workday: Vec<bool>,
+}
+
+impl Calendar {
+    pub fn new(start: NaiveDate, end: NaiveDate, holidays: &[NaiveDate]) -> Self {
+        let holidays: HashSet<NaiveDate> = holidays.iter().copied().collect();
+        let n = (end - start).num_days() + 1;
+        let workday = start
+            .iter_days()
+            .take(n.max(0) as usize)
+            .map(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(&d))
+            .collect();
+        Calendar { start, workday }
+    }
+
+    pub fn days(&self) -> usize {
+        self.workday.len()
+    }
+
+    /// The index of a date, when it lies in the plan.
+    pub fn index(&self, d: NaiveDate) -> Option<usize> {
+        let i = (d - self.start).num_days();
+        (0..self.days() as i64).contains(&i).then_some(i as usize)
+    }
+
+    pub fn date(&self, i: usize) -> NaiveDate {
+        self.start + chrono::Days::new(i as u64)
+    }
+
+    /// A person's vacation days that fall on workdays of the plan, sorted,
+    /// each once.
+    fn vacation_workdays(&self, vacation: &[(NaiveDate, NaiveDate)]) -> Vec<u32> {
+        let mut days = Vec::new();
+        for &(from, to) in vacation {
+            let (Some(a), Some(b)) = (
+                self.index(from.max(self.start)),
+                self.index(to.min(self.date(self.days().saturating_sub(1)))),
+            ) else {
+                continue;
+            };
+            days.extend((a..=b).filter(|&d| self.workday[d]).map(|d| d as u32));
+        }
+        days.sort_unstable();
+        days.dedup();
+        days
+    }
+}
+
+/// Computes the results of SPEC section 4 from checked inputs.
+pub fn compute(input: Input) -> Results {
+    let Input {
+        params,
+        params_line,
+        holidays,
+        staff,
+        work,
+        tracks: track_names,
+        skills: skill_names,
+        provenance,
+    } = input;
+    let cal = Calendar::new(params.start, params.end, &holidays);
+
+    let (sorted_tracks, track_pos) = sorted(track_names.iter().map(str::to_owned));
+    let (skills, skill_pos) = sorted(skill_names.iter().map(str::to_owned));
+    let mut tracks = vec![ALL.to_owned()];
+    tracks.extend(sorted_tracks);
+    // Result track of an input track: 0 is All.
+    let track_of = |t: Option<u32>| t.map(|t| track_pos[t as usize] as usize + 1);
+    let sched: Vec<Option<usize>> = params
+        .sched
+        .iter()
+        .map(|s| skills.iter().position(|k| k == s))
+        .collect();
+
+    // People of each track (All holds everyone), with their vacation days.
+    let mut people: Vec<Vec<usize>> = vec![Vec::new(); tracks.len()];
+    let mut vac: Vec<Vec<u32>> = Vec::with_capacity(staff.len());
+    let mut person_skill = Vec::with_capacity(staff.len());
+    for (i, p) in staff.iter().enumerate() {
+        people[0].push(i);
+        if let Some(t) = track_of(p.track) {
+            people[t].push(i);
+        }
+        vac.push(cal.vacation_workdays(&p.vacation));
+        person_skill.push(p.skill.map(|s| skill_pos[s as usize] as usize));
+    }
+
+    // Work items in rank order (stable: equal ranks keep input order),
+    // then split by track keeping that order.
+    let items: Vec<Item> = work
+        .into_iter()
+        .map(|w: Work| Item {
+            id: w.id,
+            rank: w.rank,
+            name: w.name,
+            triage: w.triage,
+            estimate: w.estimate.map(|e| {
+                e.into_iter()
+                    .map(|(s, a)| (skill_pos[s as usize], a))
+                    .collect()
+            }),
+            track: track_of(w.track).map(|t| t as u32),
+        })
+        .collect();
+    let mut order: Vec<u32> = (0..items.len() as u32).collect();
+    order.sort_by_key(|&i| items[i as usize].rank);
+    let mut track_items: Vec<Vec<u32>> = vec![Vec::new(); tracks.len()];
+    for &i in &order {
+        if let Some(t) = items[i as usize].track {
+            track_items[t as usize].push(i);
+        }
+    }
+    track_items[0] = order;
+
+    let workdays = cal.workday.iter().filter(|&&w| w).count() as f64;
+    let mut results = Results {
+        params_line,
+        tracks,
+        skills,
+        manpower: Vec::new(),
+        demand: Vec::new(),
+        staff: Vec::new(),
+        work: Vec::new(),
+        items: Vec::new(),
+        provenance,
+    };
+    let n_skills = results.skills.len();
+    for (t, members) in people.iter().enumerate() {
+        // Manpower: available days of the track's people per skill, / 5.
+        let mut heads = vec![0usize; n_skills];
+        let mut away = vec![0usize; n_skills];
+        let mut names: Vec<Vec<&str>> = vec![Vec::new(); n_skills];
+        for &p in members {
+            if let Some(s) = person_skill[p] {
+                heads[s] += 1;
+                away[s] += vac[p].len();
+                names[s].push(&staff[p].name);
+            }
+        }
+        results.manpower.push(
+            (0..n_skills)
+                .map(|s| (heads[s] as f64 * workdays - away[s] as f64) / 5.0)
+                .collect(),
+        );
+        results.staff.push(
+            names
+                .into_iter()
+                .map(|mut group| {
+                    group.sort_unstable();
+                    group.into_iter().map(str::to_owned).collect()
+                })
+                .collect(),
+        );
+
+        let list = &track_items[t];
+        results.demand.push(demand(&items, list, n_skills));
+        let shortages = shortages(&items, list, &results.manpower[t]);
+
+        // Per-day availability of each scheduling skill in this track.
+        let mut pools: Vec<Option<Pool>> = sched
+            .iter()
+            .map(|s| {
+                s.map(|s| {
+                    let mut avail: Vec<f64> = cal
+                        .workday
+                        .iter()
+                        .map(|&w| if w { heads[s] as f64 } else { 0.0 })
+                        .collect();
+                    for &p in members {
+                        if person_skill[p] == Some(s) {
+                            for &d in &vac[p] {
+                                avail[d as usize] -= 1.0;
+                            }
+                        }
+                    }
+                    Pool::new(avail)
+                })
+            })
+            .collect();
+        let rows = list
+            .iter()
+            .zip(shortages)
+            .map(|(&i, shortage)| Row {
+                item: i,
+                shortage,
+                done: dev_complete(&items[i as usize], &sched, &mut pools).map(|d| cal.date(d)),
+            })
+            .collect();
+        results.work.push(rows);
+    }
+    results.items = items;
+    results
+}
+
+/// Demand per triage level per skill, accumulated from triage 1 down to 3.
+fn demand(items: &[Item], list: &[u32], n_skills: usize) -> [Vec<f64>; 5] {
+    let mut rows: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; n_skills]);
+    for &i in list {
+        let item = &items[i as usize];
+        for &(s, a) in item.estimate.iter().flatten() {
+            rows[item.triage.index()][s as usize] += a;
+        }
+    }
+    for level in 1..Triage::ALL.len() {
+        let (done, rest) = rows.split_at_mut(level);
+        for (acc, prev) in rest[0].iter_mut().zip(&done[level - 1]) {
+            *acc += prev;
+        }
+    }
+    rows
+}
+
+/// The shortage of each item of a ranked list: a running supply per skill
+/// starting at the manpower; the item is short where `max(supply, 0) - d`
+/// falls below zero (by more than the tolerance), by that value.
+fn shortages(items: &[Item], list: &[u32], manpower: &[f64]) -> Vec<Vec<(u32, f64)>> {
+    let mut supply = manpower.to_vec();
+    list.iter()
+        .map(|&i| {
+            let mut short = Vec::new();
+            for &(s, d) in items[i as usize].estimate.iter().flatten() {
+                let next = supply[s as usize].max(0.0) - d;
+                supply[s as usize] = next;
+                if next < -EPS {
+                    short.push((s, next));
+                }
+            }
+            short
+        })
+        .collect()
+}
+
+/// The day an item is dev-complete: the latest over its scheduling skills;
+/// `None` (DNF) when any runs out of days or the item has no estimate.
+fn dev_complete(item: &Item, sched: &[Option<usize>], pools: &mut [Option<Pool>]) -> Option<usize> {
+    let estimate = item.estimate.as_ref()?;
+    let mut done = Some(0);
+    for &(s, e) in estimate {
+        let Some(k) = sched.iter().position(|&x| x == Some(s as usize)) else {
+            continue;
+        };
+        let day = match &mut pools[k] {
+            Some(pool) => pool.place(e),
+            None => None,
+        };
+        done = match (done, day) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+    }
+    done
+}

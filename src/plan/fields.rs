@@ -1,0 +1,320 @@
+//! Field-level parsers of the v1 input streams (SPEC section 3): dates,
+//! estimates, triage levels, ranks and vacations. qplan, qcondition and
+//! qwhatif all read fields through these, so the rules live in one place.
+//!
+//! Each parser returns a short message on failure; the caller adds where
+//! (section, line, column, value).
+
+use std::fmt;
+
+use chrono::NaiveDate;
+
+/// Reads a date written as ISO `2013-10-07` or as `Oct 7, 2013` (the day may
+/// be padded with spaces: `Oct  7, 2013`).
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    let t = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        // chrono accepts a one-digit month or day; ISO asks for two.
+        if t.len() == 10 {
+            return Ok(d);
+        }
+    }
+    if t.contains(',') {
+        if let Ok(d) = NaiveDate::parse_from_str(t, "%b %e, %Y") {
+            return Ok(d);
+        }
+    }
+    Err("not a date (expected 2013-10-07 or Oct 7, 2013)".into())
+}
+
+/// Reads a vacation entry: a date or an inclusive range `FROM..TO`.
+pub fn parse_vacation(s: &str) -> Result<(NaiveDate, NaiveDate), String> {
+    match s.split_once("..") {
+        Some((a, b)) => {
+            let from = parse_date(a).map_err(|e| format!("range start: {e}"))?;
+            let to = parse_date(b).map_err(|e| format!("range end: {e}"))?;
+            if to < from {
+                return Err(format!("range ends ({to}) before it starts ({from})"));
+            }
+            Ok((from, to))
+        }
+        None => parse_date(s).map(|d| (d, d)),
+    }
+}
+
+/// Reads the vacation column: entries joined by `:`; empty entries are
+/// skipped, so an empty column means no vacation.
+pub fn parse_vacations(s: &str) -> Result<Vec<(NaiveDate, NaiveDate)>, String> {
+    s.split(':')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| parse_vacation(e).map_err(|m| format!("vacation {e:?}: {m}")))
+        .collect()
+}
+
+/// Reads a rank: an integer, lower is more important.
+pub fn parse_rank(s: &str) -> Result<i64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| "rank is not an integer".to_owned())
+}
+
+/// A triage level, one of the five buckets `1 1.5 2 2.5 3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Triage(u8);
+
+impl Triage {
+    /// The five levels, most important first.
+    pub const ALL: [Triage; 5] = [Triage(0), Triage(1), Triage(2), Triage(3), Triage(4)];
+    pub const LOWEST: Triage = Triage(4);
+    const NAMES: [&'static str; 5] = ["1", "1.5", "2", "2.5", "3"];
+
+    /// Position in [`Triage::ALL`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self.index()]
+    }
+
+    /// Buckets a number: ≤1 → 1, ≤1.5 → 1.5, ≤2 → 2, ≤2.5 → 2.5, else 3.
+    pub fn bucket(x: f64) -> Triage {
+        match x {
+            x if x <= 1.0 => Triage(0),
+            x if x <= 1.5 => Triage(1),
+            x if x <= 2.0 => Triage(2),
+            x if x <= 2.5 => Triage(3),
+            _ => Triage(4),
+        }
+    }
+}
+
+impl fmt::Display for Triage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads a triage column: a number, bucketed; empty means 3.
+pub fn parse_triage(s: &str) -> Result<Triage, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Ok(Triage::LOWEST);
+    }
+    match t.parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(Triage::bucket(x)),
+        _ => Err("triage is not a number".into()),
+    }
+}
+
+/// Reads one amount in person-weeks: a non-negative number, or a T-shirt
+/// size with an optional factor (`S`=1, `M`=2, `L`=3, `Q`=13; `3S`=3).
+pub fn parse_amount(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let bad = || format!("{t:?} is not a number or a T-shirt size (S, M, L, Q)");
+    let size = match t.as_bytes().last().map(u8::to_ascii_uppercase) {
+        Some(b'S') => Some(1.0),
+        Some(b'M') => Some(2.0),
+        Some(b'L') => Some(3.0),
+        Some(b'Q') => Some(13.0),
+        _ => None,
+    };
+    let amount = match size {
+        Some(size) => {
+            // The last byte is ASCII, so this slice is on a char boundary.
+            let factor = t[..t.len() - 1].trim();
+            let n = if factor.is_empty() {
+                1.0
+            } else {
+                factor.parse::<f64>().map_err(|_| bad())?
+            };
+            n * size
+        }
+        None => t.parse::<f64>().map_err(|_| bad())?,
+    };
+    if !amount.is_finite() || amount < 0.0 {
+        return Err(format!("amount {t:?} is negative or not finite"));
+    }
+    // `-0` reads as 0.
+    Ok(amount + 0.0)
+}
+
+/// Reads an estimate: comma-separated `Skill:Amount`, each skill at most
+/// once. `None` for an empty estimate ("not estimated").
+pub fn parse_estimate(s: &str) -> Result<Option<Vec<(&str, f64)>>, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let mut parts: Vec<(&str, f64)> = Vec::with_capacity(2);
+    for part in t.split(',') {
+        let part = part.trim();
+        let Some((skill, amount)) = part.split_once(':') else {
+            return Err(format!("{part:?} is not Skill:Amount"));
+        };
+        let skill = skill.trim();
+        if skill.is_empty() {
+            return Err(format!("{part:?} names no skill"));
+        }
+        let amount = parse_amount(amount).map_err(|e| format!("skill {skill}: {e}"))?;
+        if parts.iter().any(|(s, _)| *s == skill) {
+            return Err(format!("skill {skill} appears twice"));
+        }
+        parts.push((skill, amount));
+    }
+    Ok(Some(parts))
+}
+
+/// Writes a number in the shortest form that reads back to the same value,
+/// after rounding to 9 decimals so that binary noise (`0.30000000000000004`)
+/// never reaches a report.
+pub fn fmt_num(x: f64) -> String {
+    let mut buf = String::new();
+    push_num(&mut buf, x);
+    buf
+}
+
+/// [`fmt_num`] appending to a buffer.
+pub fn push_num(buf: &mut String, x: f64) {
+    use fmt::Write;
+    let r = round9(x);
+    // `{}` on f64 is the shortest round-tripping form; -0 reads as 0.
+    let r = if r == 0.0 { 0.0 } else { r };
+    let _ = write!(buf, "{r}");
+}
+
+/// Rounds to 9 decimals where that is representable; huge values are kept.
+pub fn round9(x: f64) -> f64 {
+    if x.abs() < 1e9 {
+        (x * 1e9).round() / 1e9
+    } else {
+        x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn dates_in_both_forms() {
+        assert_eq!(parse_date("2013-10-07"), Ok(d("2013-10-07")));
+        assert_eq!(parse_date("Oct 7, 2013"), Ok(d("2013-10-07")));
+        assert_eq!(parse_date("Oct  7, 2013"), Ok(d("2013-10-07")));
+        assert_eq!(parse_date(" Dec 25, 2013 "), Ok(d("2013-12-25")));
+        for bad in [
+            "",
+            "2013-13-01",
+            "2013-2-1",
+            "7 Oct 2013",
+            "Oct 32, 2013",
+            "yesterday",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn vacation_ranges() {
+        assert_eq!(
+            parse_vacations("2013-12-23..2013-12-27:2014-01-02"),
+            Ok(vec![
+                (d("2013-12-23"), d("2013-12-27")),
+                (d("2014-01-02"), d("2014-01-02"))
+            ])
+        );
+        assert_eq!(parse_vacations(""), Ok(vec![]));
+        assert!(parse_vacations("2013-12-27..2013-12-23").is_err());
+        assert!(parse_vacations("2013-12-27..").is_err());
+    }
+
+    #[test]
+    fn triage_buckets() {
+        let t = |s| parse_triage(s).unwrap().as_str();
+        assert_eq!(t(""), "3");
+        assert_eq!(t("0"), "1");
+        assert_eq!(t("1"), "1");
+        assert_eq!(t("1.2"), "1.5");
+        assert_eq!(t("2"), "2");
+        assert_eq!(t("2.4"), "2.5");
+        assert_eq!(t("2.6"), "3");
+        assert_eq!(t("7"), "3");
+        assert!(parse_triage("high").is_err());
+        assert!(parse_triage("NaN").is_err());
+    }
+
+    #[test]
+    fn amounts_and_tshirt_sizes() {
+        assert_eq!(parse_amount("2"), Ok(2.0));
+        assert_eq!(parse_amount("0.5"), Ok(0.5));
+        assert_eq!(parse_amount("S"), Ok(1.0));
+        assert_eq!(parse_amount("M"), Ok(2.0));
+        assert_eq!(parse_amount("L"), Ok(3.0));
+        assert_eq!(parse_amount("Q"), Ok(13.0));
+        assert_eq!(parse_amount("3S"), Ok(3.0));
+        assert_eq!(parse_amount("2Q"), Ok(26.0));
+        assert_eq!(parse_amount("0.5M"), Ok(1.0));
+        for bad in ["", "-1", "X", "3X", "inf", "NaN", "-2S", "1e400"] {
+            assert!(parse_amount(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn estimates() {
+        assert_eq!(
+            parse_estimate("Apps:2,Web:0.5"),
+            Ok(Some(vec![("Apps", 2.0), ("Web", 0.5)]))
+        );
+        assert_eq!(
+            parse_estimate("Apps:2, Web:L"),
+            Ok(Some(vec![("Apps", 2.0), ("Web", 3.0)]))
+        );
+        assert_eq!(parse_estimate(""), Ok(None));
+        assert!(parse_estimate("Apps:2,Apps:1").is_err());
+        assert!(parse_estimate("Apps").is_err());
+        assert!(parse_estimate(":2").is_err());
+        assert!(parse_estimate("Apps:2,").is_err());
+    }
+
+    #[test]
+    fn numbers_in_shortest_form() {
+        assert_eq!(fmt_num(4.6), "4.6");
+        assert_eq!(fmt_num(2.0), "2");
+        assert_eq!(fmt_num(0.5), "0.5");
+        assert_eq!(fmt_num(0.1 + 0.2), "0.3");
+        assert_eq!(fmt_num(-0.0), "0");
+        assert_eq!(fmt_num(-1.5), "-1.5");
+    }
+
+    proptest! {
+        #[test]
+        fn field_parsers_never_panic(s in "\\PC{0,30}") {
+            let _ = parse_date(&s);
+            let _ = parse_vacations(&s);
+            let _ = parse_rank(&s);
+            let _ = parse_triage(&s);
+            let _ = parse_amount(&s);
+            let _ = parse_estimate(&s);
+        }
+
+        #[test]
+        fn formatted_numbers_read_back(x in -1e6f64..1e6) {
+            let r = round9(x);
+            prop_assert_eq!(fmt_num(x).parse::<f64>().unwrap(), if r == 0.0 { 0.0 } else { r });
+        }
+
+        #[test]
+        fn estimates_read_back_from_their_display(parts in proptest::collection::btree_map("[A-Z][a-z]{0,6}", 0.0f64..100.0, 1..5)) {
+            let text: Vec<String> = parts.iter().map(|(k, v)| format!("{k}:{}", fmt_num(*v))).collect();
+            let joined = text.join(", ");
+            let parsed = parse_estimate(&joined).unwrap().unwrap();
+            prop_assert_eq!(parsed.len(), parts.len());
+        }
+    }
+}

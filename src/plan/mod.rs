@@ -1,0 +1,27 @@
+//! The qplan engine: from the v1 input streams to supply, demand, shortages
+//! and dev-complete dates (SPEC sections 3–5).
+//!
+//! - [`fields`]: how each input field is read (dates, estimates, triage…);
+//! - [`input`]: reading and checking the input streams;
+//! - [`engine`]: the computation, track by track;
+//! - [`schedule`]: the day-by-day dev-complete schedule;
+//! - [`results`]: the results model and the v1 output streams;
+//! - [`render`]: the human formats (text, JSON, CSV).
+
+pub mod engine;
+pub mod fields;
+pub mod input;
+pub mod render;
+pub mod results;
+pub mod schedule;
+
+pub use engine::compute;
+pub use input::{Input, Loaded};
+pub use results::Results;
+
+/// The longest plan supported, in days (ten years), so that a typo in the
+/// end date is an error rather than gigabytes of calendar.
+pub const MAX_DAYS: i64 = 3660;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,481 @@
+//! The qplan results (SPEC section 5): the model every output format renders,
+//! the v1 output streams, and reading a stored results stream back so it can
+//! be rendered without recomputing.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use chrono::NaiveDate;
+
+use super::fields::{self, push_num, Triage};
+use super::input::{ALL, PARAMS};
+use crate::error::{Error, Location, Result};
+use crate::stream::{Section, Writer, PROVENANCE};
+
+pub const TRACKS: &str = "qplan tracks v1";
+pub const SKILLS: &str = "qplan skills v1";
+pub const TRIAGES: &str = "qplan triages v1";
+pub const MANPOWER: &str = "qplan track manpower v1";
+pub const DEMAND: &str = "qplan track-triage demand v1";
+pub const STAFF: &str = "qplan track-skill staff v1";
+pub const WORK: &str = "qplan track work v1";
+const TRIAGE_ITEM: &str = "qplan triage item";
+const TRACK_ITEM: &str = "qplan track item";
+const SKILL_ITEM: &str = "qplan skill item";
+
+/// A work item as the results show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub id: String,
+    pub rank: i64,
+    pub name: String,
+    pub triage: Triage,
+    /// Amounts per skill (index into [`Results::skills`]); `None` when not
+    /// estimated.
+    pub estimate: Option<Vec<(u32, f64)>>,
+    /// The item's own track (index into [`Results::tracks`], never `All`).
+    pub track: Option<u32>,
+}
+
+/// An item's line in one track's ranked list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Index into [`Results::items`].
+    pub item: u32,
+    /// Skills short and by how much (negative), empty when above the line.
+    pub shortage: Vec<(u32, f64)>,
+    /// The dev-complete date; `None` is DNF.
+    pub done: Option<NaiveDate>,
+}
+
+/// Everything qplan computes, per track (index 0 is `All`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Results {
+    /// The params line, copied from the input.
+    pub params_line: String,
+    pub tracks: Vec<String>,
+    pub skills: Vec<String>,
+    /// `[track][skill]`, person-weeks.
+    pub manpower: Vec<Vec<f64>>,
+    /// `[track][triage][skill]`, cumulative person-weeks.
+    pub demand: Vec<[Vec<f64>; 5]>,
+    /// `[track][skill]`: names, sorted.
+    pub staff: Vec<Vec<Vec<String>>>,
+    /// `[track]`: rows in rank order.
+    pub work: Vec<Vec<Row>>,
+    pub items: Vec<Item>,
+    /// The `qsnap provenance v1` lines, passed through.
+    pub provenance: Option<Vec<Vec<u8>>>,
+}
+
+impl Results {
+    pub fn item(&self, row: &Row) -> &Item {
+        &self.items[row.item as usize]
+    }
+
+    pub fn track_name(&self, t: Option<u32>) -> &str {
+        t.map_or("", |t| &self.tracks[t as usize])
+    }
+
+    /// `Apps:2, Web:1` (empty when not estimated).
+    pub fn estimate_text(&self, item: &Item) -> String {
+        self.amounts_text(item.estimate.as_deref().unwrap_or(&[]))
+    }
+
+    /// `Apps:-1.5, Web:-2` (empty when none).
+    pub fn amounts_text(&self, amounts: &[(u32, f64)]) -> String {
+        let mut s = String::new();
+        for (i, &(k, a)) in amounts.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&self.skills[k as usize]);
+            s.push(':');
+            push_num(&mut s, a);
+        }
+        s
+    }
+
+    /// Writes the v1 output streams of SPEC section 5, ending with `=====end`.
+    ///
+    /// A work line is `track, rank, triage, name, estimate, shortage, date`
+    /// as SPEC section 5 lists, then the item id as an eighth column, so that
+    /// what-ifs, diffs and reports can name items; readers of v1 ignore
+    /// trailing columns.
+    pub fn write_stream(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut w = Writer::new(out);
+        w.section(0, PARAMS, [&self.params_line])?;
+        w.section(0, TRACKS, &self.tracks)?;
+        w.section(0, SKILLS, &self.skills)?;
+        w.section(0, TRIAGES, Triage::ALL.iter().map(|t| t.as_str()))?;
+        let mut line = String::new();
+        let mut numbers = |values: &[f64]| -> String {
+            line.clear();
+            for (i, &v) in values.iter().enumerate() {
+                if i > 0 {
+                    line.push('\t');
+                }
+                push_num(&mut line, v);
+            }
+            line.clone()
+        };
+        w.section(0, MANPOWER, self.manpower.iter().map(|m| numbers(m)))?;
+        w.header(0, DEMAND)?;
+        for rows in &self.demand {
+            w.section(1, TRIAGE_ITEM, rows.iter().map(|r| numbers(r)))?;
+        }
+        w.header(0, STAFF)?;
+        for groups in &self.staff {
+            w.header(1, TRACK_ITEM)?;
+            for names in groups {
+                w.section(2, SKILL_ITEM, names)?;
+            }
+        }
+        w.header(0, WORK)?;
+        let mut line = String::new();
+        for rows in &self.work {
+            w.header(1, TRACK_ITEM)?;
+            for row in rows {
+                let item = self.item(row);
+                line.clear();
+                line.push_str(self.track_name(item.track));
+                line.push('\t');
+                let _ = write!(line, "{}", item.rank);
+                line.push('\t');
+                line.push_str(item.triage.as_str());
+                line.push('\t');
+                line.push_str(&item.name);
+                line.push('\t');
+                line.push_str(&self.estimate_text(item));
+                line.push('\t');
+                line.push_str(&self.amounts_text(&row.shortage));
+                line.push('\t');
+                push_date(&mut line, row.done);
+                line.push('\t');
+                line.push_str(&item.id);
+                w.line(1, line.as_bytes())?;
+            }
+        }
+        if let Some(lines) = &self.provenance {
+            w.section(0, PROVENANCE, lines)?;
+        }
+        w.end()
+    }
+
+    /// Reads a results stream back (the sections of a results stream as
+    /// [`super::input::read`] collected them).
+    pub fn from_sections(sections: Vec<Section>) -> Result<Results> {
+        let find = |h: &str| sections.iter().find(|s| s.header == h);
+        let need = |h: &str| {
+            find(h).ok_or_else(|| {
+                Error::data(
+                    Location::default(),
+                    format!("results stream has no '{h}' section"),
+                )
+            })
+        };
+        let params_line = match find(PARAMS) {
+            Some(s) => first_text(s)?,
+            None => {
+                return Err(Error::data(
+                    Location::default(),
+                    format!("results stream has no '{PARAMS}' section"),
+                ))
+            }
+        };
+        let tracks = text_lines(need(TRACKS)?)?;
+        let skills = text_lines(need(SKILLS)?)?;
+        if tracks.first().map(String::as_str) != Some(ALL) {
+            return Err(Error::data(
+                Location::section(TRACKS),
+                format!("the first track must be {ALL}"),
+            ));
+        }
+        let track_index: HashMap<&str, u32> = tracks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), i as u32))
+            .collect();
+        let skill_index: HashMap<&str, u32> = skills
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str(), i as u32))
+            .collect();
+        let count_error = |s: &Section, what: &str, n: usize, want: usize| {
+            Error::data(
+                Location::section(s.header.clone()).line(s.line),
+                format!("{n} {what} where the tracks section lists {want}"),
+            )
+        };
+
+        let manpower_section = need(MANPOWER)?;
+        let manpower = manpower_section
+            .text_lines()
+            .map(|l| {
+                let (line, text) = l?;
+                numbers(MANPOWER, line, text, skills.len())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if manpower.len() != tracks.len() {
+            return Err(count_error(
+                manpower_section,
+                "manpower lines",
+                manpower.len(),
+                tracks.len(),
+            ));
+        }
+
+        let demand_section = need(DEMAND)?;
+        let mut demand = Vec::new();
+        for item in nested(demand_section, TRIAGE_ITEM)? {
+            let rows = item
+                .text_lines()
+                .map(|l| {
+                    let (line, text) = l?;
+                    numbers(DEMAND, line, text, skills.len())
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let rows: [Vec<f64>; 5] = rows.try_into().map_err(|rows: Vec<_>| {
+                Error::data(
+                    Location::section(DEMAND).line(item.line),
+                    format!("{} triage rows where there are 5", rows.len()),
+                )
+            })?;
+            demand.push(rows);
+        }
+        if demand.len() != tracks.len() {
+            return Err(count_error(
+                demand_section,
+                "demand items",
+                demand.len(),
+                tracks.len(),
+            ));
+        }
+
+        let staff_section = need(STAFF)?;
+        let mut staff = Vec::new();
+        for track in nested(staff_section, TRACK_ITEM)? {
+            let groups = nested(&track, SKILL_ITEM)?
+                .iter()
+                .map(text_lines)
+                .collect::<Result<Vec<_>>>()?;
+            if groups.len() != skills.len() {
+                return Err(Error::data(
+                    Location::section(STAFF).line(track.line),
+                    format!(
+                        "{} skill groups where the skills section lists {}",
+                        groups.len(),
+                        skills.len()
+                    ),
+                ));
+            }
+            staff.push(groups);
+        }
+        if staff.len() != tracks.len() {
+            return Err(count_error(
+                staff_section,
+                "staff items",
+                staff.len(),
+                tracks.len(),
+            ));
+        }
+
+        let work_section = need(WORK)?;
+        let mut work = Vec::new();
+        let mut items = Vec::new();
+        for track in nested(work_section, TRACK_ITEM)? {
+            let mut rows = Vec::new();
+            for l in track.text_lines() {
+                let (line, text) = l?;
+                let (item, row) =
+                    work_line(line, text, &track_index, &skill_index, items.len() as u32)?;
+                items.push(item);
+                rows.push(row);
+            }
+            work.push(rows);
+        }
+        if work.len() != tracks.len() {
+            return Err(count_error(
+                work_section,
+                "work items",
+                work.len(),
+                tracks.len(),
+            ));
+        }
+        let provenance = find(PROVENANCE).map(|s| s.lines.clone());
+        Ok(Results {
+            params_line,
+            tracks,
+            skills,
+            manpower,
+            demand,
+            staff,
+            work,
+            items,
+            provenance,
+        })
+    }
+}
+
+fn push_date(line: &mut String, done: Option<NaiveDate>) {
+    match done {
+        Some(d) => {
+            let _ = write!(line, "{}", d.format("%Y-%m-%d"));
+        }
+        None => line.push_str("DNF"),
+    }
+}
+
+fn text_lines(s: &Section) -> Result<Vec<String>> {
+    s.text_lines()
+        .map(|l| l.map(|(_, t)| t.to_owned()))
+        .collect()
+}
+
+fn first_text(s: &Section) -> Result<String> {
+    text_lines(s)?.into_iter().next().ok_or_else(|| {
+        Error::data(
+            Location::section(s.header.clone()).line(s.line),
+            "section is empty",
+        )
+    })
+}
+
+/// The nested sections of `s`, each of which must be `header`.
+fn nested(s: &Section, header: &str) -> Result<Vec<Section>> {
+    let inner = s.nested_sections()?;
+    if let Some(bad) = inner.iter().find(|i| i.header != header) {
+        return Err(Error::data(
+            Location::section(s.header.clone()).line(bad.line),
+            format!(
+                "nested section '{}' where '{header}' is expected",
+                bad.header
+            ),
+        ));
+    }
+    Ok(inner)
+}
+
+fn numbers(section: &str, line: u64, text: &str, want: usize) -> Result<Vec<f64>> {
+    let values: Vec<f64> = if text.is_empty() {
+        Vec::new()
+    } else {
+        text.split('\t')
+            .enumerate()
+            .map(|(i, v)| {
+                v.parse::<f64>().map_err(|_| {
+                    Error::data(
+                        Location::section(section)
+                            .line(line)
+                            .column((i + 1).to_string())
+                            .value(v),
+                        "not a number",
+                    )
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    if values.len() != want {
+        return Err(Error::data(
+            Location::section(section).line(line),
+            format!(
+                "{} values where the skills section lists {want}",
+                values.len()
+            ),
+        ));
+    }
+    Ok(values)
+}
+
+fn work_line(
+    line: u64,
+    text: &str,
+    tracks: &HashMap<&str, u32>,
+    skills: &HashMap<&str, u32>,
+    index: u32,
+) -> Result<(Item, Row)> {
+    let f: Vec<&str> = text.split('\t').collect();
+    let at = |col: usize, name: &str| {
+        Location::section(WORK)
+            .line(line)
+            .column(format!("{col} ({name})"))
+            .value(f.get(col - 1).copied().unwrap_or(""))
+    };
+    if f.len() < 7 {
+        return Err(Error::data(
+            Location::section(WORK).line(line),
+            format!("{} columns where 7 are expected (track, rank, triage, name, estimate, shortage, date)", f.len()),
+        ));
+    }
+    let track =
+        match f[0] {
+            "" => None,
+            t => Some(*tracks.get(t).ok_or_else(|| {
+                Error::data(at(1, "track"), "track is not in the tracks section")
+            })?),
+        };
+    let rank = fields::parse_rank(f[1]).map_err(|m| Error::data(at(2, "rank"), m))?;
+    let triage = fields::parse_triage(f[2]).map_err(|m| Error::data(at(3, "triage"), m))?;
+    let amounts = |col: usize, name: &str| -> Result<Option<Vec<(u32, f64)>>> {
+        let parsed = parse_signed_amounts(f[col - 1]).map_err(|m| Error::data(at(col, name), m))?;
+        parsed
+            .map(|parts| {
+                parts
+                    .into_iter()
+                    .map(|(s, a)| {
+                        skills.get(s).map(|&k| (k, a)).ok_or_else(|| {
+                            Error::data(
+                                at(col, name),
+                                format!("skill {s} is not in the skills section"),
+                            )
+                        })
+                    })
+                    .collect()
+            })
+            .transpose()
+    };
+    let estimate = amounts(5, "estimate")?;
+    let shortage = amounts(6, "shortage")?.unwrap_or_default();
+    let done = match f[6] {
+        "DNF" => None,
+        d => Some(fields::parse_date(d).map_err(|m| Error::data(at(7, "date"), m))?),
+    };
+    let item = Item {
+        id: f.get(7).copied().unwrap_or("").to_owned(),
+        rank,
+        name: f[3].to_owned(),
+        triage,
+        estimate,
+        track,
+    };
+    Ok((
+        item,
+        Row {
+            item: index,
+            shortage,
+            done,
+        },
+    ))
+}
+
+/// `Skill:Amount, …` where amounts may be negative (shortages).
+fn parse_signed_amounts(s: &str) -> std::result::Result<Option<Vec<(&str, f64)>>, String> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    s.split(',')
+        .map(|part| {
+            let (k, v) = part
+                .trim()
+                .split_once(':')
+                .ok_or_else(|| format!("{part:?} is not Skill:Amount"))?;
+            let v: f64 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("{v:?} is not a number"))?;
+            Ok((k.trim(), v))
+        })
+        .collect::<std::result::Result<Vec<_>, String>>()
+        .map(Some)
+}

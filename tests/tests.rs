@@ -1,0 +1,6 @@
+//! The integration tests: one binary, one module per tool (STYLE.md).
+
+mod util;
+
+mod docs;
+mod qplan;

@@ -1,0 +1,123 @@
+//! What every tool's tests share: running a tool in a fresh temp dir with a
+//! clean environment, fixtures, and stdout compared with expected files.
+
+#![allow(dead_code)] // Not every test module uses every helper.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+/// Environment variables the tools read; cleared so tests see only what
+/// they set themselves.
+const TOOL_VARS: &[&str] = &[
+    "QSNAP_REPO",
+    "XDG_DATA_HOME",
+    "NO_COLOR",
+    "QPULL_CONFIG",
+    "JIRA_TOKEN",
+];
+
+/// A test's own temporary directory, removed when the test ends.
+pub struct Sandbox {
+    pub dir: TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A tool to run in this sandbox.
+    pub fn cmd(&self, tool: &str) -> Command {
+        let mut c = Command::cargo_bin(tool).expect("tool built");
+        c.current_dir(self.path());
+        for v in TOOL_VARS {
+            c.env_remove(v);
+        }
+        c.env("HOME", self.path());
+        c
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, contents).expect("write file");
+        p
+    }
+}
+
+/// A tool to run in a fresh sandbox (for tests that need no files).
+pub fn cmd(tool: &str) -> Command {
+    let sb = Sandbox::new();
+    let c = sb.cmd(tool);
+    // The directory must outlive the command; leaking it in a test is fine.
+    std::mem::forget(sb);
+    c
+}
+
+/// The path of a fixture file.
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path)
+}
+
+/// The contents of a fixture file as text.
+pub fn fixture_text(path: &str) -> String {
+    std::fs::read_to_string(fixture(path)).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+/// Runs every `<case>.in` under `fixtures/<tool>/` with the arguments in
+/// `<case>.args` (one per line) and compares stdout with
+/// `<case>.expected`. Returns the number of cases, so a test can assert
+/// that it ran some.
+pub fn run_fixture_cases(tool: &str) -> usize {
+    let dir = fixture(tool);
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "expected"))
+        .collect();
+    cases.sort();
+    for expected in &cases {
+        let case = expected.with_extension("");
+        let args_file = case.with_extension("args");
+        let args: Vec<String> = std::fs::read_to_string(&args_file)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let input = std::fs::read(case.with_extension("in"))
+            .unwrap_or_else(|e| panic!("{}.in: {e}", case.display()));
+        let out = Sandbox::new()
+            .cmd(tool)
+            .args(&args)
+            .write_stdin(input)
+            .output()
+            .expect("run tool");
+        let want = std::fs::read_to_string(expected).expect("expected file");
+        let got = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "case {}: exit {:?}, stderr: {}",
+            case.display(),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            got,
+            want,
+            "case {}: stdout differs from {}",
+            case.display(),
+            expected.display()
+        );
+    }
+    cases.len()
+}
