@@ -391,6 +391,7 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
     };
     let mut kept: Vec<Section> = Vec::new();
     let mut current = Current::Skip;
+    let mut current_name: &'static str = "";
     loop {
         let line = reader.line_no() + 1;
         let Some(event) = reader.next_event()? else {
@@ -405,6 +406,7 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
                     .find(|k| *k == h);
                 current = match known {
                     Some(k) => {
+                        current_name = k;
                         if !b.seen.insert(k) {
                             return Err(Error::data(
                                 Location::section(k).line(line),
@@ -438,10 +440,10 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
                 }
                 _ => {
                     let Ok(text) = std::str::from_utf8(l) else {
-                        return Err(Error::Stream {
-                            line,
-                            message: "line is not UTF-8".into(),
-                        });
+                        return Err(Error::data(
+                            Location::section(current_name).line(line),
+                            "line is not UTF-8 text",
+                        ));
                     };
                     b.line(current, line, text)?;
                 }

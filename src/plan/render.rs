@@ -97,6 +97,10 @@ impl Table {
     }
 }
 
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 const NAME_WIDTH: usize = 40;
 
 fn clip(s: &str, width: usize) -> String {
@@ -130,10 +134,10 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "== {} == {} people, {} items, {} short, {} DNF",
+            "== {} == {}, {}, {} short, {} DNF",
             r.tracks[t],
-            people,
-            rows.len(),
+            count(people, "person", "people"),
+            count(rows.len(), "item", "items"),
             short,
             dnf
         )?;

@@ -53,7 +53,7 @@ impl<R: BufRead> LineSource for IoLines<R> {
         }
         let found = loop {
             match self.inner.fill_buf() {
-                Ok(buf) if buf.is_empty() => return Ok(None),
+                Ok([]) => return Ok(None),
                 Ok(buf) => break memchr(b'\n', buf),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
