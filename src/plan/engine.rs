@@ -4,12 +4,12 @@
 //! Tracks are computed one at a time (the `All` track first), so memory for
 //! per-day availability is that of one track, whatever the number of tracks.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
 use super::fields::Triage;
-use super::input::{Input, Work, ALL};
+use super::input::{Input, Person, Work, ALL};
 use super::results::{Item, Results, Row};
 use super::schedule::{Pool, EPS};
 
@@ -34,7 +34,7 @@ pub struct Calendar {
 
 impl Calendar {
     pub fn new(start: NaiveDate, end: NaiveDate, holidays: &[NaiveDate]) -> Self {
-        let holidays: HashSet<NaiveDate> = holidays.iter().copied().collect();
+        let holidays: FxHashSet<NaiveDate> = holidays.iter().copied().collect();
         let n = (end - start).num_days() + 1;
         let workday = start
             .iter_days()
@@ -116,34 +116,69 @@ pub fn compute(input: Input) -> Results {
         person_skill.push(p.skill.map(|s| skill_pos[s as usize] as usize));
     }
 
-    // Work items in rank order (stable: equal ranks keep input order),
-    // then split by track keeping that order.
-    let items: Vec<Item> = work
-        .into_iter()
-        .map(|w: Work| Item {
-            id: w.id,
-            rank: w.rank,
-            name: w.name,
-            triage: w.triage,
-            estimate: w.estimate.map(|e| {
-                e.into_iter()
-                    .map(|(s, a)| (skill_pos[s as usize], a))
-                    .collect()
-            }),
-            track: track_of(w.track).map(|t| t as u32),
+    // Work items in rank order (stable: equal ranks keep input order).
+    // Each item is rebuilt with fresh allocations in that order, so that
+    // every later pass (All in rank order, each track in rank order) walks
+    // memory forwards instead of chasing items scattered by input order.
+    let mut keyed: Vec<(i64, u32)> = work
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.rank, i as u32))
+        .collect();
+    keyed.sort_unstable();
+    let items: Vec<Item> = keyed
+        .iter()
+        .map(|&(_, i)| {
+            let w: &Work = &work[i as usize];
+            Item {
+                id: w.id.clone(),
+                rank: w.rank,
+                name: w.name.clone(),
+                triage: w.triage,
+                estimate: w
+                    .estimate
+                    .as_ref()
+                    .map(|e| e.iter().map(|&(s, a)| (skill_pos[s as usize], a)).collect()),
+                track: track_of(w.track).map(|t| t as u32),
+            }
         })
         .collect();
-    let mut order: Vec<u32> = (0..items.len() as u32).collect();
-    order.sort_by_key(|&i| items[i as usize].rank);
+    drop(keyed);
+    drop(work);
     let mut track_items: Vec<Vec<u32>> = vec![Vec::new(); tracks.len()];
-    for &i in &order {
-        if let Some(t) = items[i as usize].track {
-            track_items[t as usize].push(i);
+    track_items[0] = (0..items.len() as u32).collect();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(t) = item.track {
+            track_items[t as usize].push(i as u32);
         }
     }
-    track_items[0] = order;
 
     let workdays = cal.workday.iter().filter(|&&w| w).count() as f64;
+    let ctx = Context {
+        cal: &cal,
+        items: &items,
+        staff: &staff,
+        vac: &vac,
+        person_skill: &person_skill,
+        sched: &sched,
+        n_skills: skills.len(),
+        workdays,
+    };
+    // Two threads: All (every item) on one, the other tracks on the other,
+    // which is about half the work each.
+    let (all, rest) = std::thread::scope(|scope| {
+        let rest = scope.spawn(|| {
+            (1..tracks.len())
+                .map(|t| ctx.track(&people[t], &track_items[t]))
+                .collect::<Vec<_>>()
+        });
+        let all = ctx.track(&people[0], &track_items[0]);
+        // A panic in the other thread is a bug of ours; pass it on as one.
+        (
+            all,
+            rest.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        )
+    });
     let mut results = Results {
         params_line,
         tracks,
@@ -155,51 +190,80 @@ pub fn compute(input: Input) -> Results {
         items: Vec::new(),
         provenance,
     };
-    let n_skills = results.skills.len();
-    for (t, members) in people.iter().enumerate() {
+    for t in std::iter::once(all).chain(rest) {
+        results.manpower.push(t.manpower);
+        results.demand.push(t.demand);
+        results.staff.push(t.staff);
+        results.work.push(t.rows);
+    }
+    results.items = items;
+    results
+}
+
+/// What every track's computation reads.
+struct Context<'a> {
+    cal: &'a Calendar,
+    items: &'a [Item],
+    staff: &'a [Person],
+    vac: &'a [Vec<u32>],
+    person_skill: &'a [Option<usize>],
+    sched: &'a [Option<usize>],
+    n_skills: usize,
+    workdays: f64,
+}
+
+/// One track's results.
+struct TrackResults {
+    manpower: Vec<f64>,
+    demand: [Vec<f64>; 5],
+    staff: Vec<Vec<String>>,
+    rows: Vec<Row>,
+}
+
+impl Context<'_> {
+    /// Everything of one track: its people (indices into staff) and its
+    /// items (indices into items, in rank order).
+    fn track(&self, members: &[usize], list: &[u32]) -> TrackResults {
+        let n_skills = self.n_skills;
         // Manpower: available days of the track's people per skill, / 5.
         let mut heads = vec![0usize; n_skills];
         let mut away = vec![0usize; n_skills];
         let mut names: Vec<Vec<&str>> = vec![Vec::new(); n_skills];
         for &p in members {
-            if let Some(s) = person_skill[p] {
+            if let Some(s) = self.person_skill[p] {
                 heads[s] += 1;
-                away[s] += vac[p].len();
-                names[s].push(&staff[p].name);
+                away[s] += self.vac[p].len();
+                names[s].push(&self.staff[p].name);
             }
         }
-        results.manpower.push(
-            (0..n_skills)
-                .map(|s| (heads[s] as f64 * workdays - away[s] as f64) / 5.0)
-                .collect(),
-        );
-        results.staff.push(
-            names
-                .into_iter()
-                .map(|mut group| {
-                    group.sort_unstable();
-                    group.into_iter().map(str::to_owned).collect()
-                })
-                .collect(),
-        );
-
-        let list = &track_items[t];
-        results.demand.push(demand(&items, list, n_skills));
-        let shortages = shortages(&items, list, &results.manpower[t]);
+        let manpower: Vec<f64> = (0..n_skills)
+            .map(|s| (heads[s] as f64 * self.workdays - away[s] as f64) / 5.0)
+            .collect();
+        let staff = names
+            .into_iter()
+            .map(|mut group| {
+                group.sort_unstable();
+                group.into_iter().map(str::to_owned).collect()
+            })
+            .collect();
+        let demand = demand(self.items, list, n_skills);
+        let shortages = shortages(self.items, list, &manpower);
 
         // Per-day availability of each scheduling skill in this track.
-        let mut pools: Vec<Option<Pool>> = sched
+        let mut pools: Vec<Option<Pool>> = self
+            .sched
             .iter()
             .map(|s| {
                 s.map(|s| {
-                    let mut avail: Vec<f64> = cal
+                    let mut avail: Vec<f64> = self
+                        .cal
                         .workday
                         .iter()
                         .map(|&w| if w { heads[s] as f64 } else { 0.0 })
                         .collect();
                     for &p in members {
-                        if person_skill[p] == Some(s) {
-                            for &d in &vac[p] {
+                        if self.person_skill[p] == Some(s) {
+                            for &d in &self.vac[p] {
                                 avail[d as usize] -= 1.0;
                             }
                         }
@@ -214,13 +278,17 @@ pub fn compute(input: Input) -> Results {
             .map(|(&i, shortage)| Row {
                 item: i,
                 shortage,
-                done: dev_complete(&items[i as usize], &sched, &mut pools).map(|d| cal.date(d)),
+                done: dev_complete(&self.items[i as usize], self.sched, &mut pools)
+                    .map(|d| self.cal.date(d)),
             })
             .collect();
-        results.work.push(rows);
+        TrackResults {
+            manpower,
+            demand,
+            staff,
+            rows,
+        }
     }
-    results.items = items;
-    results
 }
 
 /// Demand per triage level per skill, accumulated from triage 1 down to 3.

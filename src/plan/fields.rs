@@ -143,11 +143,21 @@ pub fn parse_amount(s: &str) -> Result<f64, String> {
 /// Reads an estimate: comma-separated `Skill:Amount`, each skill at most
 /// once. `None` for an empty estimate ("not estimated").
 pub fn parse_estimate(s: &str) -> Result<Option<Vec<(&str, f64)>>, String> {
+    let mut parts = Vec::with_capacity(2);
+    Ok(parse_estimate_into(s, &mut parts)?.then_some(parts))
+}
+
+/// [`parse_estimate`] into a buffer the caller reuses; `false` when the
+/// estimate is empty.
+pub fn parse_estimate_into<'a>(
+    s: &'a str,
+    parts: &mut Vec<(&'a str, f64)>,
+) -> Result<bool, String> {
+    parts.clear();
     let t = s.trim();
     if t.is_empty() {
-        return Ok(None);
+        return Ok(false);
     }
-    let mut parts: Vec<(&str, f64)> = Vec::with_capacity(2);
     for part in t.split(',') {
         let part = part.trim();
         let Some((skill, amount)) = part.split_once(':') else {
@@ -163,7 +173,7 @@ pub fn parse_estimate(s: &str) -> Result<Option<Vec<(&str, f64)>>, String> {
         }
         parts.push((skill, amount));
     }
-    Ok(Some(parts))
+    Ok(true)
 }
 
 /// Writes a number in the shortest form that reads back to the same value,
@@ -179,8 +189,20 @@ pub fn fmt_num(x: f64) -> String {
 pub fn push_num(buf: &mut String, x: f64) {
     use fmt::Write;
     let r = round9(x);
-    // `{}` on f64 is the shortest round-tripping form; -0 reads as 0.
-    let r = if r == 0.0 { 0.0 } else { r };
+    // Whole and half numbers (most estimates) skip the float formatter.
+    let twice = r * 2.0;
+    if twice.fract() == 0.0 && twice.abs() < 1e15 {
+        let whole = (r.trunc() as i64).unsigned_abs();
+        if r < 0.0 {
+            buf.push('-');
+        }
+        buf.push_str(itoa::Buffer::new().format(whole));
+        if r.fract() != 0.0 {
+            buf.push_str(".5");
+        }
+        return;
+    }
+    // `{}` on f64 is the shortest round-tripping form.
     let _ = write!(buf, "{r}");
 }
 
@@ -290,6 +312,10 @@ mod tests {
         assert_eq!(fmt_num(0.1 + 0.2), "0.3");
         assert_eq!(fmt_num(-0.0), "0");
         assert_eq!(fmt_num(-1.5), "-1.5");
+        assert_eq!(fmt_num(-0.5), "-0.5");
+        assert_eq!(fmt_num(12.0), "12");
+        assert_eq!(fmt_num(2.25), "2.25");
+        assert_eq!(fmt_num(1e20), "100000000000000000000");
     }
 
     proptest! {

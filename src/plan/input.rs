@@ -6,7 +6,9 @@
 //! whole for [`super::results`] to read, so qplan can render stored results
 //! without recomputing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use chrono::NaiveDate;
 
@@ -25,7 +27,7 @@ pub const ALL: &str = "All";
 /// Names given small numbers in order of first appearance.
 #[derive(Debug, Default, Clone)]
 pub struct Names {
-    index: HashMap<String, u32>,
+    index: FxHashMap<String, u32>,
     names: Vec<String>,
 }
 
@@ -100,6 +102,8 @@ pub struct Work {
     pub estimate: Option<Estimate>,
     pub triage: Triage,
     pub track: Option<u32>,
+    /// The line it was read from, for messages.
+    pub line: u64,
 }
 
 /// Everything qplan computes from.
@@ -154,7 +158,6 @@ struct Builder {
     holidays: Vec<NaiveDate>,
     staff: Vec<Person>,
     work: Vec<Work>,
-    work_ids: HashSet<String>,
     tracks: Names,
     skills: Names,
 }
@@ -177,23 +180,29 @@ fn field_error(
     Error::data(at(section, line, column, name, value), msg)
 }
 
-/// Splits a content line into at least `min` TAB-separated fields, naming
-/// the columns expected when there are fewer. Extra columns are ignored.
-fn split<'a>(
+/// Splits a content line into its `N` TAB-separated fields, of which at
+/// least `min` must be there (the others read as empty), naming the columns
+/// expected when there are fewer. Extra columns are ignored.
+fn split<'a, const N: usize>(
     section: &str,
     line: u64,
     text: &'a str,
-    names: &[&str],
+    names: &[&str; N],
     min: usize,
-) -> Result<Vec<&'a str>> {
-    let fields: Vec<&str> = text.split('\t').take(names.len()).collect();
-    if fields.len() < min {
+) -> Result<[&'a str; N]> {
+    let mut fields = [""; N];
+    let mut n = 0;
+    for (slot, f) in fields.iter_mut().zip(text.split('\t')) {
+        *slot = f;
+        n += 1;
+    }
+    if n < min {
         return Err(Error::data(
             Location::section(section).line(line),
             format!(
                 "{} column{} where {} {} expected ({})",
-                fields.len(),
-                if fields.len() == 1 { "" } else { "s" },
+                n,
+                if n == 1 { "" } else { "s" },
                 min,
                 if min == 1 { "is" } else { "are" },
                 names[..min].join(", ")
@@ -304,7 +313,7 @@ impl Builder {
             ));
         }
         let mut sched: Vec<String> = Vec::new();
-        for s in f.get(2).copied().unwrap_or("").split(':').map(str::trim) {
+        for s in f[2].split(':').map(str::trim) {
             if !s.is_empty() && !sched.iter().any(|x| x == s) {
                 sched.push(s.to_owned());
             }
@@ -323,7 +332,7 @@ impl Builder {
             "" => None,
             s => Some(self.skills.intern(s)),
         };
-        let vac = f.get(5).copied().unwrap_or("");
+        let vac = f[5];
         let vacation = fields::parse_vacations(vac)
             .map_err(|m| field_error(STAFF, line, 6, "vacation", vac, m))?;
         self.staff.push(Person {
@@ -341,27 +350,18 @@ impl Builder {
         const NAMES: [&str; 6] = ["id", "rank", "name", "estimate", "triage", "track"];
         let f = split(WORK, line, text, &NAMES, 6)?;
         let id = name_field(WORK, line, 1, "id", f[0])?;
-        if !self.work_ids.insert(id.to_owned()) {
-            return Err(field_error(
-                WORK,
-                line,
-                1,
-                "id",
-                f[0],
-                "id is used by an earlier item".into(),
-            ));
-        }
         let rank =
             fields::parse_rank(f[1]).map_err(|m| field_error(WORK, line, 2, "rank", f[1], m))?;
         let name = name_field(WORK, line, 3, "name", f[2])?.to_owned();
-        let estimate = fields::parse_estimate(f[3])
-            .map_err(|m| field_error(WORK, line, 4, "estimate", f[3], m))?
-            .map(|parts| {
-                parts
-                    .into_iter()
-                    .map(|(s, a)| (self.skills.intern(s), a))
-                    .collect()
-            });
+        let mut parts = Vec::new();
+        let estimated = fields::parse_estimate_into(f[3], &mut parts)
+            .map_err(|m| field_error(WORK, line, 4, "estimate", f[3], m))?;
+        let estimate = estimated.then(|| {
+            parts
+                .iter()
+                .map(|&(s, a)| (self.skills.intern(s), a))
+                .collect()
+        });
         let triage = fields::parse_triage(f[4])
             .map_err(|m| field_error(WORK, line, 5, "triage", f[4], m))?;
         let track = track_field(&mut self.tracks, WORK, line, 6, f[5])?;
@@ -372,6 +372,7 @@ impl Builder {
             estimate,
             triage,
             track,
+            line,
         });
         Ok(())
     }
@@ -385,7 +386,6 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
         holidays: Vec::new(),
         staff: Vec::new(),
         work: Vec::new(),
-        work_ids: HashSet::new(),
         tracks: Names::default(),
         skills: Names::default(),
     };
@@ -486,6 +486,19 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
             ),
         ));
     }
+    let mut ids: FxHashSet<&str> = FxHashSet::default();
+    ids.reserve(b.work.len());
+    if let Some(dup) = b.work.iter().find(|w| !ids.insert(&w.id)) {
+        return Err(field_error(
+            WORK,
+            dup.line,
+            1,
+            "id",
+            &dup.id,
+            "id is used by an earlier item".into(),
+        ));
+    }
+    drop(ids);
     let Some((params, params_line, _)) = b.params else {
         return Err(Error::data(
             Location::section(PARAMS),

@@ -86,15 +86,19 @@ impl Results {
     /// `Apps:-1.5, Web:-2` (empty when none).
     pub fn amounts_text(&self, amounts: &[(u32, f64)]) -> String {
         let mut s = String::new();
+        self.push_amounts(&mut s, amounts);
+        s
+    }
+
+    fn push_amounts(&self, s: &mut String, amounts: &[(u32, f64)]) {
         for (i, &(k, a)) in amounts.iter().enumerate() {
             if i > 0 {
                 s.push_str(", ");
             }
             s.push_str(&self.skills[k as usize]);
             s.push(':');
-            push_num(&mut s, a);
+            push_num(s, a);
         }
-        s
     }
 
     /// Writes the v1 output streams of SPEC section 5, ending with `=====end`.
@@ -141,15 +145,15 @@ impl Results {
                 line.clear();
                 line.push_str(self.track_name(item.track));
                 line.push('\t');
-                let _ = write!(line, "{}", item.rank);
+                line.push_str(itoa::Buffer::new().format(item.rank));
                 line.push('\t');
                 line.push_str(item.triage.as_str());
                 line.push('\t');
                 line.push_str(&item.name);
                 line.push('\t');
-                line.push_str(&self.estimate_text(item));
+                self.push_amounts(&mut line, item.estimate.as_deref().unwrap_or(&[]));
                 line.push('\t');
-                line.push_str(&self.amounts_text(&row.shortage));
+                self.push_amounts(&mut line, &row.shortage);
                 line.push('\t');
                 push_date(&mut line, row.done);
                 line.push('\t');
@@ -318,10 +322,36 @@ impl Results {
     }
 }
 
+/// The date in ISO form, or `DNF`. Written by hand because chrono's
+/// formatter parses its pattern on every call, and a results stream has a
+/// date on every line.
 fn push_date(line: &mut String, done: Option<NaiveDate>) {
+    use chrono::Datelike;
     match done {
+        Some(d) if (0..=9999).contains(&d.year()) => {
+            let (y, m, d) = (d.year() as u32, d.month(), d.day());
+            let digits = [
+                y / 1000,
+                y / 100 % 10,
+                y / 10 % 10,
+                y % 10,
+                10,
+                m / 10,
+                m % 10,
+                10,
+                d / 10,
+                d % 10,
+            ];
+            line.extend(digits.iter().map(|&x| {
+                if x == 10 {
+                    '-'
+                } else {
+                    char::from(b'0' + x as u8)
+                }
+            }));
+        }
         Some(d) => {
-            let _ = write!(line, "{}", d.format("%Y-%m-%d"));
+            let _ = write!(line, "{d}");
         }
         None => line.push_str("DNF"),
     }
