@@ -370,3 +370,26 @@ fn tools_not_built_yet_say_so() {
             .stderr(format!("{tool}: {tool} is not implemented yet\n"));
     }
 }
+
+#[test]
+fn provenance_of_concatenated_streams_is_gathered_once() {
+    // `qsnap get` of two resources concatenated: each brings provenance.
+    let small = fixture_text("qplan/small.in");
+    let (head, tail) = small.split_at(small.find("=====qplan staff v1").unwrap());
+    let input = format!(
+        "=====qsnap provenance v1\n\tqplan a\t111\n\tqplan raw\t999\n{head}=====end\n=====qsnap provenance v1\n\tqplan b\t222\n\tqplan raw\t999\n{tail}"
+    );
+    let out = Sandbox::new()
+        .cmd("qplan")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.ends_with("=====qsnap provenance v1\n\tqplan a\t111\n\tqplan raw\t999\n\tqplan b\t222\n=====end\n"),
+        "{out}"
+    );
+}

@@ -407,7 +407,9 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
                 current = match known {
                     Some(k) => {
                         current_name = k;
-                        if !b.seen.insert(k) {
+                        // Provenance may come once per concatenated stream;
+                        // its lines are gathered into one section.
+                        if !b.seen.insert(k) && k != PROVENANCE {
                             return Err(Error::data(
                                 Location::section(k).line(line),
                                 "section appears twice",
@@ -424,11 +426,18 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
                     None => Current::Skip,
                 };
                 if current == Current::Keep {
-                    kept.push(Section {
-                        header: h.to_owned(),
-                        line,
-                        lines: Vec::new(),
-                    });
+                    // Gathered provenance goes last, whatever came after it.
+                    match kept.iter().position(|s| s.header == h) {
+                        Some(i) => {
+                            let again = kept.remove(i);
+                            kept.push(again);
+                        }
+                        None => kept.push(Section {
+                            header: h.to_owned(),
+                            line,
+                            lines: Vec::new(),
+                        }),
+                    }
                 }
             }
             Event::Line(l) => match current {
@@ -505,10 +514,13 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
             "the params section has no line",
         ));
     };
-    let provenance = kept
-        .into_iter()
-        .find(|s| s.header == PROVENANCE)
-        .map(|s| s.lines);
+    let provenance = kept.into_iter().find(|s| s.header == PROVENANCE).map(|s| {
+        let mut seen = HashSet::new();
+        s.lines
+            .into_iter()
+            .filter(|l| seen.insert(l.clone()))
+            .collect()
+    });
     Ok(Loaded::Input(Box::new(Input {
         params,
         params_line,

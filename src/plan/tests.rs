@@ -397,3 +397,57 @@ proptest! {
         }
     }
 }
+
+fn small_results_stream() -> Vec<String> {
+    let r = plan(
+        "2013-10-07|2013-10-18|Apps:Web",
+        &["2013-10-14"],
+        &[
+            "a|Alice|M|Tenor|Apps|2013-10-09",
+            "b|Bob|M|Tenor|Apps|",
+            "c|Carol|M|Bass|Web|",
+        ],
+        &[
+            "W1|1|Login|Apps:1,Web:0.5|1|Tenor",
+            "W2|2|Search|Apps:L|2|Tenor",
+            "W3|2|Profile|Web:M||Bass",
+        ],
+    );
+    let mut out = Vec::new();
+    r.write_stream(&mut out).unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+proptest! {
+    /// A damaged results stream (a line dropped, doubled or rewritten)
+    /// reads back as results or as an error, never a panic.
+    #[test]
+    fn damaged_results_streams_never_panic(
+        at in 0usize..200,
+        how in 0u8..4,
+        text in "[\t=a-zA-Z0-9:., -]{0,20}",
+    ) {
+        let mut lines = small_results_stream();
+        let i = at % lines.len();
+        match how {
+            0 => { lines.remove(i); }
+            1 => { let l = lines[i].clone(); lines.insert(i, l); }
+            2 => { let tabs = lines[i].len() - lines[i].trim_start_matches('\t').len(); lines[i] = "\t".repeat(tabs) + &text; }
+            _ => { lines[i].push_str(&text); }
+        }
+        let s = lines.join("\n") + "\n";
+        if let Ok(Loaded::Results(sections)) = read(&mut Reader::new(s.as_bytes())) {
+            if let Ok(r) = Results::from_sections(sections) {
+                let mut out = Vec::new();
+                r.write_stream(&mut out).unwrap();
+                super::render::text(&r, Default::default(), &mut out).unwrap();
+                super::render::json(&r, Default::default(), &mut out).unwrap();
+                super::render::csv(&r, Default::default(), &mut out).unwrap();
+            }
+        }
+    }
+}
