@@ -133,6 +133,9 @@ impl Tool for Args {
             Format::Csv => render::csv(&results, view, out),
         }
         .map_err(|e| Error::io("writing the output", e))?;
+        // The process ends here: freeing millions of rows one by one would
+        // only delay the exit (a tenth of the run for a million items).
+        std::mem::forget(results);
         Ok(())
     }
 }

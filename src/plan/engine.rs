@@ -8,6 +8,7 @@ use rustc_hash::FxHashSet;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
+use super::arena::Arena;
 use super::fields::Triage;
 use super::input::{Input, Person, Work, ALL};
 use super::results::{Item, Results, Row};
@@ -85,6 +86,7 @@ pub fn compute(input: Input) -> Results {
         holidays,
         staff,
         work,
+        arena: input_arena,
         tracks: track_names,
         skills: skill_names,
         provenance,
@@ -126,25 +128,27 @@ pub fn compute(input: Input) -> Results {
         .map(|(i, w)| (w.rank, i as u32))
         .collect();
     keyed.sort_unstable();
+    let mut arena = Arena::default();
     let items: Vec<Item> = keyed
         .iter()
         .map(|&(_, i)| {
             let w: &Work = &work[i as usize];
             Item {
-                id: w.id.clone(),
+                id: arena.push_str(input_arena.str(w.id)),
                 rank: w.rank,
-                name: w.name.clone(),
+                name: arena.push_str(input_arena.str(w.name)),
                 triage: w.triage,
-                estimate: w
-                    .estimate
-                    .as_ref()
-                    .map(|e| e.iter().map(|&(s, a)| (skill_pos[s as usize], a)).collect()),
+                estimate: w.estimate.map(|e| {
+                    let amounts = input_arena.amounts(e).iter();
+                    arena.push_amounts(amounts.map(|&(s, a)| (skill_pos[s as usize], a)))
+                }),
                 track: track_of(w.track).map(|t| t as u32),
             }
         })
         .collect();
     drop(keyed);
     drop(work);
+    drop(input_arena);
     let mut track_items: Vec<Vec<u32>> = vec![Vec::new(); tracks.len()];
     track_items[0] = (0..items.len() as u32).collect();
     for (i, item) in items.iter().enumerate() {
@@ -157,6 +161,7 @@ pub fn compute(input: Input) -> Results {
     let ctx = Context {
         cal: &cal,
         items: &items,
+        arena: &arena,
         staff: &staff,
         vac: &vac,
         person_skill: &person_skill,
@@ -188,6 +193,7 @@ pub fn compute(input: Input) -> Results {
         staff: Vec::new(),
         work: Vec::new(),
         items: Vec::new(),
+        arena: Arena::default(),
         provenance,
     };
     for t in std::iter::once(all).chain(rest) {
@@ -197,6 +203,7 @@ pub fn compute(input: Input) -> Results {
         results.work.push(t.rows);
     }
     results.items = items;
+    results.arena = arena;
     results
 }
 
@@ -204,6 +211,7 @@ pub fn compute(input: Input) -> Results {
 struct Context<'a> {
     cal: &'a Calendar,
     items: &'a [Item],
+    arena: &'a Arena,
     staff: &'a [Person],
     vac: &'a [Vec<u32>],
     person_skill: &'a [Option<usize>],
@@ -246,8 +254,13 @@ impl Context<'_> {
                 group.into_iter().map(str::to_owned).collect()
             })
             .collect();
-        let demand = demand(self.items, list, n_skills);
-        let shortages = shortages(self.items, list, &manpower);
+        let estimate = |i: u32| {
+            self.items[i as usize]
+                .estimate
+                .map(|e| self.arena.amounts(e))
+        };
+        let demand = demand(self.items, &estimate, list, n_skills);
+        let shortages = shortages(&estimate, list, &manpower);
 
         // Per-day availability of each scheduling skill in this track.
         let mut pools: Vec<Option<Pool>> = self
@@ -278,8 +291,7 @@ impl Context<'_> {
             .map(|(&i, shortage)| Row {
                 item: i,
                 shortage,
-                done: dev_complete(&self.items[i as usize], self.sched, &mut pools)
-                    .map(|d| self.cal.date(d)),
+                done: dev_complete(estimate(i), self.sched, &mut pools).map(|d| self.cal.date(d)),
             })
             .collect();
         TrackResults {
@@ -292,11 +304,16 @@ impl Context<'_> {
 }
 
 /// Demand per triage level per skill, accumulated from triage 1 down to 3.
-fn demand(items: &[Item], list: &[u32], n_skills: usize) -> [Vec<f64>; 5] {
+fn demand<'a>(
+    items: &[Item],
+    estimate: &impl Fn(u32) -> Option<&'a [(u32, f64)]>,
+    list: &[u32],
+    n_skills: usize,
+) -> [Vec<f64>; 5] {
     let mut rows: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; n_skills]);
     for &i in list {
         let item = &items[i as usize];
-        for &(s, a) in item.estimate.iter().flatten() {
+        for &(s, a) in estimate(i).into_iter().flatten() {
             rows[item.triage.index()][s as usize] += a;
         }
     }
@@ -312,12 +329,16 @@ fn demand(items: &[Item], list: &[u32], n_skills: usize) -> [Vec<f64>; 5] {
 /// The shortage of each item of a ranked list: a running supply per skill
 /// starting at the manpower; the item is short where `max(supply, 0) - d`
 /// falls below zero (by more than the tolerance), by that value.
-fn shortages(items: &[Item], list: &[u32], manpower: &[f64]) -> Vec<Vec<(u32, f64)>> {
+fn shortages<'a>(
+    estimate: &impl Fn(u32) -> Option<&'a [(u32, f64)]>,
+    list: &[u32],
+    manpower: &[f64],
+) -> Vec<Vec<(u32, f64)>> {
     let mut supply = manpower.to_vec();
     list.iter()
         .map(|&i| {
             let mut short = Vec::new();
-            for &(s, d) in items[i as usize].estimate.iter().flatten() {
+            for &(s, d) in estimate(i).into_iter().flatten() {
                 let next = supply[s as usize].max(0.0) - d;
                 supply[s as usize] = next;
                 if next < -EPS {
@@ -331,8 +352,12 @@ fn shortages(items: &[Item], list: &[u32], manpower: &[f64]) -> Vec<Vec<(u32, f6
 
 /// The day an item is dev-complete: the latest over its scheduling skills;
 /// `None` (DNF) when any runs out of days or the item has no estimate.
-fn dev_complete(item: &Item, sched: &[Option<usize>], pools: &mut [Option<Pool>]) -> Option<usize> {
-    let estimate = item.estimate.as_ref()?;
+fn dev_complete(
+    estimate: Option<&[(u32, f64)]>,
+    sched: &[Option<usize>],
+    pools: &mut [Option<Pool>],
+) -> Option<usize> {
+    let estimate = estimate?;
     let mut done = Some(0);
     for &(s, e) in estimate {
         let Some(k) = sched.iter().position(|&x| x == Some(s as usize)) else {

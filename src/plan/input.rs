@@ -12,6 +12,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use chrono::NaiveDate;
 
+use super::arena::{Arena, Span};
 use super::fields::{self, Triage};
 use crate::error::{Error, Location, Result};
 use crate::stream::{Event, LineSource, Reader, Section, PROVENANCE};
@@ -90,16 +91,15 @@ pub struct Person {
     pub vacation: Vec<(NaiveDate, NaiveDate)>,
 }
 
-/// Amounts per skill (index into [`Input::skills`]), in the order written.
-pub type Estimate = Vec<(u32, f64)>;
-
+/// A work item; its text and amounts are in [`Input::arena`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Work {
-    pub id: String,
+    pub id: Span,
     pub rank: i64,
-    pub name: String,
-    /// `None` when not estimated.
-    pub estimate: Option<Estimate>,
+    pub name: Span,
+    /// Amounts per skill (index into [`Input::skills`]) in the order
+    /// written; `None` when not estimated.
+    pub estimate: Option<Span>,
     pub triage: Triage,
     pub track: Option<u32>,
     /// The line it was read from, for messages.
@@ -115,6 +115,8 @@ pub struct Input {
     pub holidays: Vec<NaiveDate>,
     pub staff: Vec<Person>,
     pub work: Vec<Work>,
+    /// The work items' ids, names and estimates.
+    pub arena: Arena,
     pub tracks: Names,
     pub skills: Names,
     /// The `qsnap provenance v1` lines, passed through.
@@ -158,6 +160,7 @@ struct Builder {
     holidays: Vec<NaiveDate>,
     staff: Vec<Person>,
     work: Vec<Work>,
+    arena: Arena,
     tracks: Names,
     skills: Names,
 }
@@ -352,23 +355,22 @@ impl Builder {
         let id = name_field(WORK, line, 1, "id", f[0])?;
         let rank =
             fields::parse_rank(f[1]).map_err(|m| field_error(WORK, line, 2, "rank", f[1], m))?;
-        let name = name_field(WORK, line, 3, "name", f[2])?.to_owned();
+        let name = name_field(WORK, line, 3, "name", f[2])?;
         let mut parts = Vec::new();
         let estimated = fields::parse_estimate_into(f[3], &mut parts)
             .map_err(|m| field_error(WORK, line, 4, "estimate", f[3], m))?;
+        let skills = &mut self.skills;
         let estimate = estimated.then(|| {
-            parts
-                .iter()
-                .map(|&(s, a)| (self.skills.intern(s), a))
-                .collect()
+            self.arena
+                .push_amounts(parts.iter().map(|&(s, a)| (skills.intern(s), a)))
         });
         let triage = fields::parse_triage(f[4])
             .map_err(|m| field_error(WORK, line, 5, "triage", f[4], m))?;
         let track = track_field(&mut self.tracks, WORK, line, 6, f[5])?;
         self.work.push(Work {
-            id: id.to_owned(),
+            id: self.arena.push_str(id),
             rank,
-            name,
+            name: self.arena.push_str(name),
             estimate,
             triage,
             track,
@@ -386,6 +388,7 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
         holidays: Vec::new(),
         staff: Vec::new(),
         work: Vec::new(),
+        arena: Arena::default(),
         tracks: Names::default(),
         skills: Names::default(),
     };
@@ -497,13 +500,13 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
     }
     let mut ids: FxHashSet<&str> = FxHashSet::default();
     ids.reserve(b.work.len());
-    if let Some(dup) = b.work.iter().find(|w| !ids.insert(&w.id)) {
+    if let Some(dup) = b.work.iter().find(|w| !ids.insert(b.arena.str(w.id))) {
         return Err(field_error(
             WORK,
             dup.line,
             1,
             "id",
-            &dup.id,
+            b.arena.str(dup.id),
             "id is used by an earlier item".into(),
         ));
     }
@@ -527,6 +530,7 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
         holidays: b.holidays,
         staff: b.staff,
         work: b.work,
+        arena: b.arena,
         tracks: b.tracks,
         skills: b.skills,
         provenance,

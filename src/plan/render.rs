@@ -193,8 +193,8 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
             table.rows.push(vec![
                 item.rank.to_string(),
                 item.triage.to_string(),
-                item.id.clone(),
-                clip(&item.name, NAME_WIDTH),
+                r.id(item).to_owned(),
+                clip(r.name(item), NAME_WIDTH),
                 r.track_name(item.track).to_owned(),
                 r.estimate_text(item),
                 r.amounts_text(&row.shortage),
@@ -311,13 +311,13 @@ pub fn json(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
                 .map(|row| {
                     let item = r.item(row);
                     JsonWork {
-                        id: &item.id,
+                        id: r.id(item),
                         rank: item.rank,
-                        name: &item.name,
+                        name: r.name(item),
                         track: r.track_name(item.track),
                         triage: item.triage.as_str(),
                         estimated: item.estimate.is_some(),
-                        estimate: Amounts(&r.skills, item.estimate.as_deref().unwrap_or(&[])),
+                        estimate: Amounts(&r.skills, r.estimate(item).unwrap_or(&[])),
                         shortage: Amounts(&r.skills, &row.shortage),
                         done: row.done.map(|d| d.to_string()),
                         dnf: row.done.is_none(),
@@ -372,8 +372,8 @@ pub fn csv(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
                 r.track_name(item.track),
                 &item.rank.to_string(),
                 item.triage.as_str(),
-                &item.id,
-                &item.name,
+                r.id(item),
+                r.name(item),
                 &r.estimate_text(item),
                 &r.amounts_text(&row.shortage),
                 &date_text(row),

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use chrono::NaiveDate;
 
+use super::arena::{Arena, Span};
 use super::fields::{self, push_num, Triage};
 use super::input::{ALL, PARAMS};
 use crate::error::{Error, Location, Result};
@@ -23,17 +24,21 @@ pub const WORK: &str = "qplan track work v1";
 const TRIAGE_ITEM: &str = "qplan triage item";
 const TRACK_ITEM: &str = "qplan track item";
 const SKILL_ITEM: &str = "qplan skill item";
+/// From how many work rows the work lists are formatted on two threads.
+const PARALLEL_ROWS: usize = 100_000;
 
-/// A work item as the results show it.
+/// A work item as the results show it; its text and amounts are in
+/// [`Results::arena`] (read them with [`Results::id`], [`Results::name`],
+/// [`Results::estimate`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
-    pub id: String,
+    pub id: Span,
     pub rank: i64,
-    pub name: String,
+    pub name: Span,
     pub triage: Triage,
     /// Amounts per skill (index into [`Results::skills`]); `None` when not
     /// estimated.
-    pub estimate: Option<Vec<(u32, f64)>>,
+    pub estimate: Option<Span>,
     /// The item's own track (index into [`Results::tracks`], never `All`).
     pub track: Option<u32>,
 }
@@ -65,6 +70,8 @@ pub struct Results {
     /// `[track]`: rows in rank order.
     pub work: Vec<Vec<Row>>,
     pub items: Vec<Item>,
+    /// The items' ids, names and estimates.
+    pub arena: Arena,
     /// The `qsnap provenance v1` lines, passed through.
     pub provenance: Option<Vec<Vec<u8>>>,
 }
@@ -74,13 +81,26 @@ impl Results {
         &self.items[row.item as usize]
     }
 
+    pub fn id(&self, item: &Item) -> &str {
+        self.arena.str(item.id)
+    }
+
+    pub fn name(&self, item: &Item) -> &str {
+        self.arena.str(item.name)
+    }
+
+    /// The amounts per skill; `None` when not estimated.
+    pub fn estimate(&self, item: &Item) -> Option<&[(u32, f64)]> {
+        item.estimate.map(|e| self.arena.amounts(e))
+    }
+
     pub fn track_name(&self, t: Option<u32>) -> &str {
         t.map_or("", |t| &self.tracks[t as usize])
     }
 
     /// `Apps:2, Web:1` (empty when not estimated).
     pub fn estimate_text(&self, item: &Item) -> String {
-        self.amounts_text(item.estimate.as_deref().unwrap_or(&[]))
+        self.amounts_text(self.estimate(item).unwrap_or(&[]))
     }
 
     /// `Apps:-1.5, Web:-2` (empty when none).
@@ -137,8 +157,41 @@ impl Results {
             }
         }
         w.header(0, WORK)?;
+        // The work lists are most of the output: for large plans, All is
+        // formatted on one thread and the other tracks on another.
+        let rows: usize = self.work.iter().map(Vec::len).sum();
+        if rows < PARALLEL_ROWS || self.work.len() < 2 {
+            self.write_work(&mut w, &self.work)?;
+        } else {
+            let (all, rest) = self.work.split_at(1);
+            let (all, rest) = std::thread::scope(|scope| {
+                let rest = scope.spawn(|| self.work_block(rest));
+                let all = self.work_block(all);
+                (
+                    all,
+                    rest.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                )
+            });
+            w.get_mut().write_all(&all?)?;
+            w.get_mut().write_all(&rest?)?;
+        }
+        if let Some(lines) = &self.provenance {
+            w.section(0, PROVENANCE, lines)?;
+        }
+        w.end()
+    }
+
+    /// The work lines of some tracks, formatted in memory.
+    fn work_block(&self, lists: &[Vec<Row>]) -> io::Result<Vec<u8>> {
+        let mut w = Writer::new(Vec::new());
+        self.write_work(&mut w, lists)?;
+        Ok(w.into_inner())
+    }
+
+    /// One nested `qplan track item` section per list.
+    fn write_work<W: Write>(&self, w: &mut Writer<W>, lists: &[Vec<Row>]) -> io::Result<()> {
         let mut line = String::new();
-        for rows in &self.work {
+        for rows in lists {
             w.header(1, TRACK_ITEM)?;
             for row in rows {
                 let item = self.item(row);
@@ -149,22 +202,19 @@ impl Results {
                 line.push('\t');
                 line.push_str(item.triage.as_str());
                 line.push('\t');
-                line.push_str(&item.name);
+                line.push_str(self.name(item));
                 line.push('\t');
-                self.push_amounts(&mut line, item.estimate.as_deref().unwrap_or(&[]));
+                self.push_amounts(&mut line, self.estimate(item).unwrap_or(&[]));
                 line.push('\t');
                 self.push_amounts(&mut line, &row.shortage);
                 line.push('\t');
                 push_date(&mut line, row.done);
                 line.push('\t');
-                line.push_str(&item.id);
+                line.push_str(self.id(item));
                 w.line(1, line.as_bytes())?;
             }
         }
-        if let Some(lines) = &self.provenance {
-            w.section(0, PROVENANCE, lines)?;
-        }
-        w.end()
+        Ok(())
     }
 
     /// Reads a results stream back (the sections of a results stream as
@@ -288,12 +338,14 @@ impl Results {
         let work_section = need(WORK)?;
         let mut work = Vec::new();
         let mut items = Vec::new();
+        let mut arena = Arena::default();
         for track in nested(work_section, TRACK_ITEM)? {
             let mut rows = Vec::new();
             for l in track.text_lines() {
                 let (line, text) = l?;
+                let index = items.len() as u32;
                 let (item, row) =
-                    work_line(line, text, &track_index, &skill_index, items.len() as u32)?;
+                    work_line(line, text, &track_index, &skill_index, index, &mut arena)?;
                 items.push(item);
                 rows.push(row);
             }
@@ -317,6 +369,7 @@ impl Results {
             staff,
             work,
             items,
+            arena,
             provenance,
         })
     }
@@ -424,6 +477,7 @@ fn work_line(
     tracks: &HashMap<&str, u32>,
     skills: &HashMap<&str, u32>,
     index: u32,
+    arena: &mut Arena,
 ) -> Result<(Item, Row)> {
     let f: Vec<&str> = text.split('\t').collect();
     let at = |col: usize, name: &str| {
@@ -472,11 +526,11 @@ fn work_line(
         d => Some(fields::parse_date(d).map_err(|m| Error::data(at(7, "date"), m))?),
     };
     let item = Item {
-        id: f.get(7).copied().unwrap_or("").to_owned(),
+        id: arena.push_str(f.get(7).copied().unwrap_or("")),
         rank,
-        name: f[3].to_owned(),
+        name: arena.push_str(f[3]),
         triage,
-        estimate,
+        estimate: estimate.map(|e| arena.push_amounts(e)),
         track,
     };
     Ok((

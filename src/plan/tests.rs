@@ -53,7 +53,7 @@ fn skill(r: &Results, name: &str) -> usize {
 fn dates(r: &Results, t: &str) -> Vec<(String, Option<NaiveDate>)> {
     r.work[track(r, t)]
         .iter()
-        .map(|row| (r.item(row).id.clone(), row.done))
+        .map(|row| (r.id(r.item(row)).to_owned(), row.done))
         .collect()
 }
 

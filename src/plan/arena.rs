@@ -1,0 +1,46 @@
+//! Item text and amounts kept in two growing buffers, one of each per plan,
+//! instead of a heap allocation per string: a million items read, sorted
+//! and written without a million allocations, and a list walked in order
+//! reads memory in order.
+
+/// Where a string or a run of amounts lies in an [`Arena`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    start: usize,
+    end: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Arena {
+    text: String,
+    amounts: Vec<(u32, f64)>,
+}
+
+impl Arena {
+    pub fn push_str(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Span {
+            start,
+            end: self.text.len(),
+        }
+    }
+
+    pub fn str(&self, span: Span) -> &str {
+        &self.text[span.start..span.end]
+    }
+
+    /// Amounts per skill (skill index, person-weeks).
+    pub fn push_amounts(&mut self, amounts: impl IntoIterator<Item = (u32, f64)>) -> Span {
+        let start = self.amounts.len();
+        self.amounts.extend(amounts);
+        Span {
+            start,
+            end: self.amounts.len(),
+        }
+    }
+
+    pub fn amounts(&self, span: Span) -> &[(u32, f64)] {
+        &self.amounts[span.start..span.end]
+    }
+}
