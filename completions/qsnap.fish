@@ -1,4 +1,102 @@
-complete -c qsnap -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c qsnap -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
-complete -c qsnap -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c qsnap -s V -l version -d 'Print version'
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_qsnap_global_optspecs
+    string join \n repo= q/quiet v/verbose h/help V/version
+end
+
+function __fish_qsnap_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_qsnap_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_qsnap_using_subcommand
+    set -l cmd (__fish_qsnap_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c qsnap -n "__fish_qsnap_needs_command" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qsnap -n "__fish_qsnap_needs_command" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qsnap -n "__fish_qsnap_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c qsnap -n "__fish_qsnap_needs_command" -s V -l version -d 'Print version'
+complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "init" -d 'Create the store (put also creates it on first use)'
+complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "put" -d 'Store a stacked stream as the new version of APP STAGE; print the commit'
+complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "get" -d 'Write a stored version, prefixed with its provenance section'
+complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "log" -d 'History, newest first: commit, time, resource, message, provenance'
+complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "diff" -d 'Per section, the lines added and removed between two versions'
+complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "ls" -d 'The resources at a revision, with the commit of their version'
+complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "tag" -d 'Name a revision (default: the newest commit); tags work as REV'
+complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "trace" -d 'The provenance chain of a version: results → conditioned → raw'
+complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "push" -d 'Copy the store (main and tags) to a directory or git remote'
+complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "clone" -d 'Make a new store in DIR from a store directory or git remote'
+complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand init" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand init" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qsnap -n "__fish_qsnap_using_subcommand init" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand init" -s h -l help -d 'Print help'
+complete -c qsnap -n "__fish_qsnap_using_subcommand put" -s m -l message -d 'The commit message (default: `put APP STAGE`)' -r
+complete -c qsnap -n "__fish_qsnap_using_subcommand put" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand put" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qsnap -n "__fish_qsnap_using_subcommand put" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand put" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l at -d 'A revision: a commit (full or short), `main~2`, a tag' -r
+complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l at-time -d 'The last version at or before TIME: an ISO date (the end of that day, UTC), or date-time (UTC unless an offset is given)' -r
+complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l raw -d 'The stored bytes alone, without the provenance section'
+complete -c qsnap -n "__fish_qsnap_using_subcommand get" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qsnap -n "__fish_qsnap_using_subcommand get" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand get" -s h -l help -d 'Print help'
+complete -c qsnap -n "__fish_qsnap_using_subcommand log" -s f -l format -r -f -a "text\t'A table to read'
+json\t'A JSON array of entries, for scripts and jq'"
+complete -c qsnap -n "__fish_qsnap_using_subcommand log" -s n -l max-count -d 'At most N entries' -r
+complete -c qsnap -n "__fish_qsnap_using_subcommand log" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand log" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qsnap -n "__fish_qsnap_using_subcommand log" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c qsnap -n "__fish_qsnap_using_subcommand diff" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand diff" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qsnap -n "__fish_qsnap_using_subcommand diff" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand diff" -s h -l help -d 'Print help'
+complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -l at -r
+complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -s h -l help -d 'Print help'
+complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -l at -r
+complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -s h -l help -d 'Print help'
+complete -c qsnap -n "__fish_qsnap_using_subcommand push" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand push" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qsnap -n "__fish_qsnap_using_subcommand push" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand push" -s h -l help -d 'Print help'
+complete -c qsnap -n "__fish_qsnap_using_subcommand clone" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand clone" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qsnap -n "__fish_qsnap_using_subcommand clone" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand clone" -s h -l help -d 'Print help'
+complete -c qsnap -n "__fish_qsnap_using_subcommand help; and not __fish_seen_subcommand_from init put get log diff ls tag trace push clone help" -f -a "init" -d 'Create the store (put also creates it on first use)'
+complete -c qsnap -n "__fish_qsnap_using_subcommand help; and not __fish_seen_subcommand_from init put get log diff ls tag trace push clone help" -f -a "put" -d 'Store a stacked stream as the new version of APP STAGE; print the commit'
+complete -c qsnap -n "__fish_qsnap_using_subcommand help; and not __fish_seen_subcommand_from init put get log diff ls tag trace push clone help" -f -a "get" -d 'Write a stored version, prefixed with its provenance section'
+complete -c qsnap -n "__fish_qsnap_using_subcommand help; and not __fish_seen_subcommand_from init put get log diff ls tag trace push clone help" -f -a "log" -d 'History, newest first: commit, time, resource, message, provenance'
+complete -c qsnap -n "__fish_qsnap_using_subcommand help; and not __fish_seen_subcommand_from init put get log diff ls tag trace push clone help" -f -a "diff" -d 'Per section, the lines added and removed between two versions'
+complete -c qsnap -n "__fish_qsnap_using_subcommand help; and not __fish_seen_subcommand_from init put get log diff ls tag trace push clone help" -f -a "ls" -d 'The resources at a revision, with the commit of their version'
+complete -c qsnap -n "__fish_qsnap_using_subcommand help; and not __fish_seen_subcommand_from init put get log diff ls tag trace push clone help" -f -a "tag" -d 'Name a revision (default: the newest commit); tags work as REV'
+complete -c qsnap -n "__fish_qsnap_using_subcommand help; and not __fish_seen_subcommand_from init put get log diff ls tag trace push clone help" -f -a "trace" -d 'The provenance chain of a version: results → conditioned → raw'
+complete -c qsnap -n "__fish_qsnap_using_subcommand help; and not __fish_seen_subcommand_from init put get log diff ls tag trace push clone help" -f -a "push" -d 'Copy the store (main and tags) to a directory or git remote'
+complete -c qsnap -n "__fish_qsnap_using_subcommand help; and not __fish_seen_subcommand_from init put get log diff ls tag trace push clone help" -f -a "clone" -d 'Make a new store in DIR from a store directory or git remote'
+complete -c qsnap -n "__fish_qsnap_using_subcommand help; and not __fish_seen_subcommand_from init put get log diff ls tag trace push clone help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -30,6 +30,18 @@ pub fn files() -> std::io::Result<Vec<(String, Vec<u8>)>> {
         let mut page = Vec::new();
         clap_mangen::Man::new(command.clone()).render(&mut page)?;
         out.push((format!("man/{name}.1"), page));
+        // A page per subcommand (`qsnap-put(1)`), as the main page refers to them.
+        for sub in command.get_subcommands() {
+            let sub_name = sub.get_name();
+            let page_name = format!("{name}-{sub_name}");
+            let mut page = Vec::new();
+            let sub = sub
+                .clone()
+                .name(page_name.clone())
+                .bin_name(format!("{name} {sub_name}"));
+            clap_mangen::Man::new(sub).render(&mut page)?;
+            out.push((format!("man/{page_name}.1"), page));
+        }
         for shell in SHELLS {
             let mut c = command.clone();
             let mut buf = Vec::new();

@@ -6,6 +6,7 @@
 //! - [`stream`]: the stacked-stream format every tool reads and writes;
 //! - [`plan`]: the qplan engine (inputs, supply, demand, shortages, schedule,
 //!   results and their renderings);
+//! - [`snap`]: the snapshot store (a git repository) behind `qsnap`;
 //! - [`cmd`]: one module per command, each an `Args` and a `run`;
 //! - [`cli`]: what every command shares (inputs, outputs, errors, exit codes);
 //! - [`docs`]: man pages and shell completions generated from the commands.
@@ -15,6 +16,7 @@ pub mod cmd;
 pub mod docs;
 pub mod error;
 pub mod plan;
+pub mod snap;
 pub mod stream;
 
 pub use error::{Error, Location, Result};

@@ -4,3 +4,4 @@ mod util;
 
 mod docs;
 mod qplan;
+mod qsnap;

@@ -1,33 +1,488 @@
-//! `qsnap`: Keep every version of raw, conditioned and result data in a git repository.
-//!
-//! Not built yet: the command exists so that scripts and man pages can name
-//! it, and says plainly that it does nothing (exit 2).
+//! `qsnap`: keep every version of raw, conditioned and result data in a git
+//! repository, with provenance from results back to raw (SPEC section 7).
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
 
 use crate::cli::{Tool, Verbosity};
-use crate::error::Error;
+use crate::error::{Error, Location};
+use crate::snap::history::{self, short, show_time};
+use crate::snap::{diff, store, At, Put, Resource, Store, Version};
+use crate::stream::{Writer, PROVENANCE};
 
 /// Keep every version of raw, conditioned and result data in a git repository.
 ///
-/// Not implemented yet: this command exits with status 2.
+/// The store is a bare git repository (`git log` and `git show` work in
+/// it); the resource `qplan raw` lives at `raw/qplan.txt` on branch `main`.
+/// Every put is one commit whose trailers name the resource and the
+/// versions it was made from, so `qsnap trace` can walk from a result back
+/// to the raw data. Puts are serialised with a lock; a put that is killed
+/// leaves the store as it was.
+///
+/// Examples:
+///   qpull --config sources.toml | qsnap put qplan raw
+///   qsnap get qplan raw | qcondition --map map.toml | qsnap put qplan conditioned
+///   qsnap get qplan conditioned | qplan | qsnap put qplan results
+///   qsnap get qplan results --at-time 2026-10-01 | qplan -f text
+///   qsnap log qplan results -n 5
+///   qsnap trace qplan results
 #[derive(Parser, Debug)]
 #[command(name = "qsnap", version, after_long_help = super::AFTER_HELP)]
 pub struct Args {
-    /// Arguments of the command to come (ignored).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+    /// The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap.
+    #[arg(long, global = true, env = "QSNAP_REPO", value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
 
     #[command(flatten)]
     pub verbosity: Verbosity,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the store (put also creates it on first use).
+    Init,
+    /// Store a stacked stream as the new version of APP STAGE; print the commit.
+    ///
+    /// Input from a pipe must end with `=====end`, or nothing is stored (65);
+    /// a file named as an argument is complete by definition. A
+    /// `qsnap provenance v1` section is recorded in the commit trailers, not
+    /// in the content. Content and provenance equal to the current version
+    /// make no commit: the current commit is printed and `unchanged` said
+    /// on stderr.
+    Put {
+        app: String,
+        stage: String,
+        /// Input stream; `-` or nothing reads stdin.
+        #[arg(value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// The commit message (default: `put APP STAGE`).
+        #[arg(short, long)]
+        message: Option<String>,
+    },
+    /// Write a stored version, prefixed with its provenance section.
+    Get {
+        app: String,
+        stage: String,
+        #[command(flatten)]
+        at: AtArgs,
+        /// The stored bytes alone, without the provenance section.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// History, newest first: commit, time, resource, message, provenance.
+    Log {
+        /// Only the history of this resource (APP STAGE).
+        #[arg(requires = "stage")]
+        app: Option<String>,
+        stage: Option<String>,
+        #[arg(short, long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// At most N entries.
+        #[arg(short = 'n', long = "max-count", value_name = "N")]
+        max_count: Option<usize>,
+    },
+    /// Per section, the lines added and removed between two versions.
+    Diff {
+        app: String,
+        stage: String,
+        rev1: String,
+        /// Default: the newest commit.
+        rev2: Option<String>,
+    },
+    /// The resources at a revision, with the commit of their version.
+    Ls {
+        #[arg(long, value_name = "REV")]
+        at: Option<String>,
+    },
+    /// Name a revision (default: the newest commit); tags work as REV.
+    Tag { name: String, rev: Option<String> },
+    /// The provenance chain of a version: results → conditioned → raw.
+    Trace {
+        app: String,
+        stage: String,
+        #[arg(long, value_name = "REV")]
+        at: Option<String>,
+    },
+    /// Copy the store (main and tags) to a directory or git remote.
+    Push { dest: String },
+    /// Make a new store in DIR from a store directory or git remote.
+    Clone { src: String, dir: PathBuf },
+}
+
+/// Which version: a revision git understands, or a point in time.
+#[derive(clap::Args, Debug)]
+pub struct AtArgs {
+    /// A revision: a commit (full or short), `main~2`, a tag.
+    #[arg(long, value_name = "REV", conflicts_with = "at_time")]
+    pub at: Option<String>,
+    /// The last version at or before TIME: an ISO date (the end of that
+    /// day, UTC), or date-time (UTC unless an offset is given).
+    #[arg(long, value_name = "TIME", value_parser = time_arg)]
+    pub at_time: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table to read.
+    Text,
+    /// A JSON array of entries, for scripts and jq.
+    Json,
+}
+
+fn time_arg(s: &str) -> Result<DateTime<Utc>, String> {
+    history::parse_time(s)
+        .ok_or_else(|| "expected a date (2026-11-24) or date-time (2026-11-24T14:00:00Z)".into())
+}
+
+fn at_of(rev: Option<String>, time: Option<DateTime<Utc>>) -> At {
+    match (rev, time) {
+        (Some(r), _) => At::Rev(r),
+        (None, Some(t)) => At::Time(t),
+        (None, None) => At::Main,
+    }
+}
+
 impl Tool for Args {
     const NAME: &'static str = "qsnap";
 
-    fn run(self, _out: &mut dyn Write) -> anyhow::Result<()> {
-        Err(Error::NotImplemented("qsnap").into())
+    fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        let repo = self.repo.filter(|p| !p.as_os_str().is_empty());
+        let v = &self.verbosity;
+        // Names are checked before the store is even located.
+        match self.command {
+            Command::Init => {
+                let dir = store::locate(repo)?;
+                let (_, created) = Store::init(&dir)?;
+                let what = if created { "created" } else { "exists:" };
+                v.warn_or_note(created, format!("store {what} {}", dir.display()));
+            }
+            Command::Put {
+                app,
+                stage,
+                input,
+                message,
+            } => {
+                let res = Resource::new(&app, &stage)?;
+                let store = Store::init(&store::locate(repo)?)?.0;
+                let (reader, complete) = open(input.as_deref())?;
+                match store.put(&res, reader, complete, message.as_deref())? {
+                    Put::Committed(oid) => writeln!(out, "{oid}")?,
+                    Put::Unchanged(oid) => {
+                        writeln!(out, "{oid}")?;
+                        if !v.quiet {
+                            eprintln!("qsnap: {res} unchanged");
+                        }
+                    }
+                }
+            }
+            Command::Get {
+                app,
+                stage,
+                at,
+                raw,
+            } => {
+                let res = Resource::new(&app, &stage)?;
+                let store = Store::open(&store::locate(repo)?)?;
+                get(&store, &res, &at_of(at.at, at.at_time), raw, out)?;
+            }
+            Command::Log {
+                app,
+                stage,
+                format,
+                max_count,
+            } => {
+                let res = match (app, stage) {
+                    (Some(a), Some(s)) => Some(Resource::new(&a, &s)?),
+                    _ => None,
+                };
+                let store = Store::open(&store::locate(repo)?)?;
+                log(&store, res.as_ref(), format, max_count, out)?;
+            }
+            Command::Diff {
+                app,
+                stage,
+                rev1,
+                rev2,
+            } => {
+                let res = Resource::new(&app, &stage)?;
+                let store = Store::open(&store::locate(repo)?)?;
+                let content = |at: &At| -> anyhow::Result<Vec<u8>> {
+                    let (blob, _) = history::version_at(&store, &res, at)?;
+                    let blob = store.repo.find_blob(blob).map_err(store::git("reading"))?;
+                    Ok(blob.content().to_vec())
+                };
+                let old = content(&At::Rev(rev1))?;
+                let new = content(&rev2.map_or(At::Main, At::Rev))?;
+                diff::write_text(out, &diff::diff(&old, &new)?)?;
+            }
+            Command::Ls { at } => {
+                let store = Store::open(&store::locate(repo)?)?;
+                ls(&store, &at_of(at, None), out)?;
+            }
+            Command::Tag { name, rev } => {
+                let refname = format!("refs/tags/{name}");
+                if name.starts_with('-') || !git2::Reference::is_valid_name(&refname) {
+                    return Err(Error::Usage(format!("{name:?} is not a valid tag name")).into());
+                }
+                let store = Store::open(&store::locate(repo)?)?;
+                let commit = history::resolve(&store, &at_of(rev, None))?;
+                if let Ok(existing) = store.repo.find_reference(&refname) {
+                    let at = existing.target().map(short).unwrap_or_default();
+                    return Err(Error::data(
+                        Location::default(),
+                        format!("tag {name} exists (at {at})"),
+                    )
+                    .into());
+                }
+                store
+                    .repo
+                    .tag_lightweight(&name, commit.as_object(), false)
+                    .map_err(store::git(format!("tagging {name}")))?;
+                writeln!(out, "{}", commit.id())?;
+            }
+            Command::Trace { app, stage, at } => {
+                let res = Resource::new(&app, &stage)?;
+                let store = Store::open(&store::locate(repo)?)?;
+                trace(&store, &res, &at_of(at, None), out)?;
+            }
+            Command::Push { dest } => {
+                let store = Store::open(&store::locate(repo)?)?;
+                store::push(&store, &dest)?;
+                v.note("qsnap", format!("pushed to {dest}"));
+            }
+            Command::Clone { src, dir } => {
+                store::clone(&src, &dir)?;
+                v.note("qsnap", format!("cloned {src} into {}", dir.display()));
+            }
+        }
+        Ok(())
     }
+}
+
+trait Say {
+    fn warn_or_note(&self, loud: bool, message: String);
+}
+
+impl Say for Verbosity {
+    /// Creating a store is worth a line on stderr; finding one is not.
+    fn warn_or_note(&self, loud: bool, message: String) {
+        if loud && !self.quiet {
+            eprintln!("qsnap: {message}");
+        } else {
+            self.note("qsnap", message);
+        }
+    }
+}
+
+/// The input of a put, and whether it is complete by definition (a regular
+/// file, named or redirected to stdin).
+fn open(path: Option<&Path>) -> anyhow::Result<(Box<dyn BufRead>, bool)> {
+    const BUF: usize = 256 * 1024;
+    match path {
+        Some(p) if p != Path::new("-") => {
+            let f =
+                File::open(p).map_err(|e| Error::io(format!("cannot open {}", p.display()), e))?;
+            let regular = f.metadata().is_ok_and(|m| m.is_file());
+            Ok((Box::new(BufReader::with_capacity(BUF, f)), regular))
+        }
+        _ => {
+            let stdin = io::stdin();
+            let regular = stdin
+                .as_fd()
+                .try_clone_to_owned()
+                .ok()
+                .map(File::from)
+                .and_then(|f| f.metadata().ok())
+                .is_some_and(|m| m.is_file());
+            Ok((Box::new(BufReader::with_capacity(BUF, stdin)), regular))
+        }
+    }
+}
+
+fn get(
+    store: &Store,
+    res: &Resource,
+    at: &At,
+    raw: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let (blob, put) = history::version_at(store, res, at)?;
+    if !raw {
+        let mut w = Writer::new(&mut *out);
+        w.header(0, PROVENANCE)?;
+        w.line(0, format!("{res}\t{}", put.id()).as_bytes())?;
+        for p in Version::of(&put).provenance {
+            w.line(0, p.line().as_bytes())?;
+        }
+    }
+    // Loose objects stream from disk; a packed one is read whole (libgit2).
+    let odb = store.repo.odb().map_err(store::git("reading the store"))?;
+    match odb.reader(blob) {
+        Ok((mut reader, _, _)) => {
+            io::copy(&mut reader, out)?;
+        }
+        Err(_) => {
+            let blob = store
+                .repo
+                .find_blob(blob)
+                .map_err(store::git(format!("reading {res}")))?;
+            out.write_all(blob.content())?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct LogEntry {
+    commit: String,
+    time: String,
+    resource: Option<String>,
+    message: String,
+    provenance: Vec<JsonProvenance>,
+}
+
+#[derive(Serialize)]
+struct JsonProvenance {
+    resource: String,
+    commit: String,
+}
+
+fn log(
+    store: &Store,
+    res: Option<&Resource>,
+    format: Format,
+    max: Option<usize>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let Some(main) = store.main_commit()? else {
+        if format == Format::Json {
+            writeln!(out, "[]")?;
+        }
+        return Ok(());
+    };
+    if let Some(res) = res {
+        if !history::resources(&main)?.contains(res) {
+            return Err(Error::data(
+                Location::default(),
+                format!("unknown resource {res}: nothing was ever put there"),
+            )
+            .into());
+        }
+    }
+    let mut entries = Vec::new();
+    for oid in history::first_parents(&store.repo, main.id())? {
+        if max.is_some_and(|n| entries.len() >= n) {
+            break;
+        }
+        let c = store
+            .repo
+            .find_commit(oid?)
+            .map_err(store::git("reading history"))?;
+        let v = Version::of(&c);
+        if res.is_some_and(|r| !history::touches(&c, &v, r)) {
+            continue;
+        }
+        entries.push(v);
+    }
+    match format {
+        Format::Text => {
+            for v in &entries {
+                let resource = v.resource.as_ref().map_or("-".into(), ToString::to_string);
+                writeln!(
+                    out,
+                    "{}  {}  {resource:<24}  {}",
+                    short(v.commit),
+                    show_time(v.time),
+                    v.summary
+                )?;
+                for p in &v.provenance {
+                    writeln!(
+                        out,
+                        "{:14}from {} {}",
+                        "",
+                        p.resource,
+                        &p.commit[..p.commit.len().min(12)]
+                    )?;
+                }
+            }
+        }
+        Format::Json => {
+            let json: Vec<LogEntry> = entries
+                .into_iter()
+                .map(|v| LogEntry {
+                    commit: v.commit.to_string(),
+                    time: show_time(v.time),
+                    resource: v.resource.map(|r| r.to_string()),
+                    message: v.summary,
+                    provenance: v
+                        .provenance
+                        .into_iter()
+                        .map(|p| JsonProvenance {
+                            resource: p.resource.to_string(),
+                            commit: p.commit,
+                        })
+                        .collect(),
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &json)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+fn ls(store: &Store, at: &At, out: &mut dyn Write) -> anyhow::Result<()> {
+    let commit = history::resolve(store, at)?;
+    for res in history::resources(&commit)? {
+        let put = history::last_put(&store.repo, commit.id(), &res)?.unwrap_or(commit.clone());
+        writeln!(
+            out,
+            "{:<24}  {}  {}",
+            res.to_string(),
+            short(put.id()),
+            show_time(put.time().seconds())
+        )?;
+    }
+    Ok(())
+}
+
+fn trace(store: &Store, res: &Resource, at: &At, out: &mut dyn Write) -> anyhow::Result<()> {
+    let (_, put) = history::version_at(store, res, at)?;
+    let mut rows = vec![(res.to_string(), put.id().to_string())];
+    rows.extend(
+        Version::of(&put)
+            .provenance
+            .into_iter()
+            .map(|p| (p.resource.to_string(), p.commit)),
+    );
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(8);
+    writeln!(out, "{:<width$}  {:<12}  TIME", "RESOURCE", "COMMIT")?;
+    for (resource, commit) in rows {
+        // An ancestor may come from another store: its time is then unknown.
+        let time = git2::Oid::from_str(&commit)
+            .ok()
+            .and_then(|oid| store.repo.find_commit(oid).ok())
+            .or_else(|| {
+                store
+                    .repo
+                    .revparse_single(&commit)
+                    .ok()
+                    .and_then(|o| o.peel_to_commit().ok())
+            })
+            .map_or("(not in this store)".to_owned(), |c| {
+                show_time(c.time().seconds())
+            });
+        let shown = &commit[..commit.len().min(12)];
+        writeln!(out, "{resource:<width$}  {shown:<12}  {time}")?;
+    }
+    Ok(())
 }

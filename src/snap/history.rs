@@ -1,0 +1,352 @@
+//! Reading the store's history: commit trailers, revisions and points in
+//! time, the version of a resource at a revision, and its provenance.
+//!
+//! Every put is one commit that changes one resource and says which in a
+//! `Qsnap-Resource` trailer, so walking main's first-parent chain and reading
+//! trailers answers "when did this resource change" without comparing trees.
+//! Commits made by hand (plain git, no trailer) are still understood: for
+//! those the tree entry is compared with the parent's.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use git2::{Commit, Oid, Repository};
+
+use super::name::Resource;
+use super::store::{git, Store};
+use crate::error::{Error, Location, Result};
+
+pub const RESOURCE_TRAILER: &str = "Qsnap-Resource";
+pub const PROVENANCE_TRAILER: &str = "Qsnap-Provenance";
+
+/// One line of a `qsnap provenance v1` section: a resource and the commit of
+/// the version it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub resource: Resource,
+    pub commit: String,
+}
+
+impl Provenance {
+    /// Parses `app stage<TAB>commit` (the content of a provenance line).
+    pub fn parse(line: &[u8]) -> Option<Self> {
+        let line = std::str::from_utf8(line).ok()?;
+        let (resource, commit) = line.split_once('\t')?;
+        Provenance::new(resource, commit)
+    }
+
+    /// Parses `app stage commit` (a trailer value).
+    fn parse_trailer(value: &str) -> Option<Self> {
+        let (resource, commit) = value.trim().rsplit_once(' ')?;
+        Provenance::new(resource, commit)
+    }
+
+    fn new(resource: &str, commit: &str) -> Option<Self> {
+        let ok = !commit.is_empty()
+            && commit.len() <= 64
+            && commit.bytes().all(|b| b.is_ascii_hexdigit());
+        ok.then(|| {
+            Some(Provenance {
+                resource: Resource::parse(resource)?,
+                commit: commit.to_ascii_lowercase(),
+            })
+        })?
+    }
+
+    /// The content of the provenance line.
+    pub fn line(&self) -> String {
+        format!("{}\t{}", self.resource, self.commit)
+    }
+}
+
+/// What a commit says about itself.
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub commit: Oid,
+    pub time: i64,
+    pub resource: Option<Resource>,
+    pub summary: String,
+    pub provenance: Vec<Provenance>,
+}
+
+impl Version {
+    pub fn of(commit: &Commit) -> Version {
+        let message = String::from_utf8_lossy(commit.message_bytes());
+        let mut resource = None;
+        let mut provenance = Vec::new();
+        if let Ok(trailers) = git2::message_trailers_strs(&message) {
+            for (key, value) in trailers.iter() {
+                if key.eq_ignore_ascii_case(RESOURCE_TRAILER) {
+                    resource = Resource::parse(value.trim());
+                } else if key.eq_ignore_ascii_case(PROVENANCE_TRAILER) {
+                    provenance.extend(Provenance::parse_trailer(value));
+                }
+            }
+        }
+        Version {
+            commit: commit.id(),
+            time: commit.time().seconds(),
+            resource,
+            summary: message.lines().next().unwrap_or("").to_owned(),
+            provenance,
+        }
+    }
+}
+
+/// The message of a put: the user's message (or `put <resource>`), then the
+/// trailers.
+pub fn commit_message(res: &Resource, message: Option<&str>, provenance: &[Provenance]) -> String {
+    let subject = match message.map(str::trim) {
+        Some(m) if !m.is_empty() => m.to_owned(),
+        _ => format!("put {res}"),
+    };
+    let mut text = format!("{subject}\n\n{RESOURCE_TRAILER}: {res}\n");
+    for p in provenance {
+        text.push_str(&format!(
+            "{PROVENANCE_TRAILER}: {} {}\n",
+            p.resource, p.commit
+        ));
+    }
+    text
+}
+
+/// A time as an ISO date or date-time. A date alone means the end of that
+/// day (UTC): `--at-time 2026-11-24` is the version that day ended with. A
+/// date-time without an offset is UTC. `@SECONDS` is a Unix time.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Some(secs) = s.strip_prefix('@') {
+        return DateTime::from_timestamp(secs.parse().ok()?, 0);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(Utc.from_utc_datetime(&t));
+        }
+    }
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    let end = day.and_hms_opt(23, 59, 59)?;
+    Some(Utc.from_utc_datetime(&end))
+}
+
+/// A commit time as shown to users: RFC 3339, UTC.
+pub fn show_time(secs: i64) -> String {
+    DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// Where to look: main, a revision, or the last commit at or before a time.
+#[derive(Debug, Clone)]
+pub enum At {
+    Main,
+    Rev(String),
+    Time(DateTime<Utc>),
+}
+
+fn data(message: String) -> Error {
+    Error::data(Location::default(), message)
+}
+
+/// The commit a revision names.
+pub fn resolve<'r>(store: &'r Store, at: &At) -> Result<Commit<'r>> {
+    let main = store.main_commit()?;
+    let Some(main) = main else {
+        return Err(data(format!(
+            "the store at {} is empty: nothing has been put yet",
+            store.dir.display()
+        )));
+    };
+    match at {
+        At::Main => Ok(main),
+        At::Rev(rev) => store
+            .repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|_| data(format!("unknown revision {rev:?}"))),
+        At::Time(t) => {
+            let limit = t.timestamp();
+            let mut first = main.time().seconds();
+            for oid in first_parents(&store.repo, main.id())? {
+                let c = store
+                    .repo
+                    .find_commit(oid?)
+                    .map_err(git("reading history"))?;
+                if c.time().seconds() <= limit {
+                    return Ok(c);
+                }
+                first = c.time().seconds();
+            }
+            Err(data(format!(
+                "no version at or before {}: the store begins at {}",
+                show_time(limit),
+                show_time(first)
+            )))
+        }
+    }
+}
+
+/// Main's first-parent chain from `from`, newest first.
+pub fn first_parents(
+    repo: &Repository,
+    from: Oid,
+) -> Result<impl Iterator<Item = Result<Oid>> + '_> {
+    let mut walk = repo.revwalk().map_err(git("reading history"))?;
+    walk.push(from).map_err(git("reading history"))?;
+    walk.simplify_first_parent()
+        .map_err(git("reading history"))?;
+    Ok(walk.map(|r| r.map_err(git("reading history"))))
+}
+
+/// Whether a commit changed `res`: its trailer says so, or (for a commit
+/// made by hand) the resource's blob differs from the first parent's.
+pub fn touches(commit: &Commit, version: &Version, res: &Resource) -> bool {
+    if version.resource.is_some() {
+        return version.resource.as_ref() == Some(res);
+    }
+    let path = res.path();
+    let entry = |c: &Commit| {
+        c.tree()
+            .ok()
+            .and_then(|t| t.get_path(Path::new(&path)).ok().map(|e| e.id()))
+    };
+    let mine = entry(commit);
+    mine.is_some() && mine != commit.parent(0).ok().as_ref().and_then(entry)
+}
+
+/// The commit that put the version of `res` current at `from`.
+pub fn last_put<'r>(repo: &'r Repository, from: Oid, res: &Resource) -> Result<Option<Commit<'r>>> {
+    for oid in first_parents(repo, from)? {
+        let c = repo.find_commit(oid?).map_err(git("reading history"))?;
+        if touches(&c, &Version::of(&c), res) {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
+}
+
+/// The resources in a commit's tree, sorted.
+pub fn resources(commit: &Commit) -> Result<Vec<Resource>> {
+    let tree = commit.tree().map_err(git("reading a tree"))?;
+    let mut found = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if let Some(r) = entry
+            .name()
+            .ok()
+            .and_then(|n| Resource::from_path(&format!("{dir}{n}")))
+        {
+            found.push(r);
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(git("reading a tree"))?;
+    found.sort();
+    Ok(found)
+}
+
+/// A resource's stored version at a revision: its blob and the commit that
+/// put it. Distinct errors for a resource the store has never had and one
+/// that came later than the revision.
+pub fn version_at<'r>(store: &'r Store, res: &Resource, at: &At) -> Result<(Oid, Commit<'r>)> {
+    let commit = resolve(store, at)?;
+    let entry = commit
+        .tree()
+        .map_err(git("reading a tree"))?
+        .get_path(Path::new(&res.path()))
+        .ok();
+    let Some(entry) = entry else {
+        let main = resolve(store, &At::Main)?;
+        let known = resources(&main)?;
+        if known.contains(res) {
+            return Err(data(format!(
+                "{res} does not exist at revision {} ({}): its first version is later",
+                short(commit.id()),
+                show_time(commit.time().seconds())
+            )));
+        }
+        let list: Vec<String> = known.iter().map(ToString::to_string).collect();
+        return Err(data(format!(
+            "unknown resource {res}: the store has {}",
+            if list.is_empty() {
+                "none".to_owned()
+            } else {
+                list.join(", ")
+            }
+        )));
+    };
+    let put = last_put(&store.repo, commit.id(), res)?.unwrap_or(commit);
+    Ok((entry.id(), put))
+}
+
+/// The 12-digit abbreviation used in tables.
+pub fn short(oid: Oid) -> String {
+    oid.to_string()[..12].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn times_parse_as_documented() {
+        let t = |s| parse_time(s).map(|t| t.to_rfc3339());
+        assert_eq!(
+            t("2026-11-24").as_deref(),
+            Some("2026-11-24T23:59:59+00:00")
+        );
+        assert_eq!(
+            t("2026-11-24T10:00:00Z").as_deref(),
+            Some("2026-11-24T10:00:00+00:00")
+        );
+        assert_eq!(
+            t("2026-11-24T10:00:00+02:00").as_deref(),
+            Some("2026-11-24T08:00:00+00:00")
+        );
+        assert_eq!(
+            t("2026-11-24 10:00").as_deref(),
+            Some("2026-11-24T10:00:00+00:00")
+        );
+        assert_eq!(t("@0").as_deref(), Some("1970-01-01T00:00:00+00:00"));
+        assert_eq!(t("2026-13-01"), None);
+        assert_eq!(t("yesterday"), None);
+    }
+
+    #[test]
+    fn provenance_lines_and_trailers_round_trip() {
+        let p = Provenance::parse(b"qplan raw\tABC123").unwrap();
+        assert_eq!(p.commit, "abc123");
+        assert_eq!(p.line(), "qplan raw\tabc123");
+        let res = Resource::new("qplan", "results").unwrap();
+        let msg = commit_message(&res, Some("weekly"), std::slice::from_ref(&p));
+        assert!(msg.starts_with("weekly\n\nQsnap-Resource: qplan results\n"));
+        assert_eq!(
+            Provenance::parse_trailer("qplan raw abc123"),
+            Some(p.clone())
+        );
+        for bad in [
+            &b"qplan raw"[..],
+            b"qplan\tabc",
+            b"qplan raw\txyz",
+            b"qplan raw\t",
+        ] {
+            assert_eq!(Provenance::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,60}", b in proptest::collection::vec(any::<u8>(), 0..60)) {
+            let _ = parse_time(&s);
+            let _ = Provenance::parse(&b);
+            let _ = Provenance::parse_trailer(&s);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The snapshot store of SPEC section 7: every version of every resource in
+//! a bare git repository, with provenance in commit trailers.
+//!
+//! - [`name`]: resource names, checked before the repository is touched;
+//! - [`store`]: opening, creating, the locked put, push and clone;
+//! - [`history`]: trailers, revisions and times, versions and provenance;
+//! - [`diff`]: the section-aware diff of two versions.
+
+pub mod diff;
+pub mod history;
+pub mod name;
+pub mod store;
+
+pub use history::{At, Provenance, Version};
+pub use name::Resource;
+pub use store::{Put, Store};

@@ -1,0 +1,390 @@
+//! The store: a bare git repository whose `main` branch holds every version
+//! of every resource. This module opens and creates it and writes to it.
+//!
+//! A put reads the whole input into a blob first (streamed to disk, never
+//! held in memory) and only then takes the store's lock, re-reads `main` and
+//! moves it by one commit. A put killed at any moment therefore leaves at
+//! worst an unreferenced object, which `git fsck` reports as dangling, never
+//! as an error.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{BufRead, BufWriter};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use git2::{build::TreeUpdateBuilder, Commit, FileMode, Oid, Repository, RepositoryInitOptions};
+
+use super::history::{self, Provenance};
+use super::name::Resource;
+use crate::error::{Error, Result};
+use crate::stream::{Event, Reader, Writer, PROVENANCE};
+
+/// The branch every put lands on.
+pub const MAIN: &str = "refs/heads/main";
+
+/// How long a put waits for another put to finish before giving up (75).
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+pub struct Store {
+    pub repo: Repository,
+    pub dir: PathBuf,
+}
+
+/// Turns a libgit2 failure into an I/O error that says what was being done.
+pub fn git(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
+    let context = context.into();
+    move |e| Error::io(context, std::io::Error::other(e.message().to_owned()))
+}
+
+/// The store directory: `--repo` (or `QSNAP_REPO`, which clap folds into
+/// it), else `$XDG_DATA_HOME/qsnap`, else `~/.local/share/qsnap`.
+pub fn locate(repo: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(dir) = repo {
+        return Ok(dir);
+    }
+    let nonempty = |v: &str| std::env::var_os(v).filter(|s| !s.is_empty());
+    if let Some(data) = nonempty("XDG_DATA_HOME") {
+        return Ok(PathBuf::from(data).join("qsnap"));
+    }
+    if let Some(home) = nonempty("HOME") {
+        return Ok(PathBuf::from(home).join(".local/share/qsnap"));
+    }
+    Err(Error::Usage(
+        "where is the store? give --repo DIR or set QSNAP_REPO (HOME is not set either)".into(),
+    ))
+}
+
+/// What a put did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    /// A new commit on main.
+    Committed(Oid),
+    /// The content and provenance equal the current version, whose commit
+    /// this is; nothing was written.
+    Unchanged(Oid),
+}
+
+impl Store {
+    /// Opens an existing store; a missing one is "unavailable" (69).
+    pub fn open(dir: &Path) -> Result<Store> {
+        match Repository::open_bare(dir) {
+            Ok(repo) => Ok(Store {
+                repo,
+                dir: dir.to_path_buf(),
+            }),
+            Err(_) if !dir.exists() => Err(Error::Unavailable {
+                what: "store".into(),
+                message: format!(
+                    "no store at {} (create it with `qsnap init`, or put something in it)",
+                    dir.display()
+                ),
+            }),
+            Err(e) => Err(Error::Unavailable {
+                what: "store".into(),
+                message: format!("{} is not a qsnap store: {}", dir.display(), e.message()),
+            }),
+        }
+    }
+
+    /// Creates the store, or opens it when it exists. Returns whether it was
+    /// created. The repository is made in a temporary directory beside its
+    /// place and renamed there, so that puts racing to create the same store
+    /// all end up using one whole repository.
+    pub fn init(dir: &Path) -> Result<(Store, bool)> {
+        if dir.join("HEAD").exists() {
+            return Ok((Store::open(dir)?, false));
+        }
+        if dir.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+            return Err(Error::Usage(format!(
+                "{} exists and is not empty: a store needs a directory of its own",
+                dir.display()
+            )));
+        }
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let creating = |e| Error::io(format!("creating the store at {}", dir.display()), e);
+        std::fs::create_dir_all(parent).map_err(creating)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".qsnap-init-")
+            .tempdir_in(parent)
+            .map_err(creating)?;
+        let mut opts = RepositoryInitOptions::new();
+        opts.bare(true).initial_head("main");
+        Repository::init_opts(tmp.path(), &opts)
+            .map_err(git(format!("creating the store at {}", dir.display())))?;
+        match std::fs::rename(tmp.path(), dir) {
+            Ok(()) => {
+                // The directory is the store now; nothing left to clean.
+                let _ = tmp.keep();
+                Ok((Store::open(dir)?, true))
+            }
+            // Another process made it first: use theirs.
+            Err(_) if dir.join("HEAD").exists() => Ok((Store::open(dir)?, false)),
+            Err(e) => Err(creating(e)),
+        }
+    }
+
+    /// The commit main points at; `None` in a store nothing was put in.
+    pub fn main_commit(&self) -> Result<Option<Commit<'_>>> {
+        match self.repo.find_reference(MAIN) {
+            Ok(r) => r
+                .peel_to_commit()
+                .map(Some)
+                .map_err(git("reading the main branch")),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(git("reading the main branch")(e)),
+        }
+    }
+
+    /// Stores a stacked stream as the new version of `res`. The input must be
+    /// a valid stream; unless `complete` (a regular file, complete by
+    /// definition) it must end with `=====end`. Provenance sections are taken
+    /// out of the content and recorded in the commit's trailers.
+    pub fn put(
+        &self,
+        res: &Resource,
+        input: impl BufRead,
+        complete: bool,
+        message: Option<&str>,
+    ) -> Result<Put> {
+        let (blob, provenance) = self.write_blob(input, complete)?;
+        let _lock = self.lock()?;
+        let head = self.main_commit()?;
+        if let Some(head) = &head {
+            let current = head.tree().ok().and_then(|t| {
+                t.get_path(Path::new(&res.path()))
+                    .ok()
+                    .map(|entry| entry.id())
+            });
+            if current == Some(blob) {
+                if let Some(last) = history::last_put(&self.repo, head.id(), res)? {
+                    if history::Version::of(&last).provenance == provenance {
+                        return Ok(Put::Unchanged(last.id()));
+                    }
+                }
+            }
+        }
+        let base = match &head {
+            Some(c) => c.tree().map_err(git("reading the main tree"))?,
+            None => {
+                let empty = self
+                    .repo
+                    .treebuilder(None)
+                    .and_then(|b| b.write())
+                    .map_err(git("writing an empty tree"))?;
+                self.repo
+                    .find_tree(empty)
+                    .map_err(git("writing an empty tree"))?
+            }
+        };
+        let tree = TreeUpdateBuilder::new()
+            .upsert(res.path(), blob, FileMode::Blob)
+            .create_updated(&self.repo, &base)
+            .map_err(git("writing the tree"))?;
+        let tree = self.repo.find_tree(tree).map_err(git("writing the tree"))?;
+        let sig = signature(&self.repo)?;
+        let text = history::commit_message(res, message, &provenance);
+        let parents: Vec<&Commit> = head.iter().collect();
+        self.clear_stale_ref_lock();
+        let oid = self
+            .repo
+            .commit(Some(MAIN), &sig, &sig, &text, &tree, &parents)
+            .map_err(git(format!("committing {res}")))?;
+        Ok(Put::Committed(oid))
+    }
+
+    /// Streams the input into a new blob, without its provenance sections
+    /// and with exactly one `=====end`. Nothing is referenced yet.
+    fn write_blob(&self, input: impl BufRead, complete: bool) -> Result<(Oid, Vec<Provenance>)> {
+        let blob = self
+            .repo
+            .blob_writer(None)
+            .map_err(git("writing to the store"))?;
+        let mut out = Writer::new(BufWriter::with_capacity(256 * 1024, blob));
+        let mut reader = Reader::new(input);
+        let mut provenance: Vec<Provenance> = Vec::new();
+        let (mut in_provenance, mut ended, mut sections) = (false, false, 0u64);
+        let write_err = |e| Error::io("writing to the store", e);
+        let mut bad: Option<String> = None;
+        while let Some(event) = reader.next_event()? {
+            ended = false;
+            match event {
+                Event::Header(h) if h == PROVENANCE => in_provenance = true,
+                Event::Header(h) => {
+                    in_provenance = false;
+                    sections += 1;
+                    out.header(0, h).map_err(write_err)?;
+                }
+                Event::Line(line) if in_provenance => match Provenance::parse(line) {
+                    Some(p) if !provenance.contains(&p) => provenance.push(p),
+                    Some(_) => {}
+                    None => bad = Some(String::from_utf8_lossy(line).into_owned()),
+                },
+                Event::Line(line) => out.line(0, line).map_err(write_err)?,
+                Event::End => {
+                    in_provenance = false;
+                    ended = true;
+                }
+            }
+            if let Some(bad) = bad.take() {
+                return Err(Error::Stream {
+                    line: reader.line_no(),
+                    message: format!(
+                        "a {PROVENANCE} line is '<app> <stage>' TAB '<commit>', not {bad:?}"
+                    ),
+                });
+            }
+        }
+        if !ended && !complete {
+            return Err(Error::Stream {
+                line: reader.line_no(),
+                message: "the stream does not end with '=====end', so it may be cut short: \
+                          nothing stored (SPEC section 2)"
+                    .into(),
+            });
+        }
+        if sections == 0 {
+            return Err(Error::Stream {
+                line: reader.line_no(),
+                message: "the stream has no section: nothing stored".into(),
+            });
+        }
+        out.end().map_err(write_err)?;
+        let blob = out
+            .into_inner()
+            .into_inner()
+            .map_err(|e| write_err(e.into_error()))?;
+        let oid = blob.commit().map_err(git("writing to the store"))?;
+        Ok((oid, provenance))
+    }
+
+    /// Serialises writers: an exclusive lock on a file in the git directory,
+    /// released when the returned file is dropped (or the process dies).
+    fn lock(&self) -> Result<File> {
+        let path = self.repo.path().join("qsnap.lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let deadline = Instant::now() + LOCK_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    // Another put holds the lock for milliseconds; poll
+                    // with a growing pause rather than block forever.
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::Temporary {
+                        what: "store".into(),
+                        message: format!(
+                            "{} is locked by another put for more than {} s",
+                            self.dir.display(),
+                            LOCK_WAIT.as_secs()
+                        ),
+                    })
+                }
+                Err(TryLockError::Error(e)) => {
+                    return Err(Error::io(format!("locking {}", path.display()), e))
+                }
+            }
+        }
+    }
+
+    /// A put killed while libgit2 moved main leaves `main.lock` behind. We
+    /// hold the store's lock, so no other put can be using it.
+    fn clear_stale_ref_lock(&self) {
+        let stale = self.repo.path().join("refs/heads/main.lock");
+        let _ = std::fs::remove_file(stale);
+    }
+}
+
+/// The author and committer of a put: the git identity when one is
+/// configured, else `qsnap`. The time is `GIT_COMMITTER_DATE` when set (as
+/// git does), else now.
+fn signature(repo: &Repository) -> Result<git2::Signature<'static>> {
+    let (name, email) = match repo.signature() {
+        Ok(s) => (
+            s.name().unwrap_or("qsnap").to_owned(),
+            s.email().unwrap_or("qsnap@localhost").to_owned(),
+        ),
+        Err(_) => ("qsnap".to_owned(), "qsnap@localhost".to_owned()),
+    };
+    let time = match std::env::var("GIT_COMMITTER_DATE") {
+        Ok(s) if !s.trim().is_empty() => {
+            let t = history::parse_time(&s).ok_or_else(|| {
+                Error::Usage(format!(
+                    "GIT_COMMITTER_DATE {s:?} is not a date-time (2026-11-24T14:03:07Z or @SECONDS)"
+                ))
+            })?;
+            git2::Time::new(t.timestamp(), 0)
+        }
+        _ => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            git2::Time::new(i64::try_from(now).unwrap_or(i64::MAX), 0)
+        }
+    };
+    git2::Signature::new(&name, &email, &time).map_err(git("making the commit signature"))
+}
+
+/// Copies main and the tags to another store (a directory, created when
+/// missing, or any git remote libgit2 reaches).
+pub fn push(store: &Store, dest: &str) -> Result<()> {
+    let local = Path::new(dest);
+    if !dest.contains("://") && !local.exists() {
+        Store::init(local)?;
+    }
+    let mut refspecs = vec![format!("{MAIN}:{MAIN}")];
+    let tags = store
+        .repo
+        .tag_names(None)
+        .map_err(git("listing the tags"))?;
+    for i in 0..tags.len() {
+        if let Ok(Some(t)) = tags.get(i) {
+            refspecs.push(format!("refs/tags/{t}:refs/tags/{t}"));
+        }
+    }
+    let mut remote = store
+        .repo
+        .remote_anonymous(dest)
+        .map_err(git(format!("opening {dest}")))?;
+    remote
+        .push(&refspecs, None)
+        .map_err(|e| Error::Unavailable {
+            what: dest.to_owned(),
+            message: format!("push refused: {}", e.message()),
+        })
+}
+
+/// Makes a new store at `dir` from `src` (a store directory or git remote).
+pub fn clone(src: &str, dir: &Path) -> Result<Store> {
+    if dir.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+        return Err(Error::Usage(format!(
+            "{} exists and is not empty",
+            dir.display()
+        )));
+    }
+    let repo = git2::build::RepoBuilder::new()
+        .bare(true)
+        .clone(src, dir)
+        .map_err(|e| Error::Unavailable {
+            what: src.to_owned(),
+            message: format!("cannot clone: {}", e.message()),
+        })?;
+    // Tags come along with the commits they point at; main is the branch.
+    repo.set_head(MAIN).map_err(git("setting HEAD"))?;
+    let store = Store {
+        repo,
+        dir: dir.to_path_buf(),
+    };
+    Ok(store)
+}

@@ -1,0 +1,588 @@
+//! qsnap end to end: every command, every error path, concurrent writers,
+//! puts killed with SIGKILL, provenance through a pipeline.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+use crate::util::{fixture, fixture_text, Sandbox};
+
+/// qsnap on the sandbox's store `store/`.
+fn qsnap(sb: &Sandbox) -> Command {
+    let mut c = sb.cmd("qsnap");
+    c.arg("--repo").arg(sb.path().join("store"));
+    c
+}
+
+fn stdout_of(c: &mut Command) -> String {
+    let out = c.output().expect("run qsnap");
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// Puts `content` from stdin (a pipe) and returns the commit printed.
+fn put(sb: &Sandbox, app: &str, stage: &str, content: &str) -> String {
+    let id = stdout_of(qsnap(sb).args(["put", app, stage]).write_stdin(content));
+    assert!(is_commit_line(&id), "{id:?}");
+    id.trim_end().to_owned()
+}
+
+fn is_commit_line(s: &str) -> bool {
+    s.len() == 41 && s.ends_with('\n') && s[..40].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn stream(n: usize) -> String {
+    format!("=====test data v1\n\tversion\t{n}\n=====end\n")
+}
+
+fn commits(store: &Path) -> usize {
+    let repo = git2::Repository::open_bare(store).expect("store");
+    let mut walk = repo.revwalk().expect("walk");
+    walk.push_ref("refs/heads/main").expect("main");
+    walk.count()
+}
+
+/// `git fsck` on the store, when the git command is installed.
+fn fsck(store: &Path) {
+    let Ok(out) = Process::new("git")
+        .arg("--git-dir")
+        .arg(store)
+        .args(["fsck", "--full", "--strict"])
+        .output()
+    else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "git fsck: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn init_creates_a_bare_git_repository_once() {
+    let sb = Sandbox::new();
+    qsnap(&sb)
+        .arg("init")
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains("store created"));
+    assert!(sb.path().join("store/HEAD").exists());
+    qsnap(&sb).arg("init").assert().success().stderr("");
+    let full = sb.path().join("notempty");
+    std::fs::create_dir(&full).unwrap();
+    std::fs::write(full.join("keep.txt"), "mine").unwrap();
+    sb.cmd("qsnap")
+        .arg("--repo")
+        .arg(&full)
+        .arg("init")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not empty"));
+    assert_eq!(
+        std::fs::read_to_string(full.join("keep.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn store_location_comes_from_the_environment() {
+    let sb = Sandbox::new();
+    sb.cmd("qsnap")
+        .env("QSNAP_REPO", sb.path().join("env-store"))
+        .args(["put", "qplan", "raw"])
+        .write_stdin(stream(1))
+        .assert()
+        .success();
+    assert!(sb.path().join("env-store/HEAD").exists());
+    sb.cmd("qsnap")
+        .env("XDG_DATA_HOME", sb.path().join("xdg"))
+        .args(["put", "qplan", "raw"])
+        .write_stdin(stream(1))
+        .assert()
+        .success();
+    assert!(sb.path().join("xdg/qsnap/HEAD").exists());
+    // HOME is the sandbox.
+    sb.cmd("qsnap")
+        .args(["put", "qplan", "raw"])
+        .write_stdin(stream(1))
+        .assert()
+        .success();
+    assert!(sb.path().join(".local/share/qsnap/HEAD").exists());
+}
+
+#[test]
+fn put_then_get_gives_the_stream_with_its_provenance() {
+    let sb = Sandbox::new();
+    let text = fixture_text("quarter/conditioned.txt");
+    let id = put(&sb, "qplan", "conditioned", &text);
+    let got = stdout_of(qsnap(&sb).args(["get", "qplan", "conditioned"]));
+    assert_eq!(
+        got,
+        format!("=====qsnap provenance v1\n\tqplan conditioned\t{id}\n{text}")
+    );
+    let raw = stdout_of(qsnap(&sb).args(["get", "qplan", "conditioned", "--raw"]));
+    assert_eq!(raw, text);
+    // A plain git repository: the path and the message make sense to git.
+    if let Ok(out) = Process::new("git")
+        .arg("--git-dir")
+        .arg(sb.path().join("store"))
+        .args(["show", "main:conditioned/qplan.txt"])
+        .output()
+    {
+        assert_eq!(String::from_utf8_lossy(&out.stdout), text);
+    }
+    let repo = git2::Repository::open_bare(sb.path().join("store")).unwrap();
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    assert_eq!(
+        head.message().unwrap(),
+        "put qplan conditioned\n\nQsnap-Resource: qplan conditioned\n"
+    );
+}
+
+#[test]
+fn identical_content_makes_no_commit() {
+    let sb = Sandbox::new();
+    let first = put(&sb, "qplan", "raw", &stream(1));
+    put(&sb, "qplan", "other", &stream(9));
+    qsnap(&sb)
+        .args(["put", "qplan", "raw"])
+        .write_stdin(stream(1))
+        .assert()
+        .success()
+        .stdout(format!("{first}\n"))
+        .stderr("qsnap: qplan raw unchanged\n");
+    assert_eq!(commits(&sb.path().join("store")), 2);
+    // Different content is a new commit.
+    let second = put(&sb, "qplan", "raw", &stream(2));
+    assert_ne!(first, second);
+    assert_eq!(commits(&sb.path().join("store")), 3);
+}
+
+#[test]
+fn a_cut_stream_from_a_pipe_stores_nothing() {
+    let sb = Sandbox::new();
+    qsnap(&sb)
+        .args(["put", "qplan", "raw"])
+        .write_stdin("=====test data v1\n\tversion\t1\n")
+        .assert()
+        .code(65)
+        .stdout("")
+        .stderr(predicate::str::contains("does not end with '=====end'"));
+    let store = sb.path().join("store");
+    let repo = git2::Repository::open_bare(&store).unwrap();
+    assert!(repo.find_reference("refs/heads/main").is_err());
+    // Not a stream at all.
+    qsnap(&sb)
+        .args(["put", "qplan", "raw"])
+        .write_stdin("name,estimate\nx,1\n=====end\n")
+        .assert()
+        .code(65)
+        .stdout("")
+        .stderr(predicate::str::starts_with("qsnap: line 1: "));
+    // Bad provenance line.
+    qsnap(&sb)
+        .args(["put", "qplan", "raw"])
+        .write_stdin("=====qsnap provenance v1\n\tnonsense\n=====a\n\tx\n=====end\n")
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains(
+            "line 2: a qsnap provenance v1 line",
+        ));
+    // Nothing but an end marker.
+    qsnap(&sb)
+        .args(["put", "qplan", "raw"])
+        .write_stdin("=====end\n")
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains("no section"));
+    assert!(repo.find_reference("refs/heads/main").is_err());
+}
+
+#[test]
+fn a_named_file_is_complete_by_definition() {
+    let sb = Sandbox::new();
+    let file = sb.write("cut.txt", "=====test data v1\n\tversion\t1\n");
+    let id = stdout_of(qsnap(&sb).args(["put", "qplan", "raw"]).arg(&file));
+    assert!(is_commit_line(&id));
+    let raw = stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw"]));
+    assert_eq!(raw, "=====test data v1\n\tversion\t1\n=====end\n");
+}
+
+#[test]
+fn bad_names_are_refused_before_the_store_is_touched() {
+    let sb = Sandbox::new();
+    for (app, stage) in [
+        ("..", "raw"),
+        ("qplan", "a/b"),
+        ("qplan", "two words"),
+        ("", "raw"),
+        ("Qplan", "raw"),
+        ("qplan", "-raw"),
+    ] {
+        qsnap(&sb)
+            .args(["put", "--", app, stage])
+            .write_stdin(stream(1))
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains("name"));
+    }
+    let long = "x".repeat(65);
+    for sub in ["put", "get", "log", "trace"] {
+        qsnap(&sb)
+            .args([sub, "qplan", &long])
+            .write_stdin(stream(1))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("longer than 64"));
+    }
+    assert!(!sb.path().join("store").exists());
+}
+
+#[test]
+fn missing_things_are_distinct_errors() {
+    let sb = Sandbox::new();
+    qsnap(&sb)
+        .args(["get", "qplan", "raw"])
+        .assert()
+        .code(69)
+        .stderr(predicate::str::contains("no store at"));
+    let first = put(&sb, "qplan", "raw", &stream(1));
+    put(&sb, "qplan", "results", &stream(2));
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["get", "qplan", "raw", "--at", "nosuchrev"],
+            "unknown revision \"nosuchrev\"",
+        ),
+        (
+            &["get", "qplan", "nope"],
+            "unknown resource qplan nope: the store has qplan raw, qplan results",
+        ),
+        (
+            &["get", "qplan", "results", "--at", &first],
+            "qplan results does not exist at revision",
+        ),
+        (
+            &["get", "qplan", "raw", "--at-time", "2001-01-01"],
+            "no version at or before 2001-01-01T23:59:59Z",
+        ),
+    ];
+    for (args, message) in cases {
+        qsnap(&sb)
+            .args(args)
+            .assert()
+            .code(65)
+            .stdout("")
+            .stderr(predicate::str::contains(message));
+    }
+    qsnap(&sb)
+        .args(["get", "qplan", "raw", "--at-time", "last week"])
+        .assert()
+        .code(2);
+    qsnap(&sb)
+        .args(["log", "qplan", "nope"])
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains("unknown resource qplan nope"));
+}
+
+#[test]
+fn at_time_finds_the_last_version_at_or_before() {
+    let sb = Sandbox::new();
+    for (n, date) in [
+        (1, "2026-01-01T10:00:00Z"),
+        (2, "2026-02-01T10:00:00Z"),
+        (3, "2026-03-01T10:00:00Z"),
+    ] {
+        qsnap(&sb)
+            .env("GIT_COMMITTER_DATE", date)
+            .args(["put", "qplan", "raw"])
+            .write_stdin(stream(n))
+            .assert()
+            .success();
+    }
+    let at = |when: &str| {
+        stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw", "--at-time", when]))
+    };
+    assert_eq!(at("2026-01-15"), stream(1));
+    assert_eq!(at("2026-02-01"), stream(2), "a date is the end of that day");
+    assert_eq!(at("2026-02-01T09:59:59Z"), stream(1));
+    assert_eq!(at("2026-02-01T12:00:00+02:00"), stream(2));
+    assert_eq!(at("2027-01-01"), stream(3));
+    qsnap(&sb)
+        .args(["get", "qplan", "raw", "--at-time", "2025-12-31"])
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains(
+            "the store begins at 2026-01-01T10:00:00Z",
+        ));
+    // Revisions as git knows them.
+    let rev = |r: &str| stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw", "--at", r]));
+    assert_eq!(rev("main~2"), stream(1));
+    assert_eq!(rev("HEAD~1"), stream(2));
+}
+
+#[test]
+fn provenance_goes_from_results_back_to_raw() {
+    let sb = Sandbox::new();
+    let raw_id = put(&sb, "qplan", "raw", &stream(1));
+    // A conditioning step: what it read came from `get qplan raw`.
+    let from_raw = stdout_of(qsnap(&sb).args(["get", "qplan", "raw"]));
+    let provenance: String = from_raw.lines().take(2).map(|l| format!("{l}\n")).collect();
+    let conditioned = format!("{provenance}{}", fixture_text("quarter/conditioned.txt"));
+    let cond_id = put(&sb, "qplan", "conditioned", &conditioned);
+    // get | qplan | put
+    let got = stdout_of(qsnap(&sb).args(["get", "qplan", "conditioned"]));
+    let results = sb.cmd("qplan").write_stdin(got).output().unwrap();
+    assert!(results.status.success());
+    let res_id = stdout_of(
+        qsnap(&sb)
+            .args(["put", "qplan", "results", "-m", "weekly plan"])
+            .write_stdin(results.stdout),
+    );
+    let res_id = res_id.trim_end();
+    let got = stdout_of(qsnap(&sb).args(["get", "qplan", "results"]));
+    assert!(got.starts_with(&format!(
+        "=====qsnap provenance v1\n\tqplan results\t{res_id}\n\tqplan conditioned\t{cond_id}\n\tqplan raw\t{raw_id}\n=====qplan"
+    )), "{got}");
+    let trace = stdout_of(qsnap(&sb).args(["trace", "qplan", "results"]));
+    let rows: Vec<&str> = trace.lines().collect();
+    assert_eq!(rows.len(), 4, "{trace}");
+    assert!(rows[0].starts_with("RESOURCE"));
+    assert!(rows[1].starts_with(&format!("qplan results      {}", &res_id[..12])));
+    assert!(rows[2].starts_with(&format!("qplan conditioned  {}", &cond_id[..12])));
+    assert!(rows[3].starts_with(&format!("qplan raw          {}", &raw_id[..12])));
+    // The log says the same, for scripts.
+    let log = stdout_of(qsnap(&sb).args(["log", "qplan", "results", "--format", "json"]));
+    let log: serde_json::Value = serde_json::from_str(&log).unwrap();
+    assert_eq!(log[0]["commit"], res_id);
+    assert_eq!(log[0]["message"], "weekly plan");
+    assert_eq!(log[0]["resource"], "qplan results");
+    assert_eq!(log[0]["provenance"][1]["resource"], "qplan raw");
+    assert_eq!(log[0]["provenance"][1]["commit"], raw_id);
+}
+
+#[test]
+fn log_lists_history_newest_first() {
+    let sb = Sandbox::new();
+    let a = put(&sb, "qplan", "raw", &stream(1));
+    let b = put(&sb, "qplan", "results", &stream(2));
+    let c = put(&sb, "qplan", "raw", &stream(3));
+    let log = stdout_of(qsnap(&sb).arg("log"));
+    let firsts: Vec<&str> = log.lines().map(|l| &l[..12]).collect();
+    assert_eq!(firsts, [&c[..12], &b[..12], &a[..12]]);
+    assert!(log.lines().next().unwrap().contains("  qplan raw  "));
+    let raw = stdout_of(qsnap(&sb).args(["log", "qplan", "raw", "-n", "5"]));
+    assert_eq!(raw.lines().count(), 2);
+    let one = stdout_of(qsnap(&sb).args(["log", "-n", "1", "--format", "json"]));
+    let one: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    assert_eq!(one[0]["commit"], c);
+    assert!(one[0]["time"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn ls_tag_and_diff() {
+    let sb = Sandbox::new();
+    let v1 = "=====a\n\tx\n\ty\n=====gone\n\tz\n=====end\n";
+    let v2 = "=====a\n\ty\n\tw\n=====end\n";
+    let first = put(&sb, "qplan", "raw", v1);
+    stdout_of(qsnap(&sb).args(["tag", "before"]));
+    put(&sb, "qplan", "raw", v2);
+    put(&sb, "qplan", "results", &stream(1));
+    let ls = stdout_of(qsnap(&sb).arg("ls"));
+    assert_eq!(ls.lines().count(), 2);
+    assert!(ls.starts_with("qplan raw "));
+    let ls = stdout_of(qsnap(&sb).args(["ls", "--at", "before"]));
+    assert!(
+        ls.starts_with(&format!("qplan raw                 {}", &first[..12])),
+        "{ls}"
+    );
+    assert_eq!(ls.lines().count(), 1);
+    let diff = stdout_of(qsnap(&sb).args(["diff", "qplan", "raw", "before"]));
+    assert_eq!(
+        diff,
+        "section 'a': 1 added, 1 removed\n-\tx\n+\tw\n\
+         section 'gone' (section removed): 0 added, 1 removed\n-\tz\n"
+    );
+    assert_eq!(
+        stdout_of(qsnap(&sb).args(["diff", "qplan", "raw", "main", "main"])),
+        ""
+    );
+    assert_eq!(
+        stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw", "--at", "before"])),
+        v1
+    );
+    qsnap(&sb)
+        .args(["tag", "before"])
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains("tag before exists"));
+    qsnap(&sb).args(["tag", "bad..name"]).assert().code(2);
+    qsnap(&sb)
+        .args(["diff", "qplan", "results", "before"])
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains("does not exist at revision"));
+}
+
+#[test]
+fn push_and_clone_replicate_the_store() {
+    let sb = Sandbox::new();
+    let id = put(&sb, "qplan", "raw", &stream(1));
+    stdout_of(qsnap(&sb).args(["tag", "q4"]));
+    let copy = sb.path().join("copy");
+    qsnap(&sb)
+        .arg("push")
+        .arg(&copy)
+        .assert()
+        .success()
+        .stdout("");
+    put(&sb, "qplan", "raw", &stream(2));
+    qsnap(&sb).arg("push").arg(&copy).assert().success();
+    let clone = sb.path().join("clone");
+    sb.cmd("qsnap")
+        .arg("clone")
+        .arg(&copy)
+        .arg(&clone)
+        .assert()
+        .success();
+    let from_clone = |args: &[&str]| {
+        let mut c = sb.cmd("qsnap");
+        c.arg("--repo").arg(&clone).args(args);
+        stdout_of(&mut c)
+    };
+    assert_eq!(from_clone(&["get", "qplan", "raw", "--raw"]), stream(2));
+    assert_eq!(
+        from_clone(&["get", "qplan", "raw", "--raw", "--at", "q4"]),
+        stream(1)
+    );
+    assert!(from_clone(&["log"]).contains(&id[..12]));
+    sb.cmd("qsnap")
+        .arg("clone")
+        .arg(sb.path().join("nothing-here"))
+        .arg(sb.path().join("c2"))
+        .assert()
+        .code(69);
+}
+
+fn bin(tool: &str) -> PathBuf {
+    assert_cmd::cargo::cargo_bin(tool)
+}
+
+#[test]
+fn concurrent_writers_never_lose_a_commit() {
+    let sb = Sandbox::new();
+    let store = sb.path().join("store");
+    let (writers, puts) = (8, 50);
+    std::thread::scope(|s| {
+        for w in 0..writers {
+            let store = &store;
+            s.spawn(move || {
+                for i in 0..puts {
+                    let mut child = Process::new(bin("qsnap"))
+                        .arg("--repo")
+                        .arg(store)
+                        .args(["put", "team", &format!("w{w}")])
+                        .stdin(Stdio::piped())
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped())
+                        .spawn()
+                        .expect("spawn qsnap");
+                    let mut stdin = child.stdin.take().unwrap();
+                    stdin.write_all(stream(i).as_bytes()).unwrap();
+                    drop(stdin);
+                    let out = child.wait_with_output().unwrap();
+                    assert!(
+                        out.status.success(),
+                        "writer {w} put {i}: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            });
+        }
+    });
+    assert_eq!(commits(&store), writers * puts);
+    for w in 0..writers {
+        let got = stdout_of(qsnap(&sb).args(["get", "team", &format!("w{w}"), "--raw"]));
+        assert_eq!(got, stream(puts - 1));
+        let log = stdout_of(qsnap(&sb).args(["log", "team", &format!("w{w}")]));
+        assert_eq!(log.lines().count(), puts);
+    }
+    fsck(&store);
+}
+
+#[test]
+fn a_put_killed_at_any_moment_leaves_the_store_whole() {
+    let sb = Sandbox::new();
+    let store = sb.path().join("store");
+    put(&sb, "qplan", "raw", &stream(0));
+    // About 1 MB per put, so that a kill lands while reading, hashing or
+    // committing.
+    let big = |n: usize| {
+        let mut s = String::from("=====test data v1\n");
+        for i in 0..40_000 {
+            s.push_str(&format!("\tline {i} of version {n}\n"));
+        }
+        s + "=====end\n"
+    };
+    let mut landed = 1;
+    for round in 0..40 {
+        let content = big(round);
+        let mut child = Process::new(bin("qsnap"))
+            .arg("--repo")
+            .arg(&store)
+            .args(["put", "qplan", "raw"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn qsnap");
+        let mut stdin = child.stdin.take().unwrap();
+        // Even rounds die while reading (after a part of the input), odd
+        // rounds right after the whole input went in.
+        let cut = if round % 2 == 0 {
+            content.len() * (round + 1) / 41
+        } else {
+            content.len()
+        };
+        let _ = stdin.write_all(&content.as_bytes()[..cut]);
+        drop(stdin);
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            landed += 1;
+        }
+    }
+    // Every commit on main is whole and readable, the last one too.
+    let n = commits(&store);
+    assert!(n >= landed, "{n} commits, {landed} puts reported success");
+    let got = stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw"]));
+    assert!(got.ends_with("=====end\n"));
+    fsck(&store);
+    // And the store still takes puts.
+    put(&sb, "qplan", "raw", &stream(99));
+    assert_eq!(
+        stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw"])),
+        stream(99)
+    );
+}
+
+#[test]
+fn the_fixture_quarter_round_trips_byte_for_byte() {
+    let sb = Sandbox::new();
+    let file = fixture("quarter/conditioned.txt");
+    stdout_of(qsnap(&sb).args(["put", "qplan", "conditioned"]).arg(&file));
+    let got = stdout_of(qsnap(&sb).args(["get", "qplan", "conditioned", "--raw"]));
+    assert_eq!(got.as_bytes(), std::fs::read(&file).unwrap());
+}
