@@ -1,5 +1,7 @@
 # qplan toolkit. `make demo` runs the main job, `make test` everything CI runs.
 SHELL := /bin/bash
+# A pipeline fails when any of its commands fails, not only the last.
+.SHELLFLAGS := -eo pipefail -c
 CARGO ?= cargo
 RELEASE := target/release
 
@@ -21,9 +23,19 @@ test: deps
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test
 
-# The quarter of the fixture team, as a report to read.
+# The quarter of the fixture team, through the pipeline: each stage is
+# snapshotted in a throwaway store (demo-out/store, made anew each run), and
+# the report is rendered from the stored results.
+SNAP = $(RELEASE)/qsnap --repo demo-out/store -q
 demo: build
-	$(RELEASE)/qplan --format text fixtures/quarter/conditioned.txt
+	rm -rf demo-out && mkdir -p demo-out
+	$(SNAP) put qplan conditioned fixtures/quarter/conditioned.txt -m "the fixture quarter" >/dev/null
+	$(SNAP) get qplan conditioned | $(RELEASE)/qplan | $(SNAP) put qplan results -m "plan of the fixture quarter" >/dev/null
+	$(SNAP) get qplan results | $(RELEASE)/qplan --format text
+	@echo
+	$(SNAP) log
+	@echo
+	$(SNAP) trace qplan results
 
 # Man pages and completions from the clap definitions (committed).
 docs:
