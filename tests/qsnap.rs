@@ -216,6 +216,21 @@ fn a_named_file_is_complete_by_definition() {
     assert!(is_commit_line(&id));
     let raw = stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw"]));
     assert_eq!(raw, "=====test data v1\n\tversion\t1\n=====end\n");
+    // So is a file redirected to stdin (`< cut.txt`): it is not a pipe.
+    let other = sb.write("other.txt", "=====test data v1\n\tversion\t2\n");
+    let out = Process::new(bin("qsnap"))
+        .arg("--repo")
+        .arg(sb.path().join("store"))
+        .args(["put", "qplan", "raw"])
+        .stdin(std::fs::File::open(&other).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(is_commit_line(&String::from_utf8_lossy(&out.stdout)));
 }
 
 #[test]
