@@ -23,13 +23,15 @@ test: deps
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test
 
-# The quarter of the fixture team, through the pipeline: each stage is
-# snapshotted in a throwaway store (demo-out/store, made anew each run), and
-# the report is rendered from the stored results.
+# The quarter of the fixture team from its raw sheets: raw -> qcondition ->
+# qplan, each stage snapshotted in a throwaway store (demo-out/store, made
+# anew each run); the report is rendered from the stored results.
 SNAP = $(RELEASE)/qsnap --repo demo-out/store -q
 demo: build
 	rm -rf demo-out && mkdir -p demo-out
-	$(SNAP) put qplan conditioned fixtures/quarter/conditioned.txt -m "the fixture quarter" >/dev/null
+	$(SNAP) put qplan raw fixtures/quarter/raw.txt -m "the fixture team's sheets" >/dev/null
+	$(SNAP) get qplan raw | $(RELEASE)/qcondition --map fixtures/quarter/map.toml \
+		| $(SNAP) put qplan conditioned -m "conditioned with fixtures/quarter/map.toml" >/dev/null
 	$(SNAP) get qplan conditioned | $(RELEASE)/qplan | $(SNAP) put qplan results -m "plan of the fixture quarter" >/dev/null
 	$(SNAP) get qplan results | $(RELEASE)/qplan --format text
 	@echo

@@ -90,7 +90,12 @@ pub fn main<T: Tool>() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{}: {:#}", T::NAME, err);
+            let reported = err
+                .chain()
+                .any(|c| matches!(c.downcast_ref::<Error>(), Some(Error::Reported { .. })));
+            if !reported {
+                eprintln!("{}: {:#}", T::NAME, err);
+            }
             ExitCode::from(exit_code(&err))
         }
     }

@@ -6,6 +6,7 @@
 //! - [`stream`]: the stacked-stream format every tool reads and writes;
 //! - [`plan`]: the qplan engine (inputs, supply, demand, shortages, schedule,
 //!   results and their renderings);
+//! - [`condition`]: raw team sheets into v1 inputs, and the gate (`qcondition`);
 //! - [`snap`]: the snapshot store (a git repository) behind `qsnap`;
 //! - [`cmd`]: one module per command, each an `Args` and a `run`;
 //! - [`cli`]: what every command shares (inputs, outputs, errors, exit codes);
@@ -13,6 +14,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod condition;
 pub mod docs;
 pub mod error;
 pub mod plan;

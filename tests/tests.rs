@@ -3,5 +3,6 @@
 mod util;
 
 mod docs;
+mod qcondition;
 mod qplan;
 mod qsnap;

@@ -1,24 +1,84 @@
-//! `qcondition`: Turn team-specific raw layouts into clean qplan input streams, and refuse bad data.
-//!
-//! Not built yet: the command exists so that scripts and man pages can name
-//! it, and says plainly that it does nothing (exit 2).
+//! `qcondition`: team-specific raw layouts into clean qplan input streams;
+//! the gate that never lets bad data through.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{ArgGroup, Parser, ValueEnum};
 
-use crate::cli::{Tool, Verbosity};
-use crate::error::Error;
+use crate::cli::{self, Tool, Verbosity};
+use crate::condition::gate::Problems;
+use crate::condition::{self, map, Input};
+use crate::error::{Error, Location};
+use crate::stream::{read_sections, Reader};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Errors {
+    /// One line per problem: `qcondition: line 12, section 'raw work', ...`.
+    Text,
+    /// One JSON array of problems, for monitoring: severity, section,
+    /// line, column, value, message.
+    Json,
+}
 
 /// Turn team-specific raw layouts into clean qplan input streams, and refuse bad data.
 ///
-/// Not implemented yet: this command exits with status 2.
+/// With --map, reads a raw stacked stream (one `raw NAME` section per
+/// source, as qpull writes it: CSV, TSV or JSON) and writes `qplan params
+/// v1`, `qplan holidays v1`, `qplan staff v1` and `qplan work v1`, the
+/// provenance passed through, and `=====end`. With --check, reads streams
+/// already conditioned (by any team's own script) and passes them through
+/// unchanged when they are valid.
+///
+/// Either way every problem is reported, each with its section, line,
+/// column and value, and nothing at all is written when there is one
+/// (exit 65). Suspicious but legal data (a person on a track with no work,
+/// work on a track with no staff, a name twice, no work at all) is a
+/// warning; --strict makes warnings errors.
+///
+/// The map file (TOML) has four tables: [params] (start, end, skills:
+/// literals or { source, column, row }), [holidays] (dates, or source and
+/// column), [staff] (source, layout = "table" with columns id, name, team,
+/// track, skill, vacation; or layout = "grid": track names across the
+/// header row, the skill in the first column carried down, names in the
+/// cells, rows from `stop` on ignored; [staff.vacations] source, name,
+/// dates) and [work] (source, records, id or id_prefix, rank, name,
+/// estimate or [work.estimates] Skill = column, triage, track). A column is
+/// a header name, a 1-based index, a JSON pointer (/fields/summary), or a
+/// table { column, value, rename, skip, default, trim }. Every key is
+/// described in fixtures/qcondition/README.md; an unknown key is an error.
+///
+/// Examples:
+///   qsnap get qplan raw | qcondition --map team.toml | qsnap put qplan conditioned
+///   my-script.py | qcondition --check | qplan -f text
+///   qcondition --map team.toml --errors json raw.txt 2> problems.json
 #[derive(Parser, Debug)]
 #[command(name = "qcondition", version, after_long_help = super::AFTER_HELP)]
+#[command(group(ArgGroup::new("mode").required(true).args(["map", "check"])))]
 pub struct Args {
-    /// Arguments of the command to come (ignored).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+    /// Condition raw sections with this map (TOML).
+    #[arg(long, value_name = "MAP.toml")]
+    pub map: Option<PathBuf>,
+
+    /// Check conditioned v1 streams and pass them through unchanged.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Input stream; `-` or nothing reads stdin.
+    #[arg(value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// How problems are reported on stderr.
+    #[arg(long, value_enum, default_value_t = Errors::Text, value_name = "FORMAT")]
+    pub errors: Errors,
+
+    /// Write to FILE instead of stdout; FILE is replaced only on success.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     #[command(flatten)]
     pub verbosity: Verbosity,
@@ -27,7 +87,82 @@ pub struct Args {
 impl Tool for Args {
     const NAME: &'static str = "qcondition";
 
-    fn run(self, _out: &mut dyn Write) -> anyhow::Result<()> {
-        Err(Error::NotImplemented("qcondition").into())
+    fn output(&self) -> Option<&std::path::Path> {
+        self.output.as_deref()
+    }
+
+    fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        let map = match &self.map {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::io(format!("cannot read the map {}", path.display()), e))?;
+                Some(map::parse(&text, &path.display().to_string())?)
+            }
+            None => None,
+        };
+        let name = cli::input_name(self.input.as_deref());
+        let mut bytes = Vec::new();
+        cli::open_input(self.input.as_deref())?
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(format!("reading {name}"), e))?;
+        let sections = read_sections(&mut Reader::new(bytes.as_slice()))
+            .map_err(|e| anyhow::Error::new(e).context(format!("reading {name}")))?;
+        let input = Input { sections };
+        let mut problems = Problems::default();
+        let data = match &map {
+            Some(map) => Some(condition::condition(map, &input, &mut problems)),
+            None => {
+                condition::from_v1(&input, &mut problems);
+                None
+            }
+        };
+        if self.strict {
+            problems.strict();
+        }
+        problems.sort();
+        self.report(&problems)?;
+        let errors = problems.errors();
+        if errors > 0 {
+            return Err(match self.errors {
+                Errors::Json => Error::Reported { problems: errors },
+                Errors::Text => Error::data(
+                    Location::default(),
+                    format!(
+                        "{errors} problem{} in {name}: nothing written",
+                        if errors == 1 { "" } else { "s" }
+                    ),
+                ),
+            }
+            .into());
+        }
+        match data {
+            Some(data) => condition::write(out, &data, input.provenance().as_deref())?,
+            None => out.write_all(&bytes)?,
+        }
+        Ok(())
+    }
+}
+
+impl Args {
+    fn report(&self, problems: &Problems) -> anyhow::Result<()> {
+        match self.errors {
+            Errors::Json => {
+                if !problems.list.is_empty() {
+                    let mut err = std::io::stderr().lock();
+                    serde_json::to_writer_pretty(&mut err, &problems.list)?;
+                    writeln!(err)?;
+                }
+            }
+            Errors::Text => {
+                for p in &problems.list {
+                    if p.severity == "error" {
+                        eprintln!("qcondition: {p}");
+                    } else {
+                        self.verbosity.warn("qcondition", p);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -1,0 +1,259 @@
+//! Raw sections as tables: CSV and TSV text through the csv crate, JSON
+//! documents (a JIRA search result) as records whose columns are JSON
+//! pointers. Rows keep the stream line they came from, for error messages.
+
+use serde_json::Value as Json;
+
+use super::map::{ColRef, Format};
+use crate::stream::Section;
+
+/// The data rows of a raw section, after its header row.
+pub struct Table {
+    /// `raw staff`.
+    pub section: String,
+    pub format: Format,
+    /// The header row (CSV/TSV); empty for JSON.
+    pub headers: Vec<String>,
+    pub header_line: u64,
+    pub rows: Vec<Row>,
+}
+
+pub struct Row {
+    /// The stream line the row starts on.
+    pub line: u64,
+    pub data: RowData,
+}
+
+pub enum RowData {
+    Cells(Vec<String>),
+    Record(Json),
+}
+
+/// A resolved column: a cell index or a JSON pointer.
+#[derive(Debug, Clone)]
+pub enum Col {
+    Index(usize),
+    Pointer(String),
+}
+
+fn guess(section: &Section) -> Format {
+    let first = section
+        .lines
+        .iter()
+        .find(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
+        .map(|l| l.as_slice())
+        .unwrap_or_default();
+    match first.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{' | b'[') => Format::Json,
+        _ if first.contains(&b'\t') => Format::Tsv,
+        _ => Format::Csv,
+    }
+}
+
+impl Table {
+    /// Reads a raw section; the message says what is wrong when it cannot.
+    pub fn read(
+        section: &Section,
+        format: Option<Format>,
+        records: Option<&str>,
+    ) -> Result<Table, (u64, String)> {
+        let format = format.unwrap_or_else(|| guess(section));
+        let mut text = Vec::with_capacity(section.lines.iter().map(|l| l.len() + 1).sum());
+        for l in &section.lines {
+            text.extend_from_slice(l);
+            text.push(b'\n');
+        }
+        let mut table = Table {
+            section: section.header.clone(),
+            format,
+            headers: Vec::new(),
+            header_line: section.line + 1,
+            rows: Vec::new(),
+        };
+        if format == Format::Json {
+            let doc: Json = serde_json::from_slice(&text).map_err(|e| {
+                (
+                    section.line + e.line() as u64,
+                    format!("not valid JSON: {e}"),
+                )
+            })?;
+            let list = match records {
+                Some(p) => doc.pointer(p).cloned(),
+                None if doc.is_array() => Some(doc),
+                None => doc.get("issues").cloned(),
+            };
+            let Some(Json::Array(list)) = list else {
+                return Err((
+                    section.line,
+                    format!(
+                        "no array of records at {:?} (set `records` to its JSON pointer)",
+                        records.unwrap_or("/issues")
+                    ),
+                ));
+            };
+            table.rows = list
+                .into_iter()
+                .map(|r| Row {
+                    line: section.line + 1,
+                    data: RowData::Record(r),
+                })
+                .collect();
+            return Ok(table);
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
+            .from_reader(text.as_slice());
+        let mut first = true;
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let byte = e.position().map_or(0, |p| p.byte()) as usize;
+                let line =
+                    1 + memchr::memchr_iter(b'\n', &text[..byte.min(text.len())]).count() as u64;
+                (
+                    section.line + line,
+                    format!("not valid {format:?}: {e}").to_uppercase_first(),
+                )
+            })?;
+            // csv's own line count skips blank lines; count from the byte.
+            let mut byte = record.position().map_or(0, |p| p.byte()) as usize;
+            // ...and its position is where the blank lines before it start.
+            while text.get(byte).is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                byte += 1;
+            }
+            let line = section.line
+                + 1
+                + memchr::memchr_iter(b'\n', &text[..byte.min(text.len())]).count() as u64;
+            let cells: Vec<String> = record.iter().map(str::to_owned).collect();
+            if first {
+                table.headers = cells;
+                table.header_line = line;
+                first = false;
+            } else if cells.iter().any(|c| !c.trim().is_empty()) {
+                table.rows.push(Row {
+                    line,
+                    data: RowData::Cells(cells),
+                });
+            }
+        }
+        Ok(table)
+    }
+
+    /// Finds a column: by header name (trimmed, case-sensitive), by 1-based
+    /// index, or (JSON) by pointer.
+    pub fn column(&self, c: &ColRef) -> Result<Col, String> {
+        match (c, self.format) {
+            (ColRef::Name(p), Format::Json) if p.starts_with('/') => Ok(Col::Pointer(p.clone())),
+            (_, Format::Json) => Err(format!(
+                "column {c} of a JSON source must be a JSON pointer such as /fields/summary"
+            )),
+            (ColRef::Index(0), _) => Err("column indexes start at 1".into()),
+            (ColRef::Index(i), _) => Ok(Col::Index(i - 1)),
+            (ColRef::Name(n), _) => self
+                .headers
+                .iter()
+                .position(|h| h.trim() == n.trim())
+                .map(Col::Index)
+                .ok_or_else(|| {
+                    format!(
+                        "no column {n:?} in the header row (columns: {})",
+                        self.headers
+                            .iter()
+                            .map(|h| format!("{:?}", h.trim()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
+        }
+    }
+
+    /// The text of a cell; a missing cell is empty.
+    pub fn cell(row: &Row, col: &Col) -> String {
+        match (&row.data, col) {
+            (RowData::Cells(cells), Col::Index(i)) => cells.get(*i).cloned().unwrap_or_default(),
+            (RowData::Record(r), Col::Pointer(p)) => match r.pointer(p) {
+                None | Some(Json::Null) => String::new(),
+                Some(Json::String(s)) => s.clone(),
+                Some(Json::Array(items)) => items
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Some(v) => v.to_string(),
+            },
+            _ => String::new(),
+        }
+    }
+}
+
+trait UpperFirst {
+    fn to_uppercase_first(self) -> String;
+}
+
+impl UpperFirst for String {
+    /// csv's messages start with "CSV error"; ours are lower-case.
+    fn to_uppercase_first(self) -> String {
+        self.replacen("Csv", "CSV", 1).replacen("Tsv", "TSV", 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn section(lines: &[&str]) -> Section {
+        Section {
+            header: "raw x".into(),
+            line: 10,
+            lines: lines.iter().map(|l| l.as_bytes().to_vec()).collect(),
+        }
+    }
+
+    #[test]
+    fn csv_rows_keep_their_stream_lines() {
+        let s = section(&["Name,Track", "Ana,Tenor", "", "\"Ben, Jr\",Bass"]);
+        let t = Table::read(&s, None, None).unwrap();
+        assert_eq!(t.headers, ["Name", "Track"]);
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[1].line, 14);
+        let c = t.column(&ColRef::Name("Name".into())).unwrap();
+        assert_eq!(Table::cell(&t.rows[1], &c), "Ben, Jr");
+        assert!(t
+            .column(&ColRef::Name("Nmae".into()))
+            .unwrap_err()
+            .contains("\"Name\""));
+        assert!(t.column(&ColRef::Index(0)).is_err());
+        assert_eq!(Table::cell(&t.rows[0], &Col::Index(7)), "");
+    }
+
+    #[test]
+    fn json_records_by_pointer() {
+        let s = section(&[
+            r#"{"issues": [{"key": "A-1", "fields": {"summary": "Do", "n": 2, "l": ["x", "y"]}}]}"#,
+        ]);
+        let t = Table::read(&s, None, None).unwrap();
+        let get = |p: &str| Table::cell(&t.rows[0], &t.column(&ColRef::Name(p.into())).unwrap());
+        assert_eq!(get("/key"), "A-1");
+        assert_eq!(get("/fields/n"), "2");
+        assert_eq!(get("/fields/l"), "x,y");
+        assert_eq!(get("/fields/missing"), "");
+        assert!(t.column(&ColRef::Name("key".into())).is_err());
+        assert!(Table::read(&section(&["{"]), None, None).is_err());
+        assert!(Table::read(&section(&["{\"a\": 1}"]), None, None).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_never_panics(lines in proptest::collection::vec("\\PC{0,40}", 0..8), fmt in 0..4u8) {
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let format = [None, Some(Format::Csv), Some(Format::Tsv), Some(Format::Json)][fmt as usize];
+            if let Ok(t) = Table::read(&section(&lines), format, None) {
+                for r in &t.rows {
+                    let _ = Table::cell(r, &Col::Index(0));
+                }
+            }
+        }
+    }
+}

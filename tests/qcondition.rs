@@ -1,0 +1,282 @@
+//! qcondition end to end: the fixture quarter, every layout, the gate's
+//! error reports (text and JSON), --check, --strict.
+
+use predicates::prelude::*;
+
+use crate::util::{fixture, fixture_text, Sandbox};
+
+fn in_fixtures(sb: &Sandbox) -> assert_cmd::Command {
+    let mut c = sb.cmd("qcondition");
+    c.current_dir(fixture("qcondition"));
+    c
+}
+
+#[test]
+fn the_quarter_raw_sheets_condition_into_the_quarter_inputs() {
+    let sb = Sandbox::new();
+    sb.cmd("qcondition")
+        .arg("--map")
+        .arg(fixture("quarter/map.toml"))
+        .arg(fixture("quarter/raw.txt"))
+        .assert()
+        .success()
+        .stderr("")
+        .stdout(fixture_text("quarter/conditioned.txt"));
+}
+
+#[test]
+fn every_layout_fixture_gives_its_expected_output() {
+    let sb = Sandbox::new();
+    for case in ["grid", "jira"] {
+        in_fixtures(&sb)
+            .args(["--map", &format!("{case}.toml"), &format!("{case}.raw.txt")])
+            .assert()
+            .success()
+            .stdout(fixture_text(&format!("qcondition/{case}.expected")));
+    }
+}
+
+#[test]
+fn broken_inputs_report_every_problem_and_write_nothing() {
+    let sb = Sandbox::new();
+    let cases = [
+        ("broken-dates", "broken.toml", "broken-dates.raw.txt"),
+        ("broken-column", "broken.toml", "broken-column.raw.txt"),
+        ("broken-ids", "broken.toml", "broken-ids.raw.txt"),
+        (
+            "broken-map-typo",
+            "broken-map-typo.toml",
+            "broken-ids.raw.txt",
+        ),
+    ];
+    for (case, map, raw) in cases {
+        in_fixtures(&sb)
+            .args(["--map", map, raw])
+            .assert()
+            .code(65)
+            .stdout("")
+            .stderr(fixture_text(&format!("qcondition/{case}.stderr")));
+    }
+    // Seven problems in one run, not just the first.
+    assert_eq!(
+        fixture_text("qcondition/broken-dates.stderr")
+            .lines()
+            .count(),
+        8
+    );
+}
+
+#[test]
+fn errors_as_json_for_monitoring() {
+    let sb = Sandbox::new();
+    let out = in_fixtures(&sb)
+        .args([
+            "--map",
+            "broken.toml",
+            "--errors",
+            "json",
+            "broken-ids.raw.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    assert!(out.stdout.is_empty());
+    let problems: serde_json::Value =
+        serde_json::from_slice(&out.stderr).expect("only JSON on stderr");
+    let list = problems.as_array().unwrap();
+    assert_eq!(list.len(), 4);
+    assert_eq!(list[0]["severity"], "error");
+    assert_eq!(list[0]["section"], "raw staff");
+    assert_eq!(list[0]["line"], 6);
+    assert_eq!(list[0]["column"], "Id");
+    assert_eq!(list[0]["value"], "p1");
+    assert_eq!(
+        list[0]["message"],
+        "person id is not unique (first on line 5)"
+    );
+    assert_eq!(list[3]["severity"], "warning");
+}
+
+#[test]
+fn check_passes_good_streams_through_unchanged() {
+    let sb = Sandbox::new();
+    let good = fixture_text("quarter/conditioned.txt");
+    sb.cmd("qcondition")
+        .arg("--check")
+        .write_stdin(good.clone())
+        .assert()
+        .success()
+        .stdout(good);
+}
+
+#[test]
+fn check_reports_every_problem_of_a_conditioned_stream() {
+    let sb = Sandbox::new();
+    let bad = "=====qplan params v1\n\t2013-12-20\t2013-10-07\tApps\n\
+               =====qplan staff v1\n\tp1\tAna\tMobile\tTenor\tApps\tnever\n\
+               =====qplan work v1\n\tW1\t1\tLogin\tApps:x\t1\tTenor\n\tW1\t2\t\tApps:1\t\tTenor\n\tW3\t3\n\
+               =====end\n";
+    sb.cmd("qcondition")
+        .arg("--check")
+        .write_stdin(bad)
+        .assert()
+        .code(65)
+        .stdout("")
+        .stderr(
+            "qcondition: line 2, section 'qplan params v1', column 2 (end), value \"2013-10-07\": the end (2013-10-07) is before the start (2013-12-20)\n\
+             qcondition: line 4, section 'qplan staff v1', column 6 (vacation), value \"never\": vacation \"never\": not a date (expected 2013-10-07 or Oct 7, 2013)\n\
+             qcondition: line 6, section 'qplan work v1', column 4 (estimate), value \"Apps:x\": skill Apps: \"x\" is not a number or a T-shirt size (S, M, L, Q)\n\
+             qcondition: line 7, section 'qplan work v1', column 3 (name), value \"\": the name is empty\n\
+             qcondition: line 7, section 'qplan work v1', column 1 (id), value \"W1\": work id is not unique (first on line 6)\n\
+             qcondition: line 8, section 'qplan work v1': 2 columns, expected 6 (id, rank, name, estimate, triage, track)\n\
+             qcondition: 6 problems in stdin: nothing written\n",
+        );
+    sb.cmd("qcondition")
+        .arg("--check")
+        .write_stdin("=====qplan params v1\n\t2013-10-07\t2013-12-20\tApps\n=====end\n")
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains(
+            "section 'qplan staff v1': the section is missing",
+        ))
+        .stderr(predicate::str::contains(
+            "section 'qplan work v1': the section is missing",
+        ));
+}
+
+#[test]
+fn warnings_pass_unless_strict() {
+    let sb = Sandbox::new();
+    let raw = fixture_text("quarter/raw.txt").replace(
+        "MOB-145,45,Beta channel,\"Apps:0.5,Native:2S\",2.5,Alto",
+        "MOB-145,45,Beta channel,\"Apps:0.5,Native:2S\",2.5,Soprano",
+    );
+    assert!(raw.contains("Soprano"));
+    let map = fixture("quarter/map.toml");
+    sb.cmd("qcondition")
+        .arg("--map")
+        .arg(&map)
+        .write_stdin(raw.clone())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "qcondition: warning: line 70, section 'raw work', column Track, value \"Soprano\": work in a track with no staff",
+        ));
+    sb.cmd("qcondition")
+        .arg("--map")
+        .arg(&map)
+        .arg("-q")
+        .write_stdin(raw.clone())
+        .assert()
+        .success()
+        .stderr("");
+    sb.cmd("qcondition")
+        .arg("--map")
+        .arg(&map)
+        .arg("--strict")
+        .write_stdin(raw)
+        .assert()
+        .code(65)
+        .stdout("")
+        .stderr(predicate::str::ends_with(
+            "1 problem in stdin: nothing written\n",
+        ));
+}
+
+#[test]
+fn made_ids_follow_the_row_not_its_place() {
+    let sb = Sandbox::new();
+    let raw = fixture_text("qcondition/grid.raw.txt");
+    let swapped = raw.replace(
+        "\tLogin rewrite,Soprano,1.5,S,,1\n\tOffline sync,Bass,2S,,0.5,3\n",
+        "\tOffline sync,Bass,2S,,0.5,3\n\tLogin rewrite,Soprano,1.5,S,,1\n",
+    );
+    assert_ne!(raw, swapped);
+    let run = |input: String| {
+        let out = in_fixtures(&sb)
+            .args(["--map", "grid.toml"])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let id_of = |out: &str, name: &str| {
+        out.lines()
+            .find(|l| l.contains(name))
+            .and_then(|l| l.trim_start().split('\t').next())
+            .map(str::to_owned)
+            .unwrap()
+    };
+    let (a, b) = (run(raw), run(swapped));
+    assert_eq!(id_of(&a, "Login rewrite"), id_of(&b, "Login rewrite"));
+    assert_eq!(id_of(&a, "Offline sync"), id_of(&b, "Offline sync"));
+    assert!(id_of(&a, "Login rewrite").starts_with("MOB-"));
+}
+
+#[test]
+fn usage_errors() {
+    let sb = Sandbox::new();
+    sb.cmd("qcondition").assert().code(2).stdout("");
+    sb.cmd("qcondition")
+        .args(["--map", "x.toml", "--check"])
+        .assert()
+        .code(2);
+    sb.cmd("qcondition")
+        .args(["--map", "missing.toml"])
+        .write_stdin("=====end\n")
+        .assert()
+        .code(74)
+        .stderr(predicate::str::starts_with(
+            "qcondition: cannot read the map missing.toml",
+        ));
+    sb.cmd("qcondition")
+        .arg("--check")
+        .write_stdin("not a stream\n")
+        .assert()
+        .code(65)
+        .stderr(predicate::str::starts_with(
+            "qcondition: reading stdin: line 1: ",
+        ));
+}
+
+#[test]
+fn output_file_is_written_only_on_success() {
+    let sb = Sandbox::new();
+    let out = sb.write("plan.txt", "old\n");
+    in_fixtures(&sb)
+        .args(["--map", "broken.toml", "broken-ids.raw.txt", "-o"])
+        .arg(&out)
+        .assert()
+        .code(65);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "old\n");
+    in_fixtures(&sb)
+        .args(["--map", "grid.toml", "grid.raw.txt", "-o"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout("");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        fixture_text("qcondition/grid.expected")
+    );
+}
+
+#[test]
+fn raw_to_conditioned_to_plan() {
+    let sb = Sandbox::new();
+    let conditioned = sb
+        .cmd("qcondition")
+        .arg("--map")
+        .arg(fixture("quarter/map.toml"))
+        .arg(fixture("quarter/raw.txt"))
+        .output()
+        .unwrap();
+    assert!(conditioned.status.success());
+    sb.cmd("qplan")
+        .args(["--format", "text"])
+        .write_stdin(conditioned.stdout)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("14 people, 45 items"));
+}
