@@ -106,6 +106,7 @@ impl Table {
             .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
             .from_reader(text.as_slice());
         let mut first = true;
+        let (mut counted_to, mut newlines) = (0usize, 0u64);
         for record in reader.records() {
             let record = record.map_err(|e| {
                 let byte = e.position().map_or(0, |p| p.byte()) as usize;
@@ -122,9 +123,11 @@ impl Table {
             while text.get(byte).is_some_and(|b| *b == b'\n' || *b == b'\r') {
                 byte += 1;
             }
-            let line = section.line
-                + 1
-                + memchr::memchr_iter(b'\n', &text[..byte.min(text.len())]).count() as u64;
+            // Lines are counted from the previous record on: linear time.
+            let byte = byte.min(text.len()).max(counted_to);
+            newlines += memchr::memchr_iter(b'\n', &text[counted_to..byte]).count() as u64;
+            counted_to = byte;
+            let line = section.line + 1 + newlines;
             let cells: Vec<String> = record.iter().map(str::to_owned).collect();
             if first {
                 table.headers = cells;
