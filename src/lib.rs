@@ -8,6 +8,7 @@
 //!   results and their renderings);
 //! - [`condition`]: raw team sheets into v1 inputs, and the gate (`qcondition`);
 //! - [`snap`]: the snapshot store (a git repository) behind `qsnap`;
+//! - [`sources`]: fetching sources of truth (`qpull`);
 //! - [`cmd`]: one module per command, each an `Args` and a `run`;
 //! - [`cli`]: what every command shares (inputs, outputs, errors, exit codes);
 //! - [`docs`]: man pages and shell completions generated from the commands.
@@ -19,6 +20,7 @@ pub mod docs;
 pub mod error;
 pub mod plan;
 pub mod snap;
+pub mod sources;
 pub mod stream;
 
 pub use error::{Error, Location, Result};

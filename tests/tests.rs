@@ -5,4 +5,5 @@ mod util;
 mod docs;
 mod qcondition;
 mod qplan;
+mod qpull;
 mod qsnap;

@@ -16,6 +16,13 @@ const TOOL_VARS: &[&str] = &[
     "NO_COLOR",
     "QPULL_CONFIG",
     "JIRA_TOKEN",
+    // Tests talk to 127.0.0.1 directly, never through a proxy.
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
 ];
 
 /// A test's own temporary directory, removed when the test ends.

@@ -1,33 +1,260 @@
-//! `qpull`: Fetch planning data from its sources of truth and write it as raw sections.
-//!
-//! Not built yet: the command exists so that scripts and man pages can name
-//! it, and says plainly that it does nothing (exit 2).
+//! `qpull`: fetch planning data from its sources of truth and write it as
+//! raw sections, all or nothing.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use clap::Parser;
 
 use crate::cli::{Tool, Verbosity};
 use crate::error::Error;
+use crate::sources::fetch::{self, Fetched, Prior};
+use crate::sources::redact::Secrets;
+use crate::sources::{config, SOURCES};
+use crate::stream::{read_sections, Reader, Writer};
 
 /// Fetch planning data from its sources of truth and write it as raw sections.
 ///
-/// Not implemented yet: this command exits with status 2.
+/// Writes one `raw NAME` section per source, its lines exactly the fetched
+/// text, then a `qpull sources v1` section (per source: name, spec with
+/// secrets removed, fetch time, status, bytes, SHA-256, content type, ETag,
+/// Last-Modified) and `=====end`.
+///
+/// Fail-closed: if any source fails, nothing is written; the exit status is
+/// 75 when every failure is temporary (timeout, 429, 5xx: worth retrying),
+/// else 69, and stderr says which source failed and why. Secrets (header
+/// values from ${VAR} or ${file:PATH}, URL passwords, token parameters) never
+/// appear in any output.
+///
+/// Sources are [source.NAME] tables in the config file, each with one of
+/// `url`, `file` or `cmd` (an argv array; `shell = true` runs one string
+/// with sh -c), and optionally `type = "jira"` (with `jql`, `fields`,
+/// `page_size`), `headers`, `encoding` ("utf-8" or "latin1"), `timeout`,
+/// `connect_timeout`, `retries`, `backoff`, `min_rows`, `max_bytes`; the
+/// same limits in [defaults] apply to every source.
+///
+/// Examples:
+///   qpull work=https://docs.google.com/spreadsheets/d/ID/export?format=csv
+///   qpull --config sources.toml | qsnap put qplan raw
+///   crontab: */15 * * * * qpull --config ~/plan/sources.toml | qsnap put qplan raw
 #[derive(Parser, Debug)]
 #[command(name = "qpull", version, after_long_help = super::AFTER_HELP)]
 pub struct Args {
-    /// Arguments of the command to come (ignored).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+    /// The sources (TOML).
+    #[arg(short, long, env = "QPULL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Add or replace a source: NAME=file:PATH, NAME=cmd:COMMAND ARGS or
+    /// NAME=https://...
+    #[arg(value_name = "NAME=SPEC")]
+    pub specs: Vec<String>,
+
+    /// Fetch only these sources (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+
+    /// Write the sources that worked even when others failed (exit 0; the
+    /// failures are reported on stderr).
+    #[arg(long)]
+    pub allow_partial: bool,
+
+    /// Take a source that returned no rows or fewer than `min_rows`.
+    #[arg(long)]
+    pub force: bool,
+
+    /// A previous qpull output: ask servers for changes only
+    /// (If-None-Match, If-Modified-Since) and reuse its content on 304.
+    #[arg(long, value_name = "FILE")]
+    pub since: Option<PathBuf>,
+
+    /// Write to FILE instead of stdout; FILE is replaced only on success.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     #[command(flatten)]
     pub verbosity: Verbosity,
 }
 
+/// The content of the previous output's sources, for `--since`.
+fn priors(path: &std::path::Path) -> anyhow::Result<Vec<(String, Prior)>> {
+    let text =
+        std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let sections = read_sections(&mut Reader::new(text.as_slice()))
+        .map_err(|e| anyhow::Error::new(e).context(format!("reading {}", path.display())))?;
+    let mut out = Vec::new();
+    for s in sections.iter().filter(|s| s.header == SOURCES) {
+        for line in &s.lines {
+            let line = String::from_utf8_lossy(line);
+            let f: Vec<&str> = line.split('\t').collect();
+            let [name, _, _, _, _, sha, content_type, etag, last_modified, ..] = f.as_slice()
+            else {
+                continue;
+            };
+            let Some(raw) = sections.iter().find(|r| r.header == format!("raw {name}")) else {
+                continue;
+            };
+            let lines: Vec<String> = raw
+                .lines
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect();
+            let joined = lines.join("\n");
+            // The section does not say whether the text ended with a line
+            // break; the checksum does.
+            let with_break = format!("{joined}\n");
+            let text = [with_break, joined].into_iter().find(|t| {
+                Fetched {
+                    text: t.clone(),
+                    ..Fetched::default()
+                }
+                .sha256()
+                    == *sha
+            });
+            if let Some(text) = text {
+                out.push((
+                    name.to_string(),
+                    Prior {
+                        text,
+                        etag: etag.to_string(),
+                        last_modified: last_modified.to_string(),
+                        content_type: content_type.to_string(),
+                    },
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A field of the sources section: no TAB or line break.
+fn field(s: &str) -> String {
+    s.replace(['\t', '\n', '\r'], " ")
+}
+
 impl Tool for Args {
     const NAME: &'static str = "qpull";
 
-    fn run(self, _out: &mut dyn Write) -> anyhow::Result<()> {
-        Err(Error::NotImplemented("qpull").into())
+    fn output(&self) -> Option<&std::path::Path> {
+        self.output.as_deref()
+    }
+
+    fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        let text = match &self.config {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .map_err(|e| Error::io(format!("cannot read the config {}", p.display()), e))?,
+            ),
+            None => None,
+        };
+        let shown = self
+            .config
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let mut secrets = Secrets::default();
+        let env = |k: &str| std::env::var(k).ok();
+        let sources = config::sources(
+            text.as_deref().map(|t| (t, shown.as_str())),
+            &self.specs,
+            &self.only,
+            &mut secrets,
+            &env,
+        )?;
+        let priors = match &self.since {
+            Some(p) => priors(p)?,
+            None => Vec::new(),
+        };
+        let results: Vec<Result<Fetched, fetch::Failure>> = std::thread::scope(|s| {
+            let handles: Vec<_> = sources
+                .iter()
+                .map(|src| {
+                    let prior = priors.iter().find(|(n, _)| *n == src.name).map(|(_, p)| p);
+                    let force = self.force;
+                    s.spawn(move || fetch::fetch(src, prior, force))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(fetch::Failure {
+                            temporary: false,
+                            message: "the fetch crashed".into(),
+                            retry_after: None,
+                        })
+                    })
+                })
+                .collect()
+        });
+        let failed: Vec<(&config::Source, &fetch::Failure)> = sources
+            .iter()
+            .zip(&results)
+            .filter_map(|(s, r)| r.as_ref().err().map(|e| (s, e)))
+            .collect();
+        for (src, e) in &failed {
+            let message = secrets.redact(&format!(
+                "source {} ({}): {}",
+                src.name,
+                src.spec(),
+                e.message
+            ));
+            if self.allow_partial {
+                self.verbosity.warn("qpull", message);
+            } else {
+                eprintln!("qpull: {message}");
+            }
+        }
+        if !failed.is_empty() && !self.allow_partial {
+            let message = format!(
+                "{} of {} sources failed: nothing written",
+                failed.len(),
+                sources.len()
+            );
+            return Err(if failed.iter().all(|(_, e)| e.temporary) {
+                Error::Temporary {
+                    what: "fetch".into(),
+                    message,
+                }
+            } else {
+                Error::Unavailable {
+                    what: "fetch".into(),
+                    message,
+                }
+            }
+            .into());
+        }
+        let mut w = Writer::new(out);
+        let mut lines = Vec::new();
+        for (src, r) in sources.iter().zip(&results) {
+            let Ok(f) = r else { continue };
+            w.header(0, &format!("raw {}", src.name))?;
+            let body = f.text.strip_suffix('\n').unwrap_or(&f.text);
+            if !f.text.is_empty() {
+                for line in body.split('\n') {
+                    w.line(0, line.as_bytes())?;
+                }
+            }
+            lines.push(vec![
+                field(&src.name),
+                field(&secrets.redact(&src.spec())),
+                field(&f.fetched_at),
+                field(&f.status),
+                f.text.len().to_string(),
+                f.sha256(),
+                field(&f.content_type),
+                field(&secrets.redact(&f.etag)),
+                field(&f.last_modified),
+            ]);
+            self.verbosity.note(
+                "qpull",
+                format!("{}: {} bytes, status {}", src.name, f.text.len(), f.status),
+            );
+        }
+        w.header(0, SOURCES)?;
+        for l in lines {
+            w.fields(0, l)?;
+        }
+        w.end()?;
+        Ok(())
     }
 }

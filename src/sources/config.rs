@@ -1,0 +1,449 @@
+//! Sources: the config file (TOML, `[source.NAME]` tables and `[defaults]`)
+//! and `NAME=SPEC` arguments, which add or replace a source.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::redact::Secrets;
+use crate::error::{Error, Location, Result};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    defaults: Limits,
+    #[serde(default)]
+    source: BTreeMap<String, SourceConf>,
+}
+
+/// Limits, globally (`[defaults]`) or per source.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Seconds for the whole fetch of one attempt (default 60).
+    pub timeout: Option<f64>,
+    /// Seconds to connect (default 10).
+    pub connect_timeout: Option<f64>,
+    /// Attempts after the first, for temporary failures (default 3).
+    pub retries: Option<u32>,
+    /// Seconds before the first retry, doubled each time (default 1).
+    pub backoff: Option<f64>,
+    /// Fewer data rows than this is an error (default 1).
+    pub min_rows: Option<u64>,
+    /// Bytes a source may return (default 64 MiB).
+    pub max_bytes: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceConf {
+    url: Option<String>,
+    file: Option<PathBuf>,
+    cmd: Option<Vec<String>>,
+    /// Run `cmd` (one string) through `sh -c`.
+    #[serde(default)]
+    shell: bool,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    jql: Option<String>,
+    #[serde(default)]
+    fields: Vec<String>,
+    page_size: Option<u32>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    encoding: Option<String>,
+    // The limits, spelled out: serde's `flatten` would let typos through.
+    timeout: Option<f64>,
+    connect_timeout: Option<f64>,
+    retries: Option<u32>,
+    backoff: Option<f64>,
+    min_rows: Option<u64>,
+    max_bytes: Option<u64>,
+}
+
+impl SourceConf {
+    fn limits(&self) -> Limits {
+        Limits {
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            retries: self.retries,
+            backoff: self.backoff,
+            min_rows: self.min_rows,
+            max_bytes: self.max_bytes,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    File(PathBuf),
+    Cmd {
+        argv: Vec<String>,
+        shell: bool,
+    },
+    Http(String),
+    Jira {
+        url: String,
+        jql: String,
+        fields: Vec<String>,
+        page_size: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Latin1,
+}
+
+/// A source, resolved: limits filled in, header values expanded.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub kind: Kind,
+    pub headers: Vec<(String, String)>,
+    pub encoding: Encoding,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retries: u32,
+    pub backoff: Duration,
+    pub min_rows: u64,
+    pub max_bytes: u64,
+}
+
+impl Source {
+    /// The spec as shown in the sources section and messages (secrets are
+    /// removed by the caller's redaction).
+    pub fn spec(&self) -> String {
+        match &self.kind {
+            Kind::File(p) => format!("file:{}", p.display()),
+            Kind::Cmd { argv, .. } => format!(
+                "cmd:{}",
+                shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+            ),
+            Kind::Http(u) => u.clone(),
+            Kind::Jira { url, jql, .. } => format!("jira:{url} jql={jql}"),
+        }
+    }
+}
+
+fn usage(message: String) -> Error {
+    Error::Usage(message)
+}
+
+/// Source names become section headers (`raw NAME`): the resource-name rule.
+pub fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "source name {name:?} is not allowed (lower-case letters, digits, '_' and '-', at most 64)"
+        )))
+    }
+}
+
+/// Expands `${VAR}` (environment) and `${file:PATH}` (a file's content,
+/// trimmed); what was expanded is a secret.
+pub fn expand(
+    value: &str,
+    secrets: &mut Secrets,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let Some(end) = rest[i..].find('}') else {
+            return Err(usage(format!(
+                "unclosed ${{ in header value {:?}",
+                secrets.redact(value)
+            )));
+        };
+        let key = &rest[i + 2..i + end];
+        let got = if let Some(path) = key.strip_prefix("file:") {
+            std::fs::read_to_string(path)
+                .map(|s| s.trim().to_owned())
+                .map_err(|e| usage(format!("cannot read the secret file {path}: {e}")))?
+        } else {
+            env(key).ok_or_else(|| {
+                usage(format!(
+                    "environment variable {key} is not set (used in a header)"
+                ))
+            })?
+        };
+        secrets.add(&got);
+        out.push_str(&got);
+        rest = &rest[i + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn secs(v: Option<f64>, default: f64, what: &str, name: &str) -> Result<Duration> {
+    let v = v.unwrap_or(default);
+    Duration::try_from_secs_f64(v).map_err(|_| {
+        usage(format!(
+            "source {name}: {what} {v} is not a number of seconds"
+        ))
+    })
+}
+
+fn resolve(
+    name: &str,
+    conf: SourceConf,
+    defaults: &Limits,
+    secrets: &mut Secrets,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Source> {
+    check_name(name)?;
+    let limits = conf.limits();
+    let jira = match conf.kind.as_deref() {
+        None | Some("http") | Some("csv") | Some("text") => false,
+        Some("jira") => true,
+        Some(other) => {
+            return Err(usage(format!(
+                "source {name}: unknown type {other:?} (jira, or none)"
+            )))
+        }
+    };
+    let kind = match (conf.url, conf.file, conf.cmd) {
+        (Some(url), None, None) if jira => Kind::Jira {
+            url,
+            jql: conf
+                .jql
+                .ok_or_else(|| usage(format!("source {name}: a JIRA source needs `jql`")))?,
+            fields: conf.fields,
+            page_size: conf.page_size.unwrap_or(100).max(1),
+        },
+        (Some(url), None, None) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(usage(format!(
+                    "source {name}: url must start with http:// or https://"
+                )));
+            }
+            Kind::Http(url)
+        }
+        (None, Some(f), None) if !jira => Kind::File(f),
+        (None, None, Some(argv)) if !jira => {
+            if argv.is_empty() || (conf.shell && argv.len() != 1) {
+                return Err(usage(format!(
+                    "source {name}: cmd is an argv array (or, with shell = true, one string)"
+                )));
+            }
+            Kind::Cmd {
+                argv,
+                shell: conf.shell,
+            }
+        }
+        _ => {
+            return Err(usage(format!(
+                "source {name}: give exactly one of url, file or cmd (a JIRA source needs url)"
+            )))
+        }
+    };
+    let mut headers = Vec::new();
+    for (k, v) in conf.headers {
+        headers.push((k, expand(&v, secrets, env)?));
+    }
+    let encoding = match conf.encoding.as_deref() {
+        None | Some("utf-8") | Some("utf8") => Encoding::Utf8,
+        Some("latin1") | Some("iso-8859-1") => Encoding::Latin1,
+        Some(other) => {
+            return Err(usage(format!(
+                "source {name}: unknown encoding {other:?} (utf-8 or latin1)"
+            )))
+        }
+    };
+    let l = &limits;
+    let d = defaults;
+    Ok(Source {
+        name: name.to_owned(),
+        kind,
+        headers,
+        encoding,
+        timeout: secs(l.timeout.or(d.timeout), 60.0, "timeout", name)?,
+        connect_timeout: secs(
+            l.connect_timeout.or(d.connect_timeout),
+            10.0,
+            "connect_timeout",
+            name,
+        )?,
+        retries: l.retries.or(d.retries).unwrap_or(3),
+        backoff: secs(l.backoff.or(d.backoff), 1.0, "backoff", name)?,
+        min_rows: l.min_rows.or(d.min_rows).unwrap_or(1),
+        max_bytes: l.max_bytes.or(d.max_bytes).unwrap_or(64 << 20),
+    })
+}
+
+/// `NAME=SPEC`: `file:PATH`, `cmd:COMMAND ARGS` (split like a shell would,
+/// but run without one), or an `http://` / `https://` URL.
+fn parse_spec(arg: &str) -> Result<(String, SourceConf)> {
+    let Some((name, spec)) = arg.split_once('=') else {
+        return Err(usage(format!("{arg:?} is not NAME=SPEC")));
+    };
+    check_name(name)?;
+    let mut conf = SourceConf::default();
+    if let Some(path) = spec.strip_prefix("file:") {
+        conf.file = Some(PathBuf::from(path));
+    } else if let Some(cmd) = spec.strip_prefix("cmd:") {
+        let argv = shlex::split(cmd)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| usage(format!("source {name}: cannot split the command {cmd:?}")))?;
+        conf.cmd = Some(argv);
+    } else if spec.starts_with("http://") || spec.starts_with("https://") {
+        conf.url = Some(spec.to_owned());
+    } else {
+        return Err(usage(format!(
+            "source {name}: {:?} is not file:PATH, cmd:COMMAND or an http(s) URL",
+            super::redact::url_redact(spec)
+        )));
+    }
+    Ok((name.to_owned(), conf))
+}
+
+/// The sources of a run: the config file's, then the command line's (which
+/// replace sources of the same name), in name order, filtered by `only`.
+pub fn sources(
+    config: Option<(&str, &str)>,
+    args: &[String],
+    only: &[String],
+    secrets: &mut Secrets,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Source>> {
+    let file: File = match config {
+        Some((text, path)) => toml::from_str(text).map_err(|e| {
+            let mut at = Location::section(format!("config {path}"));
+            if let Some(span) = e.span() {
+                at = at.line(text[..span.start.min(text.len())].matches('\n').count() as u64 + 1);
+            }
+            Error::data(at, e.message().to_owned())
+        })?,
+        None => File::default(),
+    };
+    let mut confs = file.source;
+    for a in args {
+        let (name, conf) = parse_spec(a)?;
+        confs.insert(name, conf);
+    }
+    for o in only {
+        if !confs.contains_key(o) {
+            return Err(usage(format!("--only {o}: no such source")));
+        }
+    }
+    let mut out = Vec::new();
+    for (name, conf) in confs {
+        if only.is_empty() || only.contains(&name) {
+            out.push(resolve(&name, conf, &file.defaults, secrets, env)?);
+        }
+    }
+    if out.is_empty() {
+        return Err(usage(
+            "no sources: give --config FILE or NAME=SPEC arguments".into(),
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn env(k: &str) -> Option<String> {
+        (k == "JIRA_TOKEN").then(|| "tok-123456".to_owned())
+    }
+
+    const CONFIG: &str = r#"
+[defaults]
+retries = 1
+
+[source.work]
+url = "https://sheets.example/export?format=csv"
+min_rows = 5
+
+[source.jira]
+type = "jira"
+url = "https://jira.example/rest/api/2/search"
+jql = "project = MOB"
+fields = ["summary"]
+headers = { Authorization = "Bearer ${JIRA_TOKEN}" }
+
+[source.local]
+cmd = ["cat", "staff.csv"]
+"#;
+
+    #[test]
+    fn config_and_arguments() {
+        let mut s = Secrets::default();
+        let got = sources(
+            Some((CONFIG, "c.toml")),
+            &["extra=file:x.csv".into()],
+            &[],
+            &mut s,
+            &env,
+        )
+        .unwrap();
+        let names: Vec<&str> = got.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["extra", "jira", "local", "work"]);
+        assert_eq!(
+            got[1].headers,
+            [("Authorization".to_owned(), "Bearer tok-123456".to_owned())]
+        );
+        assert_eq!(s.redact("Bearer tok-123456"), "Bearer ***");
+        assert_eq!(got[3].min_rows, 5);
+        assert_eq!(got[3].retries, 1);
+        assert_eq!(got[2].spec(), "cmd:cat staff.csv");
+        let only = sources(
+            Some((CONFIG, "c.toml")),
+            &[],
+            &["work".into()],
+            &mut s,
+            &env,
+        )
+        .unwrap();
+        assert_eq!(only.len(), 1);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let mut s = Secrets::default();
+        let e = |cfg: &str, args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            sources(Some((cfg, "c.toml")), &args, &[], &mut s.clone(), &env)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(e("[source.a]\nurl = \"x\"\nretires = 2\n", &[])
+            .starts_with("line 3, section 'config c.toml': unknown field `retires`"));
+        assert!(e("[source.a]\nurl = \"ftp://x\"\n", &[]).contains("http:// or https://"));
+        assert!(e("[source.a]\nfile = \"x\"\nurl = \"http://x\"\n", &[]).contains("exactly one of"));
+        assert!(e(
+            "[source.a]\nurl = \"http://x\"\nheaders = { A = \"${NOPE}\" }\n",
+            &[]
+        )
+        .contains("NOPE is not set"));
+        assert!(e("", &["Bad=file:x"]).contains("not allowed"));
+        assert!(e("", &["a=gopher://x"]).contains("is not file:PATH"));
+        assert!(e("", &[]).contains("no sources"));
+        s.add("x");
+    }
+
+    proptest! {
+        #[test]
+        fn specs_and_configs_never_panic(arg in "\\PC{0,40}", cfg in "\\PC{0,80}") {
+            let mut s = Secrets::default();
+            let _ = parse_spec(&arg);
+            let _ = sources(Some((&cfg, "c")), &[], &[], &mut s, &env);
+            let _ = expand(&arg, &mut s, &env);
+        }
+    }
+}
