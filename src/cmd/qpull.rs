@@ -33,10 +33,18 @@ use crate::stream::{read_sections, Reader, Writer};
 /// `connect_timeout`, `retries`, `backoff`, `min_rows`, `max_bytes`; the
 /// same limits in [defaults] apply to every source.
 ///
+/// From cron, every 15 minutes into the store (cron mails whatever a job
+/// prints on stderr, which qpull and qsnap do only when something is wrong;
+/// with pipefail the job's status is qpull's 69 or 75, and qsnap stores
+/// nothing, since a failed qpull writes no `=====end`):
+///
+///   SHELL=/bin/bash
+///   */15 * * * * set -o pipefail; qpull --config $HOME/plan/sources.toml | qsnap put qplan raw >/dev/null
+///
 /// Examples:
 ///   qpull work=https://docs.google.com/spreadsheets/d/ID/export?format=csv
 ///   qpull --config sources.toml | qsnap put qplan raw
-///   crontab: */15 * * * * qpull --config ~/plan/sources.toml | qsnap put qplan raw
+///   qpull --config sources.toml --since last.txt > now.txt
 #[derive(Parser, Debug)]
 #[command(name = "qpull", version, after_long_help = super::AFTER_HELP)]
 pub struct Args {

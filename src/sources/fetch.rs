@@ -129,18 +129,19 @@ pub fn decode(bytes: Vec<u8>, encoding: Encoding) -> Result<String, Failure> {
     match encoding {
         Encoding::Latin1 => Ok(bytes.iter().map(|&b| b as char).collect()),
         Encoding::Utf8 => {
-            let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-            match std::str::from_utf8(body) {
-                Ok(s) => Ok(s.to_owned()),
-                Err(e) => {
-                    let at = e.valid_up_to();
-                    let line = body[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-                    Err(fail(
-                        false,
-                        format!("not UTF-8 at byte {at} (line {line}); set encoding = \"latin1\" if the source is Latin-1"),
-                    ))
-                }
+            let mut bytes = bytes;
+            if bytes.starts_with(b"\xef\xbb\xbf") {
+                bytes.drain(..3);
             }
+            // In place: a large export is not copied.
+            String::from_utf8(bytes).map_err(|e| {
+                let at = e.utf8_error().valid_up_to();
+                let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+                fail(
+                    false,
+                    format!("not UTF-8 at byte {at} (line {line}); set encoding = \"latin1\" if the source is Latin-1"),
+                )
+            })
         }
     }
 }
