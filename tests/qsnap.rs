@@ -198,6 +198,13 @@ fn a_cut_stream_from_a_pipe_stores_nothing() {
         .stderr(predicate::str::contains(
             "line 2: a qsnap provenance v1 line",
         ));
+    // Nothing at all (the producer failed before writing anything).
+    qsnap(&sb)
+        .args(["put", "qplan", "raw"])
+        .write_stdin("")
+        .assert()
+        .code(65)
+        .stderr("qsnap: the input is empty: nothing stored\n");
     // Nothing but an end marker.
     qsnap(&sb)
         .args(["put", "qplan", "raw"])

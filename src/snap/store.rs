@@ -237,6 +237,12 @@ impl Store {
                 });
             }
         }
+        if reader.line_no() == 0 {
+            return Err(Error::data(
+                Default::default(),
+                "the input is empty: nothing stored",
+            ));
+        }
         if !ended && !complete {
             return Err(Error::Stream {
                 line: reader.line_no(),
