@@ -171,6 +171,19 @@ impl Error {
     }
 }
 
+/// Reads a TOML document (a map, a config): a syntax error, a missing key
+/// or an unknown one (a typo) is bad data naming the line it is on.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, section: String) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let mut at = Location::section(section);
+        if let Some(span) = e.span() {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            at = at.line(before.iter().filter(|&&b| b == b'\n').count() as u64 + 1);
+        }
+        Error::data(at, e.message().to_owned())
+    })
+}
+
 /// Exit code for an I/O error: a broken pipe is a normal end (0).
 pub fn io_exit_code(e: &io::Error) -> u8 {
     match e.kind() {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Location, Result};
+use crate::error::Result;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,14 +197,7 @@ impl Column {
 
 /// Reads a map; a TOML error or an unknown key names the line and column.
 pub fn parse(text: &str, name: &str) -> Result<Map> {
-    toml::from_str(text).map_err(|e| {
-        let mut at = Location::section(format!("map {name}"));
-        if let Some(span) = e.span() {
-            let line = text[..span.start.min(text.len())].matches('\n').count() as u64 + 1;
-            at = at.line(line);
-        }
-        Error::data(at, e.message().to_owned())
-    })
+    crate::error::parse_toml(text, format!("map {name}"))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::redact::Secrets;
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Result};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -320,13 +320,7 @@ pub fn sources(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Source>> {
     let file: File = match config {
-        Some((text, path)) => toml::from_str(text).map_err(|e| {
-            let mut at = Location::section(format!("config {path}"));
-            if let Some(span) = e.span() {
-                at = at.line(text[..span.start.min(text.len())].matches('\n').count() as u64 + 1);
-            }
-            Error::data(at, e.message().to_owned())
-        })?,
+        Some((text, path)) => crate::error::parse_toml(text, format!("config {path}"))?,
         None => File::default(),
     };
     let mut confs = file.source;
