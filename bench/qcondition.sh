@@ -4,17 +4,11 @@
 # prints a Markdown section.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 R=target/release
 D=bench/data/qcondition
 mkdir -p bench/out "$D"
 
-median() { # median NAME RUNS COMMAND
-	hyperfine --style none --warmup 1 --runs "$2" --export-json "bench/out/$1.json" "$3" >/dev/null 2>&1
-	python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "bench/out/$1.json"
-}
-peak_mib() {
-	/usr/bin/time -f %M sh -c "$1" 2>&1 >/dev/null | tail -n 1 | awk '{ printf "%.0f", $1 / 1024 }'
-}
 
 raw=$D/raw-100k.txt
 [ -s "$raw" ] || python3 - >"$raw" <<'PY'

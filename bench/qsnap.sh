@@ -6,19 +6,11 @@
 # Run by bench/run.sh after its release build; prints a Markdown section.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 R=target/release
 D=bench/data/qsnap
 mkdir -p bench/out "$D"
 
-median() { # median NAME RUNS COMMAND [hyperfine options...]
-	local name=$1 runs=$2 cmd=$3
-	shift 3
-	hyperfine --style none --warmup 2 --runs "$runs" "$@" --export-json "bench/out/$name.json" "$cmd" >/dev/null 2>&1
-	python3 -c 'import json,sys; print("%.1f" % (1000 * json.load(open(sys.argv[1]))["results"][0]["median"]))' "bench/out/$name.json"
-}
-peak_mib() {
-	/usr/bin/time -f %M sh -c "$1" 2>&1 >/dev/null | tail -n 1 | awk '{ printf "%.0f", $1 / 1024 }'
-}
 
 # A store with 10,000 puts of one resource (1 KB each), made with
 # git fast-import for speed: the same commits and trailers qsnap writes.
@@ -58,14 +50,14 @@ mkdir -p "$git_tree/raw"
 git -C "$git_tree" config user.name bench
 git -C "$git_tree" config user.email bench@localhost
 
-put_q=$(median qsnap-put 30 "$R/qsnap --repo $qs_store put qplan raw $put > /dev/null" --prepare "$bump")
-put_g=$(median git-put 30 "cp $put $git_tree/raw/qplan.txt && git -C $git_tree add raw/qplan.txt && git -C $git_tree commit -q -m put" --prepare "$bump")
-get_q=$(median qsnap-get 30 "$R/qsnap --repo $store get qplan raw --at $rev > /dev/null")
-get_g=$(median git-get 30 "git --git-dir $store show $rev:raw/qplan.txt > /dev/null")
-start_q=$(median qsnap-start 50 "$R/qsnap --version > /dev/null")
-start_t=$(median true-start 50 "/bin/true")
-log_q=$(median qsnap-log 10 "$R/qsnap --repo $store log qplan raw > /dev/null")
-log_g=$(median git-log 10 "git --git-dir $store log --format='%H %ct %s' -- raw/qplan.txt > /dev/null")
+put_q=$(median_ms qsnap-put 30 "$R/qsnap --repo $qs_store put qplan raw $put > /dev/null" --prepare "$bump")
+put_g=$(median_ms git-put 30 "cp $put $git_tree/raw/qplan.txt && git -C $git_tree add raw/qplan.txt && git -C $git_tree commit -q -m put" --prepare "$bump")
+get_q=$(median_ms qsnap-get 30 "$R/qsnap --repo $store get qplan raw --at $rev > /dev/null")
+get_g=$(median_ms git-get 30 "git --git-dir $store show $rev:raw/qplan.txt > /dev/null")
+start_q=$(median_ms qsnap-start 50 "$R/qsnap --version > /dev/null")
+start_t=$(median_ms true-start 50 "/bin/true")
+log_q=$(median_ms qsnap-log 10 "$R/qsnap --repo $store log qplan raw > /dev/null")
+log_g=$(median_ms git-log 10 "git --git-dir $store log --format='%H %ct %s' -- raw/qplan.txt > /dev/null")
 
 # Memory of a put and a get of a large stream (200 MB).
 big=$D/big-200mb.txt

@@ -5,14 +5,7 @@
 # Inputs are cached under bench/data (ignored by git); delete it to regenerate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-need() { # need COMMAND DEBIAN-PACKAGE
-	command -v "$1" >/dev/null 2>&1 && return
-	echo "bench: installing $2" >&2
-	{ apt-get update -qq && apt-get install -y -qq "$2"; } >/dev/null
-}
-need hyperfine hyperfine
-[ -x /usr/bin/time ] || need time time
+. bench/lib.sh
 
 cargo build --quiet --release --bins --examples
 mkdir -p bench/data bench/out
@@ -27,13 +20,6 @@ gen plan-1m.txt plan 1000000 50000 50 8 365
 gen stream-500mb.txt stream 500
 
 # median seconds of a command, from hyperfine's JSON
-median() { # median NAME RUNS COMMAND
-	hyperfine --style none --warmup 1 --runs "$2" --export-json "bench/out/$1.json" "$3" >/dev/null 2>&1
-	python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "bench/out/$1.json"
-}
-peak_mib() { # peak resident memory of a command, MiB
-	/usr/bin/time -f %M sh -c "$1" 2>&1 >/dev/null | tail -n 1 | awk '{ printf "%.0f", $1 / 1024 }'
-}
 
 q30=$(median qplan-30k 20 "$R/qplan bench/data/plan-30k.txt > /dev/null")
 q1m=$(median qplan-1m 5 "$R/qplan bench/data/plan-1m.txt > /dev/null")
@@ -59,6 +45,6 @@ rate() { python3 -c 'import sys; print("%.2f" % (int(sys.argv[1]) / float(sys.ar
 
 # The other tools' benchmarks, each a script printing its own section.
 for script in bench/*.sh; do
-	[ "$script" = bench/run.sh ] && continue
+	case $script in bench/run.sh | bench/lib.sh) continue ;; esac
 	bash "$script" | tee "bench/out/$(basename "$script" .sh).md"
 done
