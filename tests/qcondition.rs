@@ -280,3 +280,48 @@ fn raw_to_conditioned_to_plan() {
         .success()
         .stdout(predicate::str::contains("14 people, 45 items"));
 }
+
+#[test]
+fn columns_by_index_with_defaults_literals_and_trimming() {
+    let sb = Sandbox::new();
+    let map = sb.write(
+        "m.toml",
+        r#"
+[params]
+start = { source = "settings", column = "Start" }
+end = { source = "settings", column = "End" }
+skills = { source = "settings", column = "Skills" }
+[holidays]
+dates = ["2013-12-25"]
+[staff]
+source = "staff"
+layout = "table"
+name = 1
+team = { column = 2, default = "Mobile" }
+track = { value = "Tenor" }
+skill = { column = 3, rename = { "Server" = "Apps" } }
+[work]
+source = "work"
+name = { column = 1, trim = false }
+track = { value = "Tenor" }
+triage = { column = 3, default = "2" }
+estimate = 2
+"#,
+    );
+    let raw = "=====raw settings\n\tStart,End,Skills\n\t2013-10-07,2013-12-20,Apps;Web\n\
+               =====raw staff\n\tName,Team,Skill\n\t  Ana Lima  ,,Server\n\tBen,Platform,Web\n\
+               =====raw work\n\tSummary,Estimate,Triage\n\t Login ,Apps:1,\n\tSearch,Web:2,1\n=====end\n";
+    sb.cmd("qcondition")
+        .arg("--map")
+        .arg(map)
+        .write_stdin(raw)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "=====qplan params v1\n\t2013-10-07\t2013-12-20\tApps:Web\n=====qplan holidays v1\n\t2013-12-25\n",
+        ))
+        .stdout(predicate::str::contains("\tAna Lima\tMobile\tTenor\tApps\t\n"))
+        .stdout(predicate::str::contains("\tBen\tPlatform\tTenor\tWeb\t\n"))
+        .stdout(predicate::str::contains("\t1\t Login \tApps:1\t2\tTenor\n"))
+        .stdout(predicate::str::contains("\t2\tSearch\tWeb:2\t1\tTenor\n"));
+}

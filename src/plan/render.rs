@@ -206,8 +206,24 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
     if let Some(lines) = &r.provenance {
         writeln!(out)?;
         writeln!(out, "Provenance:")?;
-        for l in lines {
-            writeln!(out, "  {}", String::from_utf8_lossy(l).replace('\t', "  "))?;
+        let lines: Vec<String> = lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        let split = |l: &str| -> (String, String) {
+            match l.split_once('\t') {
+                Some((r, c)) => (r.to_owned(), c.to_owned()),
+                None => (l.to_owned(), String::new()),
+            }
+        };
+        let width = lines
+            .iter()
+            .map(|l| split(l).0.chars().count())
+            .max()
+            .unwrap_or(0);
+        for l in &lines {
+            let (resource, commit) = split(l);
+            writeln!(out, "  {resource:<width$}  {commit}")?;
         }
     }
     Ok(())
