@@ -45,8 +45,11 @@ pub enum Errors {
 /// dates) and [work] (source, records, id or id_prefix, rank, name,
 /// estimate or [work.estimates] Skill = column, triage, track). A column is
 /// a header name, a 1-based index, a JSON pointer (/fields/summary), or a
-/// table { column, value, rename, skip, default, trim }. Every key is
-/// described in fixtures/qcondition/README.md; an unknown key is an error.
+/// table { column, value, rename, skip, default, trim }. Every table that
+/// reads a raw section also takes `format` ("csv", "tsv" or "json"; guessed
+/// when absent) and, for JSON, `records` (the pointer to the array of
+/// records). Every key is described in fixtures/qcondition/README.md; an
+/// unknown key is an error.
 ///
 /// Examples:
 ///   qsnap get qplan raw | qcondition --map team.toml | qsnap put qplan conditioned
@@ -54,6 +57,7 @@ pub enum Errors {
 ///   qcondition --map team.toml --errors json raw.txt 2> problems.json
 #[derive(Parser, Debug)]
 #[command(name = "qcondition", version, after_long_help = super::AFTER_HELP)]
+#[command(verbatim_doc_comment)]
 #[command(group(ArgGroup::new("mode").required(true).args(["map", "check"])))]
 pub struct Args {
     /// Condition raw sections with this map (TOML).

@@ -41,6 +41,7 @@ pub enum Format {
 ///   qplan -f csv plan.txt > work.csv
 #[derive(Parser, Debug)]
 #[command(name = "qplan", version, after_long_help = super::AFTER_HELP)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Input stream; `-` or nothing reads stdin.
     #[arg(value_name = "FILE")]

@@ -47,6 +47,7 @@ use crate::stream::{read_sections, Reader, Writer};
 ///   qpull --config sources.toml --since last.txt > now.txt
 #[derive(Parser, Debug)]
 #[command(name = "qpull", version, after_long_help = super::AFTER_HELP)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// The sources (TOML).
     #[arg(short, long, env = "QPULL_CONFIG", value_name = "FILE")]

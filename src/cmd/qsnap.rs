@@ -34,6 +34,7 @@ use crate::stream::{Writer, PROVENANCE};
 ///   qsnap trace qplan results
 #[derive(Parser, Debug)]
 #[command(name = "qsnap", version, after_long_help = super::AFTER_HELP)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap.
     #[arg(long, global = true, env = "QSNAP_REPO", value_name = "DIR")]

@@ -15,6 +15,7 @@ use crate::error::Error;
 /// Not implemented yet: this command exits with status 2.
 #[derive(Parser, Debug)]
 #[command(name = "qwatch", version, after_long_help = super::AFTER_HELP)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Arguments of the command to come (ignored).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
