@@ -75,7 +75,7 @@ fn init_creates_a_bare_git_repository_once() {
         .assert()
         .success()
         .stdout("")
-        .stderr(predicate::str::contains("store created"));
+        .stderr(predicate::str::contains("qsnap: store created at "));
     assert!(sb.path().join("store/HEAD").exists());
     qsnap(&sb).arg("init").assert().success().stderr("");
     let full = sb.path().join("notempty");

@@ -162,9 +162,13 @@ impl Tool for Args {
         match self.command {
             Command::Init => {
                 let dir = store::locate(repo)?;
-                let (_, created) = Store::init(&dir)?;
-                let what = if created { "created" } else { "exists:" };
-                v.warn_or_note(created, format!("store {what} {}", dir.display()));
+                // Creating a store is worth a line on stderr; finding one
+                // is not, unless asked (-v).
+                match Store::init(&dir)? {
+                    (_, true) if !v.quiet => eprintln!("qsnap: store created at {}", dir.display()),
+                    (_, true) => {}
+                    (_, false) => v.note("qsnap", format!("store exists at {}", dir.display())),
+                }
             }
             Command::Put {
                 app,
@@ -266,21 +270,6 @@ impl Tool for Args {
             }
         }
         Ok(())
-    }
-}
-
-trait Say {
-    fn warn_or_note(&self, loud: bool, message: String);
-}
-
-impl Say for Verbosity {
-    /// Creating a store is worth a line on stderr; finding one is not.
-    fn warn_or_note(&self, loud: bool, message: String) {
-        if loud && !self.quiet {
-            eprintln!("qsnap: {message}");
-        } else {
-            self.note("qsnap", message);
-        }
     }
 }
 
