@@ -58,6 +58,9 @@ pub struct Prior {
     pub content_type: String,
 }
 
+/// The longest pause between two attempts.
+const MAX_WAIT: Duration = Duration::from_secs(300);
+
 /// Fetches with retries: temporary failures are tried again after an
 /// exponential backoff with jitter, or after `Retry-After` when the server
 /// says so.
@@ -70,12 +73,15 @@ pub fn fetch(src: &Source, prior: Option<&Prior>, force: bool) -> Result<Fetched
                 return Ok(f);
             }
             Err(e) if e.temporary && attempt < src.retries => {
-                let base = src.backoff.mul_f64(2f64.powi(attempt as i32));
-                let jitter = rand::rng().random_range(0.5..1.5);
+                let jitter: f64 = rand::rng().random_range(0.5..1.5);
+                // Computed in f64 and capped: a config may ask for any
+                // number of retries without overflowing a Duration.
+                let backoff =
+                    src.backoff.as_secs_f64() * 2f64.powi(attempt.min(30) as i32) * jitter;
                 let wait = e
                     .retry_after
-                    .unwrap_or(base.mul_f64(jitter))
-                    .min(Duration::from_secs(300));
+                    .unwrap_or_else(|| Duration::try_from_secs_f64(backoff).unwrap_or(MAX_WAIT))
+                    .min(MAX_WAIT);
                 std::thread::sleep(wait);
                 attempt += 1;
             }
@@ -158,7 +164,7 @@ fn now() -> String {
 /// Reads at most `max` bytes; more is an error, not a silent cut.
 fn read_limited(r: impl Read, max: u64, progress: &Progress) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::new();
-    let mut r = r.take(max + 1);
+    let mut r = r.take(max.saturating_add(1));
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         match r.read(&mut chunk) {
@@ -480,7 +486,7 @@ fn http(
     let reader = resp
         .body_mut()
         .with_config()
-        .limit(src.max_bytes + 1)
+        .limit(src.max_bytes.saturating_add(1))
         .reader();
     let bytes = read_limited(reader, src.max_bytes, progress).map_err(|mut f| {
         if f.message.contains("exceeds") || f.message.contains("limit") {
