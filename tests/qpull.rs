@@ -569,3 +569,31 @@ fn a_failing_command_says_why() {
         .code(2)
         .stderr(predicate::str::contains("no sources"));
 }
+
+#[test]
+fn extreme_limits_are_taken_without_overflow() {
+    let sb = Sandbox::new();
+    let file = sb.write("w.csv", CSV);
+    let config = format!(
+        "[defaults]\nretries = 4294967295\nbackoff = 86400\ntimeout = 86400\nmax_bytes = 18446744073709551615\n\
+         [source.w]\nfile = \"{}\"\n[source.c]\ncmd = [\"cat\", \"{}\"]\n",
+        file.display(),
+        file.display()
+    );
+    let (code, stdout, stderr) = pull(&sb, &config, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("=====raw c\n\tName,Track\n"));
+    for bad in [
+        "timeout = -1",
+        "timeout = 1e15",
+        "backoff = nan",
+        "connect_timeout = inf",
+    ] {
+        let (code, _, stderr) = pull(&sb, &format!("[source.w]\nfile = \"x\"\n{bad}\n"), &[]);
+        assert_eq!(code, 2, "{bad}");
+        assert!(
+            stderr.contains("is not a number of seconds from 0 to 86400"),
+            "{stderr}"
+        );
+    }
+}

@@ -188,8 +188,16 @@ pub fn expand(
     Ok(out)
 }
 
+/// The longest timeout or backoff a source may ask for: a day.
+const MAX_SECS: f64 = 86_400.0;
+
 fn secs(v: Option<f64>, default: f64, what: &str, name: &str) -> Result<Duration> {
     let v = v.unwrap_or(default);
+    if !(0.0..=MAX_SECS).contains(&v) {
+        return Err(usage(format!(
+            "source {name}: {what} {v} is not a number of seconds from 0 to {MAX_SECS}"
+        )));
+    }
     Duration::try_from_secs_f64(v).map_err(|_| {
         usage(format!(
             "source {name}: {what} {v} is not a number of seconds"

@@ -315,11 +315,12 @@ fn run(
             None => Ok(Vec::new()),
         });
         // Wait for the command with a deadline, killing it when it is late.
-        let deadline = Instant::now() + src.timeout;
+        // A timeout too large for the clock means no deadline.
+        let deadline = Instant::now().checked_add(src.timeout);
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break Ok(status),
-                Ok(None) if Instant::now() >= deadline => {
+                Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => {
                     let _ = child.kill();
                     let _ = child.wait();
                     break Err(fail(true, format!("timed out after {:?}", src.timeout)));
