@@ -3,6 +3,7 @@
 mod util;
 
 mod docs;
+mod output;
 mod qcondition;
 mod qplan;
 mod qpull;

@@ -7,17 +7,17 @@
 //! they can be tested in memory.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{ArgAction, Parser};
 
 use crate::error::{exit, io_exit_code, Error};
 
-/// Buffer size for stdin, stdout and files: large enough that the stream
-/// codec rarely splits a line across two reads.
-const BUF_SIZE: usize = 256 * 1024;
+pub mod output;
+
+use self::output::{Target, BUF_SIZE};
 
 /// `-q` and `-v`, flattened into every command's `Args`.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -53,8 +53,7 @@ pub trait Tool: Parser {
     const NAME: &'static str;
 
     /// The file named by `-o`, when the command has that option: written
-    /// whole on success (through a temporary file renamed into place), left
-    /// untouched on failure.
+    /// whole on success, left untouched on failure ([`output`] says how).
     fn output(&self) -> Option<&Path> {
         None
     }
@@ -68,23 +67,26 @@ pub trait Tool: Parser {
 pub fn main<T: Tool>() -> ExitCode {
     let args = match T::try_parse() {
         Ok(args) => args,
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
             // --help and --version print to stdout and exit 0; a broken pipe
             // there is as quiet as anywhere else.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprint!("{}", usage_message(T::NAME, &e.render().to_string()));
+            return ExitCode::from(exit::USAGE);
         }
     };
-    let result = match args.output().map(Path::to_path_buf) {
-        None => {
-            let stdout = io::stdout();
-            let mut out = BufWriter::with_capacity(BUF_SIZE, stdout.lock());
-            args.run(&mut out).and_then(|()| {
-                out.flush()
-                    .map_err(|e| anyhow::Error::new(Error::io("writing stdout", e)))
+    let result = match args.output().map(output::target) {
+        None => output::write_to(&Target::Stdout, "stdout", |out| args.run(out)),
+        Some(Err(e)) => Err(e.into()),
+        Some(Ok(target)) => {
+            let shown = args.output().map(|p| p.display().to_string());
+            output::write_to(&target, shown.as_deref().unwrap_or("stdout"), |out| {
+                args.run(out)
             })
         }
-        Some(path) => run_to_file(args, &path),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,25 +103,12 @@ pub fn main<T: Tool>() -> ExitCode {
     }
 }
 
-fn run_to_file<T: Tool>(args: T, path: &Path) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let shown = path.display().to_string();
-    let tmp = tempfile::NamedTempFile::new_in(&dir)
-        .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
-    let mut out = BufWriter::with_capacity(BUF_SIZE, tmp);
-    args.run(&mut out)?;
-    let tmp = out
-        .into_inner()
-        .map_err(|e| Error::io(format!("writing {shown}"), e.into_error()))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(format!("writing {shown}"), e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io(format!("writing {shown}"), e.error))?;
-    Ok(())
+/// clap's message for a usage error, prefixed with the tool's name like
+/// every other error (`qplan: unexpected argument ...`) instead of clap's
+/// `error: `.
+fn usage_message(tool: &str, rendered: &str) -> String {
+    let body = rendered.strip_prefix("error: ").unwrap_or(rendered);
+    format!("{tool}: {body}")
 }
 
 /// The exit code for an error: the first classified error in the chain
