@@ -3,7 +3,11 @@ SHELL := /bin/bash
 # A pipeline fails when any of its commands fails, not only the last.
 .SHELLFLAGS := -eo pipefail -c
 CARGO ?= cargo
-RELEASE := target/release
+# Where cargo puts its output: CARGO_TARGET_DIR or build.target-dir when
+# set (many users set one globally), else target/.
+TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+RELEASE := $(or $(TARGET_DIR),target)/release
+export QPLAN_RELEASE := $(RELEASE)
 
 .PHONY: all build deps test demo docs bench clean
 

@@ -10,6 +10,10 @@ need hyperfine hyperfine
 [ -x /usr/bin/time ] || need time time
 mkdir -p bench/out
 
+# R: where cargo puts release binaries, honouring CARGO_TARGET_DIR and
+# build.target-dir (the Makefile passes it down as QPLAN_RELEASE).
+R=${QPLAN_RELEASE:-$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release}
+
 # median NAME RUNS COMMAND [HYPERFINE OPTIONS...]: the median in seconds
 # (three decimals); the run is kept in bench/out/NAME.json.
 median() {

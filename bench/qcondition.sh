@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-R=target/release
 D=bench/data/qcondition
 mkdir -p bench/out "$D"
 

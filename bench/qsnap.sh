@@ -7,7 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-R=target/release
 D=bench/data/qsnap
 mkdir -p bench/out "$D"
 

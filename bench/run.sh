@@ -9,7 +9,6 @@ cd "$(dirname "$0")/.."
 
 cargo build --quiet --release --bins --examples
 mkdir -p bench/data bench/out
-R=target/release
 gen() { # gen FILE ARGS...
 	local file=bench/data/$1
 	shift
