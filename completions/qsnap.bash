@@ -22,6 +22,9 @@ _qsnap() {
             qsnap,diff)
                 cmd="qsnap__subcmd__diff"
                 ;;
+            qsnap,gc)
+                cmd="qsnap__subcmd__gc"
+                ;;
             qsnap,get)
                 cmd="qsnap__subcmd__get"
                 ;;
@@ -54,6 +57,9 @@ _qsnap() {
                 ;;
             qsnap__subcmd__help,diff)
                 cmd="qsnap__subcmd__help__subcmd__diff"
+                ;;
+            qsnap__subcmd__help,gc)
+                cmd="qsnap__subcmd__help__subcmd__gc"
                 ;;
             qsnap__subcmd__help,get)
                 cmd="qsnap__subcmd__help__subcmd__get"
@@ -89,7 +95,7 @@ _qsnap() {
 
     case "${cmd}" in
         qsnap)
-            opts="-q -v -h -V --repo --quiet --verbose --help --version init put get log diff ls tag trace push clone help"
+            opts="-q -v -h -V --repo --quiet --verbose --help --version init put get log diff ls tag trace gc push clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -142,6 +148,28 @@ _qsnap() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qsnap__subcmd__gc)
+            opts="-q -v -h --wait --repo --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qsnap__subcmd__get)
             opts="-q -v -h --at --at-time --raw --repo --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -169,7 +197,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__help)
-            opts="init put get log diff ls tag trace push clone help"
+            opts="init put get log diff ls tag trace gc push clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,6 +225,20 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsnap__subcmd__help__subcmd__gc)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -429,7 +471,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__put)
-            opts="-m -q -v -h --message --repo --quiet --verbose --help"
+            opts="-m -q -v -h --message --wait --repo --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -440,6 +482,10 @@ _qsnap() {
                     return 0
                     ;;
                 -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

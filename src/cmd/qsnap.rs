@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -68,6 +69,10 @@ pub enum Command {
         /// The commit message (default: `put APP STAGE`).
         #[arg(short, long)]
         message: Option<String>,
+        /// Wait at most SECONDS for another put (or a program holding
+        /// `refs/heads/main.lock`), then fail with 75.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        wait: u64,
     },
     /// Write a stored version, prefixed with its provenance section.
     Get {
@@ -112,6 +117,17 @@ pub enum Command {
         stage: String,
         #[arg(long, value_name = "REV")]
         at: Option<String>,
+    },
+    /// Remove what killed puts left behind: temporary files in `objects/`
+    /// that no running put holds, and a `main.lock` a dead put left.
+    ///
+    /// Puts do this too, each time they take the lock; gc also waits for
+    /// puts that are streaming their input (up to --wait) and says what it
+    /// removed.
+    Gc {
+        /// Wait at most SECONDS for the store's lock, then fail with 75.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        wait: u64,
     },
     /// Copy the store (main and tags) to a directory or git remote.
     Push { dest: String },
@@ -175,11 +191,13 @@ impl Tool for Args {
                 stage,
                 input,
                 message,
+                wait,
             } => {
                 let res = Resource::new(&app, &stage)?;
                 let store = Store::init(&store::locate(repo)?)?.0;
                 let (reader, complete) = open(input.as_deref())?;
-                match store.put(&res, reader, complete, message.as_deref())? {
+                let wait = Duration::from_secs(wait);
+                match store.put(&res, reader, complete, message.as_deref(), wait)? {
                     Put::Committed(oid) => writeln!(out, "{oid}")?,
                     Put::Unchanged(oid) => {
                         writeln!(out, "{oid}")?;
@@ -258,6 +276,13 @@ impl Tool for Args {
                 let res = Resource::new(&app, &stage)?;
                 let store = Store::open(&store::locate(repo)?)?;
                 trace(&store, &res, &at_of(at, None), out)?;
+            }
+            Command::Gc { wait } => {
+                let store = Store::open(&store::locate(repo)?)?;
+                let (files, bytes) = store.gc(Duration::from_secs(wait))?;
+                if !v.quiet {
+                    eprintln!("qsnap: removed {files} temporary files ({bytes} bytes)");
+                }
             }
             Command::Push { dest } => {
                 let store = Store::open(&store::locate(repo)?)?;

@@ -3,11 +3,13 @@
 //!
 //! - [`name`]: resource names, checked before the repository is touched;
 //! - [`store`]: opening, creating, the locked put, push and clone;
+//! - [`lock`]: the store's locks, and what a killed put leaves behind;
 //! - [`history`]: trailers, revisions and times, versions and provenance;
 //! - [`diff`]: the section-aware diff of two versions.
 
 pub mod diff;
 pub mod history;
+pub mod lock;
 pub mod name;
 pub mod store;
 

@@ -7,23 +7,20 @@
 //! worst an unreferenced object, which `git fsck` reports as dangling, never
 //! as an error.
 
-use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufWriter};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use git2::{build::TreeUpdateBuilder, Commit, FileMode, Oid, Repository, RepositoryInitOptions};
 
 use super::history::{self, Provenance};
+use super::lock::{self, StoreLock};
 use super::name::Resource;
 use crate::error::{Error, Result};
 use crate::stream::{Event, Reader, Writer, PROVENANCE};
 
 /// The branch every put lands on.
 pub const MAIN: &str = "refs/heads/main";
-
-/// How long a put waits for another put to finish before giving up (75).
-const LOCK_WAIT: Duration = Duration::from_secs(60);
 
 pub struct Store {
     pub repo: Repository,
@@ -64,9 +61,37 @@ pub enum Put {
     Unchanged(Oid),
 }
 
+/// Makes libgit2 flush (fsync) every object and ref it writes, and the
+/// directory that names it, before reporting success: a put whose commit
+/// id was printed survives a power loss. Process-wide, and read by libgit2
+/// when a repository is opened, so it is set before the first open.
+fn durable() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        libgit2_sys::init();
+        // SAFETY: GIT_OPT_ENABLE_FSYNC_GITDIR takes one int; libgit2 is
+        // initialised above and this runs once, before any repository is
+        // opened by this process.
+        unsafe {
+            libgit2_sys::git_libgit2_opts(
+                libgit2_sys::GIT_OPT_ENABLE_FSYNC_GITDIR as std::ffi::c_int,
+                1 as std::ffi::c_int,
+            );
+        }
+    });
+}
+
+/// Flushes a directory, so that the names of new files in it are durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(format!("flushing {}", dir.display()), e))
+}
+
 impl Store {
     /// Opens an existing store; a missing one is "unavailable" (69).
     pub fn open(dir: &Path) -> Result<Store> {
+        durable();
         match Repository::open_bare(dir) {
             Ok(repo) => Ok(Store {
                 repo,
@@ -91,6 +116,7 @@ impl Store {
     /// place and renamed there, so that puts racing to create the same store
     /// all end up using one whole repository.
     pub fn init(dir: &Path) -> Result<(Store, bool)> {
+        durable();
         if dir.join("HEAD").exists() {
             return Ok((Store::open(dir)?, false));
         }
@@ -148,9 +174,15 @@ impl Store {
         input: impl BufRead,
         complete: bool,
         message: Option<&str>,
+        wait: Duration,
     ) -> Result<Put> {
-        let (blob, provenance) = self.write_blob(input, complete)?;
-        let _lock = self.lock()?;
+        let (blob, provenance) = {
+            let _writing = lock::writing(self.repo.path())?;
+            self.write_blob(input, complete)?
+        };
+        let lock = self.lock(wait)?;
+        // Only what no put is writing goes; the next put retries.
+        lock.remove_leftovers()?;
         let head = self.main_commit()?;
         if let Some(head) = &head {
             let current = head.tree().ok().and_then(|t| {
@@ -187,12 +219,45 @@ impl Store {
         let sig = signature(&self.repo)?;
         let text = history::commit_message(res, message, &provenance);
         let parents: Vec<&Commit> = head.iter().collect();
-        self.clear_stale_ref_lock();
         let oid = self
             .repo
-            .commit(Some(MAIN), &sig, &sig, &text, &tree, &parents)
+            .commit(None, &sig, &sig, &text, &tree, &parents)
             .map_err(git(format!("committing {res}")))?;
+        self.move_main(
+            &lock,
+            oid,
+            head.as_ref().map(Commit::id),
+            &format!("put {res}"),
+        )?;
         Ok(Put::Committed(oid))
+    }
+
+    /// Points main at `oid`, which must be a child of `from` (what main was
+    /// when the lock was taken). The commit is announced in the lock file
+    /// first so that a `main.lock` left by a kill is recognised.
+    fn move_main(&self, lock: &StoreLock, oid: Oid, from: Option<Oid>, why: &str) -> Result<()> {
+        // libgit2 flushed each object and its fan-out directory; a new
+        // fan-out directory also needs its name flushed in objects/.
+        sync_dir(&self.repo.path().join("objects"))?;
+        lock.committing(oid)?;
+        let moved = match from {
+            Some(from) => self.repo.reference_matching(MAIN, oid, true, from, why),
+            None => self.repo.reference(MAIN, oid, false, why),
+        };
+        match moved {
+            Ok(_) => {}
+            Err(e) if e.code() == git2::ErrorCode::Locked => {
+                return Err(Error::Temporary {
+                    what: "store".into(),
+                    message: format!(
+                        "another program is moving main ({}); try again",
+                        e.message()
+                    ),
+                })
+            }
+            Err(e) => return Err(git("moving the main branch")(e)),
+        }
+        lock.committed()
     }
 
     /// Streams the input into a new blob, without its provenance sections
@@ -266,49 +331,33 @@ impl Store {
         Ok((oid, provenance))
     }
 
-    /// Serialises writers: an exclusive lock on a file in the git directory,
-    /// released when the returned file is dropped (or the process dies).
-    fn lock(&self) -> Result<File> {
-        let path = self.repo.path().join("qsnap.lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let deadline = Instant::now() + LOCK_WAIT;
-        let mut pause = Duration::from_millis(1);
+    /// Removes the temporary files of dead puts, waiting up to `wait` for
+    /// the lock and for puts streaming their input. Returns the files and
+    /// bytes removed.
+    pub fn gc(&self, wait: Duration) -> Result<(u64, u64)> {
+        let deadline = std::time::Instant::now() + wait;
+        let lock = self.lock(wait)?;
         loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(file),
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    // Another put holds the lock for milliseconds; poll
-                    // with a growing pause rather than block forever.
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(50));
-                }
-                Err(TryLockError::WouldBlock) => {
-                    return Err(Error::Temporary {
-                        what: "store".into(),
-                        message: format!(
-                            "{} is locked by another put for more than {} s",
-                            self.dir.display(),
-                            LOCK_WAIT.as_secs()
-                        ),
-                    })
-                }
-                Err(TryLockError::Error(e)) => {
-                    return Err(Error::io(format!("locking {}", path.display()), e))
-                }
+            if let Some(done) = lock.remove_leftovers()? {
+                return Ok(done);
             }
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::Temporary {
+                    what: "store".into(),
+                    message: format!(
+                        "puts kept writing to {} for {} s: their files are in use",
+                        self.dir.display(),
+                        wait.as_secs()
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
-    /// A put killed while libgit2 moved main leaves `main.lock` behind. We
-    /// hold the store's lock, so no other put can be using it.
-    fn clear_stale_ref_lock(&self) {
-        let stale = self.repo.path().join("refs/heads/main.lock");
-        let _ = std::fs::remove_file(stale);
+    /// Serialises writers (see [`lock`]): waits at most `wait`.
+    pub fn lock(&self, wait: Duration) -> Result<StoreLock> {
+        lock::lock(self.repo.path(), wait)
     }
 }
 
@@ -349,6 +398,12 @@ pub fn push(store: &Store, dest: &str) -> Result<()> {
     if !dest.contains("://") && !local.exists() {
         Store::init(local)?;
     }
+    // A push into a store directory moves its refs: it takes that store's
+    // lock like a put would.
+    let _dest_lock = match Path::new(dest).join("HEAD").exists() {
+        true => Some(lock::lock(Path::new(dest), lock::DEFAULT_WAIT)?),
+        false => None,
+    };
     let mut refspecs = vec![format!("{MAIN}:{MAIN}")];
     let tags = store
         .repo
