@@ -52,7 +52,7 @@ complete -c qsnap -n "__fish_qsnap_using_subcommand put" -s q -l quiet -d 'Print
 complete -c qsnap -n "__fish_qsnap_using_subcommand put" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand put" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l at -d 'A revision: a commit (full or short), `main~2`, a tag' -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l at-time -d 'The last version at or before TIME: an ISO date (the end of that day, UTC), or date-time (UTC unless an offset is given)' -r
+complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l at-time -d 'The last version at or before TIME: an ISO date (the end of that day, UTC), a date-time (UTC unless an offset is given), or `@SECONDS`, a Unix time (`--at-time @1385856000`)' -r
 complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l raw -d 'The stored bytes alone, without the provenance section'
 complete -c qsnap -n "__fish_qsnap_using_subcommand get" -s q -l quiet -d 'Print nothing on stderr but errors'

@@ -6,6 +6,7 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cmd;
+use crate::error::exit;
 
 /// Every command of the toolkit, by name.
 pub fn commands() -> Vec<clap::Command> {
@@ -22,25 +23,89 @@ pub fn commands() -> Vec<clap::Command> {
 /// The shells completions are written for.
 pub const SHELLS: [Shell; 3] = [Shell::Bash, Shell::Zsh, Shell::Fish];
 
+/// What a man page says beyond `--help` (formats, ENVIRONMENT, FILES,
+/// EXAMPLES, SEE ALSO), in Markdown under `doc/man/`, one file per tool.
+fn man_extra(tool: &str) -> String {
+    let text = match tool {
+        "qpull" => include_str!("../doc/man/qpull.md"),
+        "qsnap" => include_str!("../doc/man/qsnap.md"),
+        "qcondition" => include_str!("../doc/man/qcondition.md"),
+        "qplan" => include_str!("../doc/man/qplan.md"),
+        "qwhatif" => include_str!("../doc/man/qwhatif.md"),
+        "qwatch" => include_str!("../doc/man/qwatch.md"),
+        _ => "",
+    };
+    // The map keys are documented once, beside the qcondition fixtures.
+    let map = include_str!("../fixtures/qcondition/README.md");
+    let map = map
+        .find("## The map")
+        .and_then(|i| map[i..].find('\n').map(|j| &map[i + j + 1..]))
+        .unwrap_or("");
+    text.replace("@MAP@", map)
+}
+
+/// EXIT STATUS in Markdown, from the one table every tool prints.
+fn exit_status() -> String {
+    let mut md = String::from("## EXIT STATUS\n\n");
+    for line in exit::TABLE.lines().skip(1) {
+        let line = line.trim();
+        if let Some((code, meaning)) = line.split_once(char::is_whitespace) {
+            md.push_str(&format!("- {code}: {}\n", meaning.trim()));
+        }
+    }
+    md.push('\n');
+    md
+}
+
+/// Renders one man page: clap's sections for what `--help` says, then the
+/// tool's own sections with EXIT STATUS before EXAMPLES (or SEE ALSO).
+fn man_page(command: clap::Command, extra: &str) -> std::io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    let has_subcommands = command.get_subcommands().next().is_some();
+    let has_version = command.get_version().is_some();
+    let man = clap_mangen::Man::new(command);
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    man.render_options_section(&mut page)?;
+    if has_subcommands {
+        man.render_subcommands_section(&mut page)?;
+    }
+    let at = ["## EXAMPLES", "## SEE ALSO"]
+        .iter()
+        .find_map(|h| extra.find(h))
+        .unwrap_or(extra.len());
+    let md = format!("{}{}{}", &extra[..at], exit_status(), &extra[at..]);
+    let roff = mandown::convert(&md, "", 1);
+    // mandown starts a whole page; clap has written the title already.
+    let body = roff.split_once('\n').map_or("", |(_, rest)| rest);
+    page.extend_from_slice(body.as_bytes());
+    if has_version {
+        man.render_version_section(&mut page)?;
+    }
+    Ok(page)
+}
+
 /// Every generated file: its path relative to the repository and contents.
 pub fn files() -> std::io::Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
     for command in commands() {
         let name = command.get_name().to_owned();
-        let mut page = Vec::new();
-        clap_mangen::Man::new(command.clone()).render(&mut page)?;
-        out.push((format!("man/{name}.1"), page));
+        out.push((
+            format!("man/{name}.1"),
+            man_page(command.clone(), &man_extra(&name))?,
+        ));
         // A page per subcommand (`qsnap-put(1)`), as the main page refers to them.
         for sub in command.get_subcommands() {
             let sub_name = sub.get_name();
             let page_name = format!("{name}-{sub_name}");
-            let mut page = Vec::new();
             let sub = sub
                 .clone()
                 .name(page_name.clone())
                 .bin_name(format!("{name} {sub_name}"));
-            clap_mangen::Man::new(sub).render(&mut page)?;
-            out.push((format!("man/{page_name}.1"), page));
+            let see_also = format!("## SEE ALSO\n\n{name}(1)\n");
+            out.push((format!("man/{page_name}.1"), man_page(sub, &see_also)?));
         }
         for shell in SHELLS {
             let mut c = command.clone();

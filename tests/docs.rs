@@ -36,3 +36,54 @@ fn the_makefile_finds_binaries_under_cargo_target_dir() {
     assert!(plan.contains("/elsewhere/build/release/qsnap"), "{plan}");
     assert!(!plan.contains("target/release"), "{plan}");
 }
+
+/// A man page says what `--help` does not: formats, environment, files,
+/// exit status, examples, related commands (issue 10). `man qcondition`
+/// used to point at a README that is not installed; it carries the map.
+#[test]
+fn man_pages_have_the_sections_a_man_page_should() {
+    let files = qplan::docs::files().expect("render docs");
+    let page = |name: &str| {
+        let (_, text) = files
+            .iter()
+            .find(|(p, _)| p == &format!("man/{name}.1"))
+            .unwrap_or_else(|| panic!("no page for {name}"));
+        String::from_utf8_lossy(text).into_owned()
+    };
+    for tool in ["qpull", "qsnap", "qcondition", "qplan"] {
+        let text = page(tool);
+        for section in [
+            "ENVIRONMENT",
+            "FILES",
+            "EXIT STATUS",
+            "EXAMPLES",
+            "SEE ALSO",
+        ] {
+            assert!(
+                text.contains(&format!(".SH \"{section}\"")),
+                "man {tool} lacks {section}"
+            );
+        }
+        assert!(
+            text.contains("75: temporary failure"),
+            "man {tool}: exit codes"
+        );
+    }
+    let qcondition = page("qcondition");
+    for key in [
+        "id_prefix",
+        "records",
+        "stop",
+        "rename",
+        "skip",
+        "default",
+        "estimates",
+    ] {
+        assert!(
+            qcondition.contains(key),
+            "man qcondition lacks the map key {key}"
+        );
+    }
+    assert!(page("qsnap-get").contains("@SECONDS"));
+    assert!(page("qsnap-put").contains(".SH \"EXIT STATUS\""));
+}

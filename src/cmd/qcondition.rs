@@ -48,7 +48,7 @@ pub enum Errors {
 /// table { column, value, rename, skip, default, trim }. Every table that
 /// reads a raw section also takes `format` ("csv", "tsv" or "json"; guessed
 /// when absent) and, for JSON, `records` (the pointer to the array of
-/// records). Every key is described in fixtures/qcondition/README.md; an
+/// records). Every key is described in `man qcondition` (THE MAP FILE); an
 /// unknown key is an error.
 ///
 /// Examples:

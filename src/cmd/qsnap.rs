@@ -142,7 +142,8 @@ pub struct AtArgs {
     #[arg(long, value_name = "REV", conflicts_with = "at_time")]
     pub at: Option<String>,
     /// The last version at or before TIME: an ISO date (the end of that
-    /// day, UTC), or date-time (UTC unless an offset is given).
+    /// day, UTC), a date-time (UTC unless an offset is given), or
+    /// `@SECONDS`, a Unix time (`--at-time @1385856000`).
     #[arg(long, value_name = "TIME", value_parser = time_arg)]
     pub at_time: Option<DateTime<Utc>>,
 }
