@@ -393,3 +393,181 @@ fn provenance_of_concatenated_streams_is_gathered_once() {
         "{out}"
     );
 }
+
+/// Regression: amounts were binary floating point, and 50,000 items of 0.2
+/// added up to a hair under 10,000, so the last item was "short" by
+/// 0.000000001. Worked by hand: 2013-10-07 (a Monday) to 2014-09-21 (a
+/// Sunday) is 350 days, 50 whole weeks, 250 workdays; 200 people give
+/// 200 × 250 / 5 = 10,000 person-weeks; 50,000 × 0.2 = 10,000 demanded, so
+/// nothing is short. Scheduled, each item is one person-day and 200 are
+/// done each workday: item k (from 0) finishes on workday ⌊k / 200⌋, the
+/// last (k = 49,999) on workday 249, Friday 2014-09-19, and none is DNF.
+#[test]
+fn fifty_thousand_fifths_add_up_to_exactly_ten_thousand() {
+    let mut input = String::from(
+        "=====qplan params v1\n\t2013-10-07\t2014-09-21\tApps\n=====qplan holidays v1\n=====qplan staff v1\n",
+    );
+    for p in 0..200 {
+        input += &format!("\tp{p}\tPerson {p}\tM\tT\tApps\t\n");
+    }
+    input += "=====qplan work v1\n";
+    for i in 0..50_000 {
+        input += &format!("\tW{i}\t{i}\tItem {i}\tApps:0.2\t1\tT\n");
+    }
+    input += "=====end\n";
+    let out = Sandbox::new()
+        .cmd("qplan")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    let after = |header: &str| lines.iter().position(|l| *l == header).unwrap() + 1;
+    // Manpower of All and T.
+    let m = after("=====qplan track manpower v1");
+    assert_eq!(lines[m..m + 2], ["\t10000", "\t10000"]);
+    // Demand of All: everything is triage 1, so every cumulative row is
+    // the whole 10,000.
+    let d = after("=====qplan track-triage demand v1");
+    assert_eq!(lines[d], "\t=====qplan triage item");
+    assert_eq!(lines[d + 1..d + 6], ["\t\t10000"; 5]);
+    let work: Vec<Vec<&str>> = lines
+        .iter()
+        .filter(|l| l.starts_with("\t\tT\t"))
+        .map(|l| l.trim_start_matches('\t').split('\t').collect())
+        .collect();
+    assert_eq!(work.len(), 100_000);
+    assert!(work.iter().all(|f| f[5].is_empty()), "no shortage");
+    assert!(work.iter().all(|f| f[6] != "DNF"), "none DNF");
+    assert_eq!(work[199][6], "2013-10-07");
+    assert_eq!(work[200][6], "2013-10-08");
+    assert_eq!(work[49_999][6], "2014-09-19");
+    assert_eq!(work[99_999][6], "2014-09-19");
+}
+
+#[test]
+fn totals_too_large_to_hold_are_refused() {
+    let small = fixture_text("qplan/small.in");
+    // One amount beyond the largest total.
+    let huge = small.replace("Apps:1,Web:0.5", "Apps:9223372037,Web:0.5");
+    fails(
+        &huge,
+        &[],
+        65,
+        &[
+            "line 10",
+            "column 4 (estimate)",
+            "\"9223372037\" is larger than",
+        ],
+    );
+    // Two amounts that fit, whose sum does not.
+    let two = small
+        .replace("Apps:1,Web:0.5", "Apps:9000000000,Web:0.5")
+        .replace("\tApps:L\t", "\tApps:300000000S\t");
+    fails(
+        &two,
+        &[],
+        65,
+        &[
+            "line 11",
+            "column 4 (estimate)",
+            "estimates of skill Apps add up to more than 9223372036.854775807 person-weeks",
+        ],
+    );
+    // More decimals than an amount holds.
+    let fine = small.replace("Apps:1,Web:0.5", "Apps:1,Web:0.0000000001");
+    fails(
+        &fine,
+        &[],
+        65,
+        &["line 10", "\"0.0000000001\" has more than 9 decimals"],
+    );
+}
+
+/// A stored results stream holds only what qplan could have written;
+/// anything else is bad data (65) naming where, not a report of nonsense.
+#[test]
+fn stored_results_qplan_could_not_have_written_are_refused() {
+    let stored = fixture_text("qplan/results-stream.in");
+    let cases: [(&str, &str, &[&str]); 9] = [
+        (
+            "\t3.4\t1.8\n",
+            "\tNaN\t1.8\n",
+            &[
+                "line 17",
+                "qplan track manpower v1",
+                "\"NaN\" is not a number",
+            ],
+        ),
+        (
+            "\t0\t1.8\n",
+            "\t0\tinf\n",
+            &["line 18", "column 2", "\"inf\" is not a number"],
+        ),
+        (
+            "\t0\t1.8\n",
+            "\t0\t-1.8\n",
+            &["line 18", "\"-1.8\"", "never negative"],
+        ),
+        (
+            "\t\t4\t2.5\n",
+            "",
+            &[
+                "qplan track-triage demand v1",
+                "4 triage rows where there are 5",
+            ],
+        ),
+        (
+            "\t\t0\t2\n",
+            "\t\t0\t2\n\t\t0\t2\n",
+            &[
+                "qplan track-triage demand v1",
+                "6 triage rows where there are 5",
+            ],
+        ),
+        (
+            "\tApps:-0.6\tDNF\tW2\n\t\tBass\t2\t3",
+            "\tApps:0.6\tDNF\tW2\n\t\tBass\t2\t3",
+            &[
+                "line 58",
+                "column 6 (shortage)",
+                "\"Apps:0.6\"",
+                "below zero",
+            ],
+        ),
+        (
+            "\t\tBass\t3\t3\tDocs\t\t\tDNF\tW4\n\t=====",
+            "\t\tAlto\t3\t3\tDocs\t\t\tDNF\tW4\n\t=====",
+            &[
+                "line 60",
+                "column 1 (track)",
+                "\"Alto\"",
+                "not in the tracks section",
+            ],
+        ),
+        (
+            "\t\tBass\t3\t3\tDocs\t\t\tDNF\tW4\n\t=====",
+            "\t\tAll\t3\t3\tDocs\t\t\tDNF\tW4\n\t=====",
+            &["line 60", "never All"],
+        ),
+        (
+            "\t\tBass\t3\t3\tDocs\t\t\tDNF\tW4\n\t=====qplan track item\n\t\tTenor",
+            "\t\tTenor\t3\t3\tDocs\t\t\tDNF\tW4\n\t=====qplan track item\n\t\tTenor",
+            &[
+                "line 63",
+                "\"Tenor\"",
+                "another track in the list of track Bass",
+            ],
+        ),
+    ];
+    for (from, to, needles) in cases {
+        assert!(stored.contains(from), "{from:?}");
+        let bad = stored.replacen(from, to, 1);
+        for format in ["text", "json", "csv", "stream"] {
+            fails(&bad, &["--format", format], 65, needles);
+        }
+    }
+}

@@ -106,7 +106,7 @@ impl Tool for Args {
                         (input.params.end - input.params.start).num_days() + 1
                     ),
                 );
-                compute(*input)
+                compute(*input)?
             }
             Loaded::Results(sections) => {
                 self.verbosity

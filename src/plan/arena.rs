@@ -3,6 +3,8 @@
 //! and written without a million allocations, and a list walked in order
 //! reads memory in order.
 
+use super::amount::Amount;
+
 /// Where a string or a run of amounts lies in an [`Arena`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
@@ -10,10 +12,10 @@ pub struct Span {
     end: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Arena {
     text: String,
-    amounts: Vec<(u32, f64)>,
+    amounts: Vec<(u32, Amount)>,
 }
 
 impl Arena {
@@ -31,7 +33,7 @@ impl Arena {
     }
 
     /// Amounts per skill (skill index, person-weeks).
-    pub fn push_amounts(&mut self, amounts: impl IntoIterator<Item = (u32, f64)>) -> Span {
+    pub fn push_amounts(&mut self, amounts: impl IntoIterator<Item = (u32, Amount)>) -> Span {
         let start = self.amounts.len();
         self.amounts.extend(amounts);
         Span {
@@ -40,7 +42,7 @@ impl Arena {
         }
     }
 
-    pub fn amounts(&self, span: Span) -> &[(u32, f64)] {
+    pub fn amounts(&self, span: Span) -> &[(u32, Amount)] {
         &self.amounts[span.start..span.end]
     }
 }

@@ -8,11 +8,13 @@ use rustc_hash::FxHashSet;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
+use super::amount::Amount;
 use super::arena::Arena;
 use super::fields::Triage;
 use super::input::{Input, Person, Work, ALL};
 use super::results::{Item, Results, Row};
-use super::schedule::{Pool, EPS};
+use super::schedule::Pool;
+use crate::error::{Error, Location, Result};
 
 /// Sorted names and, for each input index, its position in that order.
 fn sorted(names: impl Iterator<Item = String>) -> (Vec<String>, Vec<u32>) {
@@ -78,8 +80,9 @@ impl Calendar {
     }
 }
 
-/// Computes the results of SPEC section 4 from checked inputs.
-pub fn compute(input: Input) -> Results {
+/// Computes the results of SPEC section 4 from checked inputs. Every sum is
+/// exact; a total too large for an [`Amount`] is bad input (exit 65).
+pub fn compute(input: Input) -> Result<Results> {
     let Input {
         params,
         params_line,
@@ -157,7 +160,7 @@ pub fn compute(input: Input) -> Results {
         }
     }
 
-    let workdays = cal.workday.iter().filter(|&&w| w).count() as f64;
+    let workdays = cal.workday.iter().filter(|&&w| w).count();
     let ctx = Context {
         cal: &cal,
         items: &items,
@@ -168,16 +171,18 @@ pub fn compute(input: Input) -> Results {
         sched: &sched,
         n_skills: skills.len(),
         workdays,
+        tracks: &tracks,
+        skills: &skills,
     };
     // Two threads: All (every item) on one, the other tracks on the other,
     // which is about half the work each.
     let (all, rest) = std::thread::scope(|scope| {
         let rest = scope.spawn(|| {
             (1..tracks.len())
-                .map(|t| ctx.track(&people[t], &track_items[t]))
-                .collect::<Vec<_>>()
+                .map(|t| ctx.track(t, &people[t], &track_items[t]))
+                .collect::<Result<Vec<_>>>()
         });
-        let all = ctx.track(&people[0], &track_items[0]);
+        let all = ctx.track(0, &people[0], &track_items[0]);
         // A panic in the other thread is a bug of ours; pass it on as one.
         (
             all,
@@ -196,7 +201,7 @@ pub fn compute(input: Input) -> Results {
         arena: Arena::default(),
         provenance,
     };
-    for t in std::iter::once(all).chain(rest) {
+    for t in std::iter::once(all?).chain(rest?) {
         results.manpower.push(t.manpower);
         results.demand.push(t.demand);
         results.staff.push(t.staff);
@@ -204,7 +209,7 @@ pub fn compute(input: Input) -> Results {
     }
     results.items = items;
     results.arena = arena;
-    results
+    Ok(results)
 }
 
 /// What every track's computation reads.
@@ -217,13 +222,16 @@ struct Context<'a> {
     person_skill: &'a [Option<usize>],
     sched: &'a [Option<usize>],
     n_skills: usize,
-    workdays: f64,
+    workdays: usize,
+    /// Names, for messages.
+    tracks: &'a [String],
+    skills: &'a [String],
 }
 
 /// One track's results.
 struct TrackResults {
-    manpower: Vec<f64>,
-    demand: [Vec<f64>; 5],
+    manpower: Vec<Amount>,
+    demand: [Vec<Amount>; 5],
     staff: Vec<Vec<String>>,
     rows: Vec<Row>,
 }
@@ -231,7 +239,7 @@ struct TrackResults {
 impl Context<'_> {
     /// Everything of one track: its people (indices into staff) and its
     /// items (indices into items, in rank order).
-    fn track(&self, members: &[usize], list: &[u32]) -> TrackResults {
+    fn track(&self, t: usize, members: &[usize], list: &[u32]) -> Result<TrackResults> {
         let n_skills = self.n_skills;
         // Manpower: available days of the track's people per skill, / 5.
         let mut heads = vec![0usize; n_skills];
@@ -244,9 +252,28 @@ impl Context<'_> {
                 names[s].push(&self.staff[p].name);
             }
         }
-        let manpower: Vec<f64> = (0..n_skills)
-            .map(|s| (heads[s] as f64 * self.workdays - away[s] as f64) / 5.0)
-            .collect();
+        let too_large = |what: &str, s: usize| {
+            Error::data(
+                Location::default(),
+                format!(
+                    "the {what} of skill {} in track {} is larger than {}",
+                    self.skills[s],
+                    self.tracks[t],
+                    Amount::MAX_TEXT
+                ),
+            )
+        };
+        let manpower: Vec<Amount> = (0..n_skills)
+            .map(|s| {
+                // Person-days: no overflow, as heads ≤ staff and workdays
+                // ≤ MAX_DAYS; the amount (a fifth of a week each) may not fit.
+                let days = heads[s] * self.workdays - away[s];
+                i64::try_from(days)
+                    .ok()
+                    .and_then(Amount::days)
+                    .ok_or_else(|| too_large("manpower", s))
+            })
+            .collect::<Result<_>>()?;
         let staff = names
             .into_iter()
             .map(|mut group| {
@@ -259,7 +286,9 @@ impl Context<'_> {
                 .estimate
                 .map(|e| self.arena.amounts(e))
         };
-        let demand = demand(self.items, &estimate, list, n_skills);
+        let demand = demand(self.items, &estimate, list, n_skills).map_err(|(level, s)| {
+            too_large(&format!("demand up to triage {}", Triage::ALL[level]), s)
+        })?;
         let shortages = shortages(&estimate, list, &manpower);
 
         // Per-day availability of each scheduling skill in this track.
@@ -268,16 +297,18 @@ impl Context<'_> {
             .iter()
             .map(|s| {
                 s.map(|s| {
-                    let mut avail: Vec<f64> = self
+                    // Counts of people fit u32: a plan of 4 billion people
+                    // would not fit in memory.
+                    let mut avail: Vec<u32> = self
                         .cal
                         .workday
                         .iter()
-                        .map(|&w| if w { heads[s] as f64 } else { 0.0 })
+                        .map(|&w| if w { heads[s] as u32 } else { 0 })
                         .collect();
                     for &p in members {
                         if self.person_skill[p] == Some(s) {
                             for &d in &self.vac[p] {
-                                avail[d as usize] -= 1.0;
+                                avail[d as usize] -= 1;
                             }
                         }
                     }
@@ -294,54 +325,58 @@ impl Context<'_> {
                 done: dev_complete(estimate(i), self.sched, &mut pools).map(|d| self.cal.date(d)),
             })
             .collect();
-        TrackResults {
+        Ok(TrackResults {
             manpower,
             demand,
             staff,
             rows,
-        }
+        })
     }
 }
 
-/// Demand per triage level per skill, accumulated from triage 1 down to 3.
+/// Demand per triage level per skill, accumulated from triage 1 down to 3;
+/// the (level, skill) of a total that does not fit when one does not.
 fn demand<'a>(
     items: &[Item],
-    estimate: &impl Fn(u32) -> Option<&'a [(u32, f64)]>,
+    estimate: &impl Fn(u32) -> Option<&'a [(u32, Amount)]>,
     list: &[u32],
     n_skills: usize,
-) -> [Vec<f64>; 5] {
-    let mut rows: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; n_skills]);
+) -> std::result::Result<[Vec<Amount>; 5], (usize, usize)> {
+    let mut rows: [Vec<Amount>; 5] = std::array::from_fn(|_| vec![Amount::ZERO; n_skills]);
     for &i in list {
-        let item = &items[i as usize];
+        let level = items[i as usize].triage.index();
         for &(s, a) in estimate(i).into_iter().flatten() {
-            rows[item.triage.index()][s as usize] += a;
+            let total = &mut rows[level][s as usize];
+            *total = total.checked_add(a).ok_or((level, s as usize))?;
         }
     }
     for level in 1..Triage::ALL.len() {
         let (done, rest) = rows.split_at_mut(level);
-        for (acc, prev) in rest[0].iter_mut().zip(&done[level - 1]) {
-            *acc += prev;
+        for (s, (acc, prev)) in rest[0].iter_mut().zip(&done[level - 1]).enumerate() {
+            *acc = acc.checked_add(*prev).ok_or((level, s))?;
         }
     }
-    rows
+    Ok(rows)
 }
 
 /// The shortage of each item of a ranked list: a running supply per skill
 /// starting at the manpower; the item is short where `max(supply, 0) - d`
-/// falls below zero (by more than the tolerance), by that value.
+/// falls below zero, by that value. Both terms are at least zero, so the
+/// difference always fits.
 fn shortages<'a>(
-    estimate: &impl Fn(u32) -> Option<&'a [(u32, f64)]>,
+    estimate: &impl Fn(u32) -> Option<&'a [(u32, Amount)]>,
     list: &[u32],
-    manpower: &[f64],
-) -> Vec<Vec<(u32, f64)>> {
+    manpower: &[Amount],
+) -> Vec<Vec<(u32, Amount)>> {
     let mut supply = manpower.to_vec();
     list.iter()
         .map(|&i| {
             let mut short = Vec::new();
             for &(s, d) in estimate(i).into_iter().flatten() {
-                let next = supply[s as usize].max(0.0) - d;
+                let have = supply[s as usize].max(Amount::ZERO);
+                let next = Amount::from_units(have.units() - d.units());
                 supply[s as usize] = next;
-                if next < -EPS {
+                if next.is_negative() {
                     short.push((s, next));
                 }
             }
@@ -353,7 +388,7 @@ fn shortages<'a>(
 /// The day an item is dev-complete: the latest over its scheduling skills;
 /// `None` (DNF) when any runs out of days or the item has no estimate.
 fn dev_complete(
-    estimate: Option<&[(u32, f64)]>,
+    estimate: Option<&[(u32, Amount)]>,
     sched: &[Option<usize>],
     pools: &mut [Option<Pool>],
 ) -> Option<usize> {

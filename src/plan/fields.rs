@@ -9,6 +9,8 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
+pub use super::amount::Amount;
+
 /// Reads a date written as ISO `2013-10-07` or as `Oct 7, 2013` (the day may
 /// be padded with spaces: `Oct  7, 2013`).
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -108,16 +110,17 @@ pub fn parse_triage(s: &str) -> Result<Triage, String> {
     }
 }
 
-/// Reads one amount in person-weeks: a non-negative number, or a T-shirt
-/// size with an optional factor (`S`=1, `M`=2, `L`=3, `Q`=13; `3S`=3).
-pub fn parse_amount(s: &str) -> Result<f64, String> {
+/// Reads one amount in person-weeks: a non-negative decimal of at most
+/// nine decimals, or a T-shirt size with an optional factor (`S`=1, `M`=2,
+/// `L`=3, `Q`=13; `3S`=3). See [`Amount`] for why nine.
+pub fn parse_amount(s: &str) -> Result<Amount, String> {
     let t = s.trim();
     let bad = || format!("{t:?} is not a number or a T-shirt size (S, M, L, Q)");
     let size = match t.as_bytes().last().map(u8::to_ascii_uppercase) {
-        Some(b'S') => Some(1.0),
-        Some(b'M') => Some(2.0),
-        Some(b'L') => Some(3.0),
-        Some(b'Q') => Some(13.0),
+        Some(b'S') => Some(1),
+        Some(b'M') => Some(2),
+        Some(b'L') => Some(3),
+        Some(b'Q') => Some(13),
         _ => None,
     };
     let amount = match size {
@@ -125,24 +128,35 @@ pub fn parse_amount(s: &str) -> Result<f64, String> {
             // The last byte is ASCII, so this slice is on a char boundary.
             let factor = t[..t.len() - 1].trim();
             let n = if factor.is_empty() {
-                1.0
+                Amount::weeks(1).unwrap_or_default()
             } else {
-                factor.parse::<f64>().map_err(|_| bad())?
+                Amount::parse_signed(factor).map_err(|m| tshirt_error(m, &bad))?
             };
-            n * size
+            n.units()
+                .checked_mul(size)
+                .map(Amount::from_units)
+                .ok_or_else(|| format!("{t:?} is larger than {}", Amount::MAX_TEXT))?
         }
-        None => t.parse::<f64>().map_err(|_| bad())?,
+        None => Amount::parse_signed(t).map_err(|m| tshirt_error(m, &bad))?,
     };
-    if !amount.is_finite() || amount < 0.0 {
-        return Err(format!("amount {t:?} is negative or not finite"));
+    if amount.is_negative() {
+        return Err(format!("amount {t:?} is negative"));
     }
-    // `-0` reads as 0.
-    Ok(amount + 0.0)
+    Ok(amount)
+}
+
+/// An amount's own message, or the general one when it is no number at all.
+fn tshirt_error(m: String, bad: &impl Fn() -> String) -> String {
+    if m.ends_with("is not a number") {
+        bad()
+    } else {
+        m
+    }
 }
 
 /// Reads an estimate: comma-separated `Skill:Amount`, each skill at most
 /// once. `None` for an empty estimate ("not estimated").
-pub fn parse_estimate(s: &str) -> Result<Option<Vec<(&str, f64)>>, String> {
+pub fn parse_estimate(s: &str) -> Result<Option<Vec<(&str, Amount)>>, String> {
     let mut parts = Vec::with_capacity(2);
     Ok(parse_estimate_into(s, &mut parts)?.then_some(parts))
 }
@@ -151,7 +165,7 @@ pub fn parse_estimate(s: &str) -> Result<Option<Vec<(&str, f64)>>, String> {
 /// estimate is empty.
 pub fn parse_estimate_into<'a>(
     s: &'a str,
-    parts: &mut Vec<(&'a str, f64)>,
+    parts: &mut Vec<(&'a str, Amount)>,
 ) -> Result<bool, String> {
     parts.clear();
     let t = s.trim();
@@ -176,43 +190,14 @@ pub fn parse_estimate_into<'a>(
     Ok(true)
 }
 
-/// Writes a number in the shortest form that reads back to the same value,
-/// after rounding to 9 decimals so that binary noise (`0.30000000000000004`)
-/// never reaches a report.
-pub fn fmt_num(x: f64) -> String {
-    let mut buf = String::new();
-    push_num(&mut buf, x);
-    buf
+/// Writes an amount in its shortest exact decimal form (`4.6`, `2`, `0.5`).
+pub fn fmt_num(x: Amount) -> String {
+    x.to_string()
 }
 
 /// [`fmt_num`] appending to a buffer.
-pub fn push_num(buf: &mut String, x: f64) {
-    use fmt::Write;
-    let r = round9(x);
-    // Whole and half numbers (most estimates) skip the float formatter.
-    let twice = r * 2.0;
-    if twice.fract() == 0.0 && twice.abs() < 1e15 {
-        let whole = (r.trunc() as i64).unsigned_abs();
-        if r < 0.0 {
-            buf.push('-');
-        }
-        buf.push_str(itoa::Buffer::new().format(whole));
-        if r.fract() != 0.0 {
-            buf.push_str(".5");
-        }
-        return;
-    }
-    // `{}` on f64 is the shortest round-tripping form.
-    let _ = write!(buf, "{r}");
-}
-
-/// Rounds to 9 decimals where that is representable; huge values are kept.
-pub fn round9(x: f64) -> f64 {
-    if x.abs() < 1e9 {
-        (x * 1e9).round() / 1e9
-    } else {
-        x
-    }
+pub fn push_num(buf: &mut String, x: Amount) {
+    x.push_to(buf);
 }
 
 #[cfg(test)]
@@ -271,51 +256,58 @@ mod tests {
         assert!(parse_triage("NaN").is_err());
     }
 
+    fn a(s: &str) -> Amount {
+        Amount::parse_signed(s).unwrap()
+    }
+
     #[test]
     fn amounts_and_tshirt_sizes() {
-        assert_eq!(parse_amount("2"), Ok(2.0));
-        assert_eq!(parse_amount("0.5"), Ok(0.5));
-        assert_eq!(parse_amount("S"), Ok(1.0));
-        assert_eq!(parse_amount("M"), Ok(2.0));
-        assert_eq!(parse_amount("L"), Ok(3.0));
-        assert_eq!(parse_amount("Q"), Ok(13.0));
-        assert_eq!(parse_amount("3S"), Ok(3.0));
-        assert_eq!(parse_amount("2Q"), Ok(26.0));
-        assert_eq!(parse_amount("0.5M"), Ok(1.0));
+        assert_eq!(parse_amount("2"), Ok(a("2")));
+        assert_eq!(parse_amount("0.5"), Ok(a("0.5")));
+        assert_eq!(parse_amount("S"), Ok(a("1")));
+        assert_eq!(parse_amount("M"), Ok(a("2")));
+        assert_eq!(parse_amount("L"), Ok(a("3")));
+        assert_eq!(parse_amount("Q"), Ok(a("13")));
+        assert_eq!(parse_amount("3S"), Ok(a("3")));
+        assert_eq!(parse_amount("2Q"), Ok(a("26")));
+        assert_eq!(parse_amount("0.5M"), Ok(a("1")));
+        assert_eq!(parse_amount("0.1Q"), Ok(a("1.3")));
+        assert_eq!(parse_amount("-0"), Ok(a("0")));
         for bad in ["", "-1", "X", "3X", "inf", "NaN", "-2S", "1e400"] {
             assert!(parse_amount(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
+    fn amounts_that_cannot_be_held_exactly_are_refused_by_value() {
+        let e = parse_amount("0.0000000001").unwrap_err();
+        assert!(
+            e.contains("\"0.0000000001\" has more than 9 decimals"),
+            "{e}"
+        );
+        let e = parse_amount("0.0000000001S").unwrap_err();
+        assert!(e.contains("more than 9 decimals"), "{e}");
+        // 13 × 709,490,157 person-weeks is beyond the largest total.
+        let e = parse_amount("709490157Q").unwrap_err();
+        assert!(e.contains("\"709490157Q\" is larger than"), "{e}");
+        assert_eq!(parse_amount("709490156Q"), Ok(a("9223372028")));
+    }
+
+    #[test]
     fn estimates() {
         assert_eq!(
             parse_estimate("Apps:2,Web:0.5"),
-            Ok(Some(vec![("Apps", 2.0), ("Web", 0.5)]))
+            Ok(Some(vec![("Apps", a("2")), ("Web", a("0.5"))]))
         );
         assert_eq!(
             parse_estimate("Apps:2, Web:L"),
-            Ok(Some(vec![("Apps", 2.0), ("Web", 3.0)]))
+            Ok(Some(vec![("Apps", a("2")), ("Web", a("3"))]))
         );
         assert_eq!(parse_estimate(""), Ok(None));
         assert!(parse_estimate("Apps:2,Apps:1").is_err());
         assert!(parse_estimate("Apps").is_err());
         assert!(parse_estimate(":2").is_err());
         assert!(parse_estimate("Apps:2,").is_err());
-    }
-
-    #[test]
-    fn numbers_in_shortest_form() {
-        assert_eq!(fmt_num(4.6), "4.6");
-        assert_eq!(fmt_num(2.0), "2");
-        assert_eq!(fmt_num(0.5), "0.5");
-        assert_eq!(fmt_num(0.1 + 0.2), "0.3");
-        assert_eq!(fmt_num(-0.0), "0");
-        assert_eq!(fmt_num(-1.5), "-1.5");
-        assert_eq!(fmt_num(-0.5), "-0.5");
-        assert_eq!(fmt_num(12.0), "12");
-        assert_eq!(fmt_num(2.25), "2.25");
-        assert_eq!(fmt_num(1e20), "100000000000000000000");
     }
 
     proptest! {
@@ -330,17 +322,12 @@ mod tests {
         }
 
         #[test]
-        fn formatted_numbers_read_back(x in -1e6f64..1e6) {
-            let r = round9(x);
-            prop_assert_eq!(fmt_num(x).parse::<f64>().unwrap(), if r == 0.0 { 0.0 } else { r });
-        }
-
-        #[test]
-        fn estimates_read_back_from_their_display(parts in proptest::collection::btree_map("[A-Z][a-z]{0,6}", 0.0f64..100.0, 1..5)) {
-            let text: Vec<String> = parts.iter().map(|(k, v)| format!("{k}:{}", fmt_num(*v))).collect();
+        fn estimates_read_back_from_their_display(parts in proptest::collection::btree_map("[A-Z][a-z]{0,6}", 0i64..100_000_000_000, 1..5)) {
+            let text: Vec<String> = parts.iter().map(|(k, v)| format!("{k}:{}", fmt_num(Amount::from_units(*v)))).collect();
             let joined = text.join(", ");
             let parsed = parse_estimate(&joined).unwrap().unwrap();
-            prop_assert_eq!(parsed.len(), parts.len());
+            let want: Vec<(&str, Amount)> = parts.iter().map(|(k, v)| (k.as_str(), Amount::from_units(*v))).collect();
+            prop_assert_eq!(parsed, want);
         }
     }
 }

@@ -12,6 +12,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use chrono::NaiveDate;
 
+use super::amount::Amount;
 use super::arena::{Arena, Span};
 use super::fields::{self, Triage};
 use crate::error::{Error, Location, Result};
@@ -163,6 +164,9 @@ struct Builder {
     arena: Arena,
     tracks: Names,
     skills: Names,
+    /// The sum of all estimates per skill (index into `skills`), so that a
+    /// total too large to hold is refused at the line that makes it so.
+    totals: Vec<Amount>,
 }
 
 fn at(section: &str, line: u64, column: usize, name: &str, value: &str) -> Location {
@@ -360,10 +364,30 @@ impl Builder {
         let estimated = fields::parse_estimate_into(f[3], &mut parts)
             .map_err(|m| field_error(WORK, line, 4, "estimate", f[3], m))?;
         let skills = &mut self.skills;
-        let estimate = estimated.then(|| {
-            self.arena
-                .push_amounts(parts.iter().map(|&(s, a)| (skills.intern(s), a)))
-        });
+        let totals = &mut self.totals;
+        let mut interned = Vec::with_capacity(parts.len());
+        for &(s, a) in &parts {
+            let k = skills.intern(s);
+            if totals.len() <= k as usize {
+                totals.resize(k as usize + 1, Amount::ZERO);
+            }
+            let total = &mut totals[k as usize];
+            *total = total.checked_add(a).ok_or_else(|| {
+                field_error(
+                    WORK,
+                    line,
+                    4,
+                    "estimate",
+                    f[3],
+                    format!(
+                        "the estimates of skill {s} add up to more than {}",
+                        Amount::MAX_TEXT
+                    ),
+                )
+            })?;
+            interned.push((k, a));
+        }
+        let estimate = estimated.then(|| self.arena.push_amounts(interned));
         let triage = fields::parse_triage(f[4])
             .map_err(|m| field_error(WORK, line, 5, "triage", f[4], m))?;
         let track = track_field(&mut self.tracks, WORK, line, 6, f[5])?;
@@ -391,6 +415,7 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
         arena: Arena::default(),
         tracks: Names::default(),
         skills: Names::default(),
+        totals: Vec::new(),
     };
     let mut kept: Vec<Section> = Vec::new();
     let mut current = Current::Skip;
@@ -517,6 +542,7 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
             "the params section has no line",
         ));
     };
+    check_manpower(&params, &b.holidays, &b.staff, &b.skills)?;
     let provenance = kept.into_iter().find(|s| s.header == PROVENANCE).map(|s| {
         let mut seen = HashSet::new();
         s.lines
@@ -535,4 +561,36 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
         skills: b.skills,
         provenance,
     })))
+}
+
+/// Refuses a plan whose manpower in one skill (all its people's workdays,
+/// a fifth of a person-week each) is too large for an [`Amount`].
+fn check_manpower(
+    params: &Params,
+    holidays: &[NaiveDate],
+    staff: &[Person],
+    skills: &Names,
+) -> Result<()> {
+    let mut heads = vec![0u64; skills.len()];
+    for p in staff {
+        if let Some(s) = p.skill {
+            heads[s as usize] += 1;
+        }
+    }
+    let cal = super::engine::Calendar::new(params.start, params.end, holidays);
+    let workdays = cal.workday.iter().filter(|&&w| w).count() as u64;
+    for (s, &n) in heads.iter().enumerate() {
+        let days = n.checked_mul(workdays).and_then(|d| i64::try_from(d).ok());
+        if days.and_then(Amount::days).is_none() {
+            return Err(Error::data(
+                Location::section(STAFF),
+                format!(
+                    "the manpower of skill {} ({n} people for {workdays} workdays) is larger than {}",
+                    skills.name(s as u32),
+                    Amount::MAX_TEXT
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

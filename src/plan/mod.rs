@@ -1,6 +1,7 @@
 //! The qplan engine: from the v1 input streams to supply, demand, shortages
 //! and dev-complete dates (SPEC sections 3–5).
 //!
+//! - [`amount`]: exact amounts of person-weeks;
 //! - [`arena`]: item text and amounts in two buffers per plan;
 //! - [`fields`]: how each input field is read (dates, estimates, triage…);
 //! - [`input`]: reading and checking the input streams;
@@ -9,6 +10,7 @@
 //! - [`results`]: the results model and the v1 output streams;
 //! - [`render`]: the human formats (text, JSON, CSV).
 
+pub mod amount;
 pub mod arena;
 pub mod engine;
 pub mod fields;

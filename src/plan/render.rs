@@ -7,7 +7,8 @@ use std::io::{self, Write};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use super::fields::{fmt_num, round9, Triage};
+use super::amount::Amount;
+use super::fields::{fmt_num, Triage};
 use super::results::{Results, Row};
 
 /// What part of the results to show.
@@ -151,7 +152,7 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
                 .chain(r.skills.iter().map(|_| true))
                 .collect(),
         };
-        let numbers = |label: String, values: &mut dyn Iterator<Item = f64>| {
+        let numbers = |label: String, values: &mut dyn Iterator<Item = Amount>| {
             std::iter::once(label)
                 .chain(values.map(fmt_num))
                 .collect::<Vec<_>>()
@@ -171,7 +172,8 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
             &mut r.manpower[t]
                 .iter()
                 .zip(&r.demand[t][last])
-                .map(|(s, d)| s - d),
+                // Both at least zero: the difference fits.
+                .map(|(s, d)| Amount::from_units(s.units() - d.units())),
         ));
         table.write(out, "  ")?;
         writeln!(out)?;
@@ -230,26 +232,40 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Amounts per skill as a JSON object.
-struct Amounts<'a>(&'a [String], &'a [(u32, f64)]);
+struct Amounts<'a>(&'a [String], &'a [(u32, Amount)]);
 
 impl Serialize for Amounts<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.1.len()))?;
         for &(k, v) in self.1 {
-            m.serialize_entry(&self.0[k as usize], &round9(v))?;
+            m.serialize_entry(&self.0[k as usize], &v)?;
         }
         m.end()
     }
 }
 
 /// Values in skill order as a JSON object keyed by skill.
-struct PerSkill<'a>(&'a [String], &'a [f64]);
+struct PerSkill<'a>(&'a [String], &'a [Amount]);
 
 impl Serialize for PerSkill<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.0.len()))?;
         for (k, v) in self.0.iter().zip(self.1) {
-            m.serialize_entry(k, &round9(*v))?;
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// Cumulative demand per triage level (those shown) as a JSON object keyed
+/// by level, each a [`PerSkill`].
+struct Demand<'a>(&'a [Triage], &'a [String], &'a [Vec<Amount>; 5]);
+
+impl Serialize for Demand<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for l in self.0 {
+            m.serialize_entry(l.as_str(), &PerSkill(self.1, &self.2[l.index()]))?;
         }
         m.end()
     }
@@ -271,7 +287,7 @@ struct JsonTrack<'a> {
     name: &'a str,
     manpower: PerSkill<'a>,
     /// Keyed by triage level, cumulative.
-    demand: serde_json::Map<String, serde_json::Value>,
+    demand: Demand<'a>,
     staff: std::collections::BTreeMap<&'a str, &'a [String]>,
     work: Vec<JsonWork<'a>>,
 }
@@ -306,15 +322,7 @@ pub fn json(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
         .map(|t| JsonTrack {
             name: &r.tracks[t],
             manpower: PerSkill(&r.skills, &r.manpower[t]),
-            demand: view
-                .levels()
-                .iter()
-                .map(|l| {
-                    let v = serde_json::to_value(PerSkill(&r.skills, &r.demand[t][l.index()]))
-                        .unwrap_or_default();
-                    (l.to_string(), v)
-                })
-                .collect(),
+            demand: Demand(view.levels(), &r.skills, &r.demand[t]),
             staff: r
                 .skills
                 .iter()

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use chrono::NaiveDate;
 
+use super::amount::Amount;
 use super::arena::{Arena, Span};
 use super::fields::{self, push_num, Triage};
 use super::input::{ALL, PARAMS};
@@ -49,7 +50,7 @@ pub struct Row {
     /// Index into [`Results::items`].
     pub item: u32,
     /// Skills short and by how much (negative), empty when above the line.
-    pub shortage: Vec<(u32, f64)>,
+    pub shortage: Vec<(u32, Amount)>,
     /// The dev-complete date; `None` is DNF.
     pub done: Option<NaiveDate>,
 }
@@ -62,9 +63,9 @@ pub struct Results {
     pub tracks: Vec<String>,
     pub skills: Vec<String>,
     /// `[track][skill]`, person-weeks.
-    pub manpower: Vec<Vec<f64>>,
+    pub manpower: Vec<Vec<Amount>>,
     /// `[track][triage][skill]`, cumulative person-weeks.
-    pub demand: Vec<[Vec<f64>; 5]>,
+    pub demand: Vec<[Vec<Amount>; 5]>,
     /// `[track][skill]`: names, sorted.
     pub staff: Vec<Vec<Vec<String>>>,
     /// `[track]`: rows in rank order.
@@ -90,7 +91,7 @@ impl Results {
     }
 
     /// The amounts per skill; `None` when not estimated.
-    pub fn estimate(&self, item: &Item) -> Option<&[(u32, f64)]> {
+    pub fn estimate(&self, item: &Item) -> Option<&[(u32, Amount)]> {
         item.estimate.map(|e| self.arena.amounts(e))
     }
 
@@ -104,13 +105,13 @@ impl Results {
     }
 
     /// `Apps:-1.5, Web:-2` (empty when none).
-    pub fn amounts_text(&self, amounts: &[(u32, f64)]) -> String {
+    pub fn amounts_text(&self, amounts: &[(u32, Amount)]) -> String {
         let mut s = String::new();
         self.push_amounts(&mut s, amounts);
         s
     }
 
-    fn push_amounts(&self, s: &mut String, amounts: &[(u32, f64)]) {
+    fn push_amounts(&self, s: &mut String, amounts: &[(u32, Amount)]) {
         for (i, &(k, a)) in amounts.iter().enumerate() {
             if i > 0 {
                 s.push_str(", ");
@@ -134,7 +135,7 @@ impl Results {
         w.section(0, SKILLS, &self.skills)?;
         w.section(0, TRIAGES, Triage::ALL.iter().map(|t| t.as_str()))?;
         let mut line = String::new();
-        let mut numbers = |values: &[f64]| -> String {
+        let mut numbers = |values: &[Amount]| -> String {
             line.clear();
             for (i, &v) in values.iter().enumerate() {
                 if i > 0 {
@@ -290,7 +291,7 @@ impl Results {
                     numbers(DEMAND, line, text, skills.len())
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let rows: [Vec<f64>; 5] = rows.try_into().map_err(|rows: Vec<_>| {
+            let rows: [Vec<Amount>; 5] = rows.try_into().map_err(|rows: Vec<_>| {
                 Error::data(
                     Location::section(DEMAND).line(item.line),
                     format!("{} triage rows where there are 5", rows.len()),
@@ -339,13 +340,28 @@ impl Results {
         let mut work = Vec::new();
         let mut items = Vec::new();
         let mut arena = Arena::default();
-        for track in nested(work_section, TRACK_ITEM)? {
+        for (t, track) in nested(work_section, TRACK_ITEM)?.iter().enumerate() {
             let mut rows = Vec::new();
             for l in track.text_lines() {
                 let (line, text) = l?;
                 let index = items.len() as u32;
                 let (item, row) =
                     work_line(line, text, &track_index, &skill_index, index, &mut arena)?;
+                // All lists everything; every other list its own work.
+                if t > 0 && item.track != Some(t as u32) {
+                    return Err(Error::data(
+                        Location::section(WORK)
+                            .line(line)
+                            .column("1 (track)")
+                            .value(text.split('\t').next().unwrap_or("")),
+                        format!(
+                            "an item of another track in the list of track {}",
+                            tracks
+                                .get(t)
+                                .map_or("(beyond the tracks section)", String::as_str)
+                        ),
+                    ));
+                }
                 items.push(item);
                 rows.push(row);
             }
@@ -440,22 +456,26 @@ fn nested(s: &Section, header: &str) -> Result<Vec<Section>> {
     Ok(inner)
 }
 
-fn numbers(section: &str, line: u64, text: &str, want: usize) -> Result<Vec<f64>> {
-    let values: Vec<f64> = if text.is_empty() {
+/// A line of totals per skill, which qplan writes as non-negative exact
+/// decimals (NaN, infinities and negative totals are refused).
+fn numbers(section: &str, line: u64, text: &str, want: usize) -> Result<Vec<Amount>> {
+    let values: Vec<Amount> = if text.is_empty() {
         Vec::new()
     } else {
         text.split('\t')
             .enumerate()
             .map(|(i, v)| {
-                v.parse::<f64>().map_err(|_| {
-                    Error::data(
-                        Location::section(section)
-                            .line(line)
-                            .column((i + 1).to_string())
-                            .value(v),
-                        "not a number",
-                    )
-                })
+                let at = || {
+                    Location::section(section)
+                        .line(line)
+                        .column((i + 1).to_string())
+                        .value(v)
+                };
+                let a = Amount::parse_signed(v).map_err(|m| Error::data(at(), m))?;
+                if a.is_negative() {
+                    return Err(Error::data(at(), "a total is never negative"));
+                }
+                Ok(a)
             })
             .collect::<Result<_>>()?
     };
@@ -495,13 +515,19 @@ fn work_line(
     let track =
         match f[0] {
             "" => None,
+            ALL => {
+                return Err(Error::data(
+                    at(1, "track"),
+                    format!("an item's own track is never {ALL}"),
+                ))
+            }
             t => Some(*tracks.get(t).ok_or_else(|| {
                 Error::data(at(1, "track"), "track is not in the tracks section")
             })?),
         };
     let rank = fields::parse_rank(f[1]).map_err(|m| Error::data(at(2, "rank"), m))?;
     let triage = fields::parse_triage(f[2]).map_err(|m| Error::data(at(3, "triage"), m))?;
-    let amounts = |col: usize, name: &str| -> Result<Option<Vec<(u32, f64)>>> {
+    let amounts = |col: usize, name: &str| -> Result<Option<Vec<(u32, Amount)>>> {
         let parsed = parse_signed_amounts(f[col - 1]).map_err(|m| Error::data(at(col, name), m))?;
         parsed
             .map(|parts| {
@@ -519,8 +545,22 @@ fn work_line(
             })
             .transpose()
     };
+    // qplan writes estimates of at least zero, and a shortage only where
+    // it is below zero.
     let estimate = amounts(5, "estimate")?;
+    if estimate.iter().flatten().any(|(_, a)| a.is_negative()) {
+        return Err(Error::data(
+            at(5, "estimate"),
+            "an estimate is never negative",
+        ));
+    }
     let shortage = amounts(6, "shortage")?.unwrap_or_default();
+    if shortage.iter().any(|(_, a)| !a.is_negative()) {
+        return Err(Error::data(
+            at(6, "shortage"),
+            "a shortage is below zero; qplan writes none where there is none",
+        ));
+    }
     let done = match f[6] {
         "DNF" => None,
         d => Some(fields::parse_date(d).map_err(|m| Error::data(at(7, "date"), m))?),
@@ -544,7 +584,7 @@ fn work_line(
 }
 
 /// `Skill:Amount, …` where amounts may be negative (shortages).
-fn parse_signed_amounts(s: &str) -> std::result::Result<Option<Vec<(&str, f64)>>, String> {
+fn parse_signed_amounts(s: &str) -> std::result::Result<Option<Vec<(&str, Amount)>>, String> {
     if s.trim().is_empty() {
         return Ok(None);
     }
@@ -554,10 +594,7 @@ fn parse_signed_amounts(s: &str) -> std::result::Result<Option<Vec<(&str, f64)>>
                 .trim()
                 .split_once(':')
                 .ok_or_else(|| format!("{part:?} is not Skill:Amount"))?;
-            let v: f64 = v
-                .trim()
-                .parse()
-                .map_err(|_| format!("{v:?} is not a number"))?;
+            let v = Amount::parse_signed(v)?;
             Ok((k.trim(), v))
         })
         .collect::<std::result::Result<Vec<_>, String>>()

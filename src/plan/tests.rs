@@ -6,6 +6,7 @@
 use chrono::NaiveDate;
 use proptest::prelude::*;
 
+use super::amount::Amount;
 use super::input::{read, Loaded};
 use super::{compute, Results};
 use crate::error::Error;
@@ -35,7 +36,7 @@ fn plan(params: &str, holidays: &[&str], staff: &[&str], work: &[&str]) -> Resul
     }
     s += "=====end\n";
     match read(&mut Reader::new(s.as_bytes())) {
-        Ok(Loaded::Input(input)) => compute(*input),
+        Ok(Loaded::Input(input)) => compute(*input).unwrap(),
         Ok(Loaded::Results(_)) => panic!("read as results"),
         Err(e) => panic!("{e}"),
     }
@@ -57,6 +58,14 @@ fn dates(r: &Results, t: &str) -> Vec<(String, Option<NaiveDate>)> {
         .collect()
 }
 
+/// Person-weeks from their decimal text.
+fn pw(values: &[&str]) -> Vec<Amount> {
+    values
+        .iter()
+        .map(|v| Amount::parse_signed(v).unwrap())
+        .collect()
+}
+
 const WEEK: &str = "2013-10-07|2013-10-13|Apps";
 
 #[test]
@@ -64,8 +73,8 @@ fn a_week_of_two_people() {
     let r = plan(WEEK, &[], &["a|Alice|M|T|Apps|", "b|Bob|M|T|Apps|"], &[]);
     assert_eq!(r.tracks, ["All", "T"]);
     assert_eq!(r.skills, ["Apps"]);
-    assert_eq!(r.manpower[0], [2.0]);
-    assert_eq!(r.manpower[1], [2.0]);
+    assert_eq!(r.manpower[0], pw(&["2.0"]));
+    assert_eq!(r.manpower[1], pw(&["2.0"]));
     assert_eq!(r.staff[1][0], ["Alice", "Bob"]);
 }
 
@@ -77,7 +86,7 @@ fn a_holiday_is_no_workday() {
         &["a|Alice|M|T|Apps|", "b|Bob|M|T|Apps|"],
         &[],
     );
-    assert_eq!(r.manpower[0], [1.6]);
+    assert_eq!(r.manpower[0], pw(&["1.6"]));
 }
 
 #[test]
@@ -92,7 +101,7 @@ fn vacation_days_on_workdays_only() {
         ],
         &[],
     );
-    assert_eq!(r.manpower[0], [1.6]);
+    assert_eq!(r.manpower[0], pw(&["1.6"]));
 }
 
 #[test]
@@ -103,7 +112,7 @@ fn overlapping_vacations_count_once() {
         &["a|Alice|M|T|Apps|2013-10-08..2013-10-10:2013-10-09"],
         &[],
     );
-    assert_eq!(r.manpower[0], [0.4]);
+    assert_eq!(r.manpower[0], pw(&["0.4"]));
 }
 
 #[test]
@@ -120,9 +129,9 @@ fn demand_accumulates_from_triage_one_down() {
         ],
     );
     let (apps, web) = (skill(&r, "Apps"), skill(&r, "Web"));
-    let col = |s: usize| -> Vec<f64> { r.demand[0].iter().map(|row| row[s]).collect() };
-    assert_eq!(col(apps), [1.0, 1.0, 3.0, 3.0, 5.0]);
-    assert_eq!(col(web), [0.0, 0.5, 1.5, 1.5, 1.5]);
+    let col = |s: usize| -> Vec<Amount> { r.demand[0].iter().map(|row| row[s]).collect() };
+    assert_eq!(col(apps), pw(&["1", "1", "3", "3", "5"]));
+    assert_eq!(col(web), pw(&["0", "0.5", "1.5", "1.5", "1.5"]));
 }
 
 #[test]
@@ -140,8 +149,17 @@ fn shortage_walks_a_running_supply_that_restarts_at_zero() {
             "D|4|D|||T",
         ],
     );
-    let short: Vec<Vec<(u32, f64)>> = r.work[1].iter().map(|row| row.shortage.clone()).collect();
-    assert_eq!(short, [vec![], vec![(0, -2.0)], vec![(0, -1.0)], vec![]]);
+    let short: Vec<Vec<(u32, Amount)>> = r.work[1].iter().map(|row| row.shortage.clone()).collect();
+    let minus = |s: &str| Amount::parse_signed(s).unwrap();
+    assert_eq!(
+        short,
+        [
+            vec![],
+            vec![(0, minus("-2"))],
+            vec![(0, minus("-1"))],
+            vec![]
+        ]
+    );
 }
 
 #[test]
@@ -278,7 +296,7 @@ fn all_track_pools_everyone_and_tracks_their_own() {
         ]
     );
     assert!(r.work[track(&r, "Bass")].is_empty());
-    assert_eq!(r.manpower[track(&r, "Bass")], [1.0]);
+    assert_eq!(r.manpower[track(&r, "Bass")], pw(&["1.0"]));
 }
 
 #[test]
@@ -381,7 +399,7 @@ proptest! {
         s += "=====qplan work v1\n";
         for w in work { s += &format!("\t{w}\n"); }
         if let Ok(Loaded::Input(input)) = read(&mut Reader::new(s.as_bytes())) {
-            let r = compute(*input);
+            let r = compute(*input).unwrap();
             let mut out = Vec::new();
             r.write_stream(&mut out).unwrap();
             let mut text = Vec::new();
