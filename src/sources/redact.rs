@@ -9,21 +9,49 @@ pub struct Secrets {
     values: Vec<String>,
 }
 
-/// Query parameters whose values are credentials.
-const SECRET_PARAMS: &[&str] = &[
-    "token",
-    "access_token",
-    "api_key",
-    "apikey",
-    "key",
+/// What a query parameter's name contains when its value is a credential
+/// (compared in lower case, `-` read as `_`, after percent-decoding).
+/// Matching parts of names, not whole names, hides `client_secret`,
+/// `X-Amz-Signature`, `auth_token` and `access-token`; it also hides some
+/// harmless values (`assignee` contains `sig`, `monkey` contains `key`),
+/// which only makes a shown URL less readable.
+const SECRET_PARTS: &[&str] = &[
     "secret",
+    "token",
+    "key",
+    "signature",
+    "sig",
     "password",
     "passwd",
-    "sig",
-    "signature",
     "auth",
-    "private_token",
+    "credential",
 ];
+
+/// Whether a query parameter or header named `name` carries a credential.
+pub fn is_credential_name(name: &str) -> bool {
+    let name = percent_decode(name).to_ascii_lowercase().replace('-', "_");
+    SECRET_PARTS.iter().any(|p| name.contains(p))
+}
+
+/// `%5F` → `_`; anything that is not a valid escape stays as it is.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 impl Secrets {
     /// Remembers a secret; very short values are not worth hiding and would
@@ -78,31 +106,33 @@ fn redact_one(url: &str) -> String {
         },
         None => authority.to_owned(),
     };
-    let path = match path.split_once('?') {
-        Some((p, query)) => {
-            let (query, frag) = match query.split_once('#') {
-                Some((q, f)) => (q, Some(f)),
-                None => (query, None),
-            };
-            let params: Vec<String> = query
-                .split('&')
-                .map(|kv| match kv.split_once('=') {
-                    Some((k, _)) if SECRET_PARAMS.iter().any(|s| k.eq_ignore_ascii_case(s)) => {
-                        format!("{k}=***")
-                    }
-                    _ => kv.to_owned(),
-                })
-                .collect();
-            let mut s = format!("{p}?{}", params.join("&"));
-            if let Some(f) = frag {
-                s.push('#');
-                s.push_str(f);
-            }
-            s
-        }
+    // The query, and a fragment made of parameters (`#access_token=...`,
+    // as OAuth's implicit flow returns it).
+    let (path, frag) = match path.split_once('#') {
+        Some((p, f)) => (p, Some(f)),
+        None => (path, None),
+    };
+    let mut path = match path.split_once('?') {
+        Some((p, query)) => format!("{p}?{}", redact_params(query)),
         None => path.to_owned(),
     };
+    if let Some(f) = frag {
+        path.push('#');
+        path.push_str(&redact_params(f));
+    }
     authority + &path
+}
+
+/// `a=1&token=x` → `a=1&token=***`.
+fn redact_params(query: &str) -> String {
+    query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !v.is_empty() && is_credential_name(k) => format!("{k}=***"),
+            _ => kv.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[cfg(test)]
@@ -119,6 +149,29 @@ mod tests {
         assert_eq!(url_redact("http://tok@h/p"), "http://***@h/p");
         assert_eq!(url_redact("no url here"), "no url here");
         assert_eq!(url_redact("file:relative"), "file:relative");
+    }
+
+    /// The names the issue found shown in the clear, and their cousins.
+    #[test]
+    fn every_credential_like_parameter_is_hidden() {
+        assert_eq!(
+            url_redact(
+                "https://h/p?client_secret=a1&X-Amz-Signature=b2&auth_token=c3&access-token=d4&format=csv"
+            ),
+            "https://h/p?client_secret=***&X-Amz-Signature=***&auth_token=***&access-token=***&format=csv"
+        );
+        assert_eq!(
+            url_redact("https://h/p?ApiKey=1&PASSWD=2&Credential=3&sig=4&gid=0#access_token=5&x=6"),
+            "https://h/p?ApiKey=***&PASSWD=***&Credential=***&sig=***&gid=0#access_token=***&x=6"
+        );
+        // Escaped names are read as the server reads them.
+        assert_eq!(
+            url_redact("http://h/?client%5Fsecret=z"),
+            "http://h/?client%5Fsecret=***"
+        );
+        assert!(!is_credential_name("format"));
+        assert!(!is_credential_name("%"));
+        assert!(is_credential_name("private-TOKEN"));
     }
 
     #[test]
@@ -139,6 +192,37 @@ mod tests {
             s.add(&secret);
             let out = s.redact(&format!("{text}{secret}{text}"));
             prop_assert!(!out.contains(&secret), "{}", out);
+        }
+
+        /// Any parameter whose name holds a credential word, in any case and
+        /// with `-` or `_` around it, loses its value; the others keep theirs.
+        #[test]
+        fn credential_parameters_lose_their_values(
+            word in proptest::sample::select(vec!["secret", "token", "key", "signature", "sig", "password", "passwd", "auth", "credential"]),
+            upper in proptest::collection::vec(any::<bool>(), 10),
+            before in "([a-z]{1,5}[-_])?",
+            after in "([-_][a-z]{1,5})?",
+            value in "[A-Za-z0-9.~]{1,20}",
+            plain in "[0-9]{1,6}",
+            host in "[a-z]{1,10}",
+        ) {
+            let word: String = word
+                .chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let name = format!("{before}{word}{after}");
+            let text = format!("see https://{host}/x?n={plain}&{name}={value}&m={plain} now");
+            let out = url_redact(&text);
+            prop_assert_eq!(
+                out,
+                format!("see https://{host}/x?n={plain}&{name}=***&m={plain} now")
+            );
+        }
+
+        #[test]
+        fn text_without_urls_is_untouched(text in "[^:]{0,80}") {
+            prop_assert_eq!(url_redact(&text), text);
         }
     }
 }
