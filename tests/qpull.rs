@@ -120,16 +120,29 @@ fn pull(sb: &Sandbox, config: &str, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn source_line<'a>(stdout: &'a str, name: &str) -> Vec<&'a str> {
+/// The fields of `name`'s line in the section `header`.
+fn line_of<'a>(stdout: &'a str, header: &str, name: &str) -> Vec<&'a str> {
     let start = stdout
-        .find("=====qpull sources v1\n")
-        .expect("sources section");
-    stdout[start..]
+        .find(&format!("====={header}\n"))
+        .unwrap_or_else(|| panic!("no section {header}"));
+    let section = &stdout[start + header.len() + 6..];
+    let section = &section[..section.find("=====").unwrap_or(section.len())];
+    section
         .lines()
         .find(|l| l.starts_with(&format!("\t{name}\t")))
         .expect("source line")[1..]
         .split('\t')
         .collect()
+}
+
+/// name, spec, bytes, sha256, content type.
+fn source_line<'a>(stdout: &'a str, name: &str) -> Vec<&'a str> {
+    line_of(stdout, "qpull sources v1", name)
+}
+
+/// name, fetched_at, status, etag, last_modified.
+fn fetch_line<'a>(stdout: &'a str, name: &str) -> Vec<&'a str> {
+    line_of(stdout, "qpull fetch v1", name)
 }
 
 #[test]
@@ -152,10 +165,20 @@ fn files_and_commands_become_raw_sections() {
     assert!(stdout.starts_with("=====raw staff\n\tName,Track\n\tAna,Tenor\n\tBen,Bass\n=====raw work\n\tKey,Name\n\tW-1,Login\n=====qpull sources v1\n"), "{stdout}");
     assert!(stdout.ends_with("=====end\n"));
     let f = source_line(&stdout, "staff");
-    assert_eq!(f[1], format!("file:{}", file.display()));
-    assert!(f[2].ends_with('Z'));
-    assert_eq!(f[4], CSV.len().to_string());
-    assert_eq!(f[5], sha(CSV));
+    assert_eq!(
+        f,
+        [
+            "staff",
+            &format!("file:{}", file.display()),
+            &CSV.len().to_string(),
+            &sha(CSV),
+            ""
+        ]
+    );
+    let f = fetch_line(&stdout, "staff");
+    assert_eq!(f.len(), 5);
+    assert!(f[1].ends_with('Z'));
+    assert_eq!(f[2], "-");
 }
 
 #[test]
@@ -178,10 +201,10 @@ fn http_csv_byte_for_byte_with_its_metadata() {
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("=====raw work\n\tName,Track\n\tAna,Tenor\n\tBen,Bass\n"));
-    let f = source_line(&stdout, "work");
-    assert_eq!(f[3], "200");
-    assert_eq!(f[6], "text/csv; charset=utf-8");
-    assert_eq!(f[7], "\"v1\"");
+    assert_eq!(source_line(&stdout, "work")[4], "text/csv; charset=utf-8");
+    let f = fetch_line(&stdout, "work");
+    assert_eq!(f[2], "200");
+    assert_eq!(f[3], "\"v1\"");
     assert_eq!(srv.seen.lock().unwrap()[0].url, "/export?format=csv");
 }
 
@@ -498,13 +521,14 @@ fn since_asks_for_changes_only_and_reuses_content_on_304() {
         seen[1].header("if-modified-since"),
         Some("Wed, 21 Oct 2026 07:28:00 GMT")
     );
+    assert_eq!(fetch_line(&second, "w")[2], "304");
     let f = source_line(&second, "w");
-    assert_eq!(f[3], "304");
-    assert_eq!(f[5], sha(CSV));
-    assert_eq!(f[6], "text/csv");
+    assert_eq!(f[3], sha(CSV));
+    assert_eq!(f[4], "text/csv");
+    // Only the fetch section differs.
     assert_eq!(
-        first[..first.find("=====qpull").unwrap()],
-        second[..second.find("=====qpull").unwrap()]
+        first[..first.find("=====qpull fetch").unwrap()],
+        second[..second.find("=====qpull fetch").unwrap()]
     );
 }
 
@@ -596,4 +620,593 @@ fn extreme_limits_are_taken_without_overflow() {
             "{stderr}"
         );
     }
+}
+
+/// Runs qpull with a config text and extra environment variables.
+fn pull_env(
+    sb: &Sandbox,
+    config: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
+    let cfg = sb.write("sources.toml", config);
+    let mut c = sb.cmd("qpull");
+    c.arg("--config").arg(cfg).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Waits for `done` until `limit` has passed; false if it never came.
+fn wait_for(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if done() {
+            return true;
+        }
+        std::thread::yield_now();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    done()
+}
+
+/// Whether the process `pid` is still running (a zombie has ended).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+/// Regression: `timeout` killed only the shell, and the `sleep` it had
+/// started kept the output pipe open, so qpull waited for it (300 s here)
+/// and left it running.
+#[test]
+fn a_command_timeout_kills_everything_it_started() {
+    let sb = Sandbox::new();
+    let pidfile = sb.path().join("sleep.pid");
+    let script = format!(
+        "sleep 300 & echo $! > {}; wait; echo Name; echo Ana",
+        pidfile.display()
+    );
+    let cfg = sb.write(
+        "sources.toml",
+        format!(
+            "[source.w]\ncmd = [{:?}]\nshell = true\ntimeout = 1\nretries = 0\n",
+            script
+        ),
+    );
+    // Spawned, not run: the test must not hang with what it tests.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("qpull"))
+        .current_dir(sb.path())
+        .env_remove("QPULL_CONFIG")
+        .arg("--config")
+        .arg(cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut status = None;
+    let returned = wait_for(std::time::Duration::from_secs(60), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    if !returned {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let sleep: u32 = std::fs::read_to_string(&pidfile)
+        .expect("the command started")
+        .trim()
+        .parse()
+        .unwrap();
+    let gone = wait_for(std::time::Duration::from_secs(10), || !running(sleep));
+    if !gone {
+        // Leave nothing behind even when the test fails.
+        let _ = std::process::Command::new("kill")
+            .arg("-9")
+            .arg(sleep.to_string())
+            .status();
+    }
+    assert!(returned, "qpull waited for the command's child");
+    assert!(gone, "the command's child outlived qpull");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(75));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("source w") && stderr.contains("timed out after 1s"),
+        "{stderr}"
+    );
+}
+
+/// Regression: stderr was read only up to 64 KiB and then closed, so a
+/// command that warned a lot died of SIGPIPE before writing its data.
+#[test]
+fn a_command_may_warn_a_lot_and_its_warnings_are_shown() {
+    let sb = Sandbox::new();
+    // 3,000 lines of 60 bytes: 180 KB on stderr, then the data.
+    let script = "i=0; while [ $i -lt 3000 ]; do \
+                  printf 'note %04d: a warning the exporter prints, 60 bytes long.\\n' $i >&2; \
+                  i=$((i+1)); done; printf 'Name,Track\\nAna,Tenor\\n'";
+    let config = format!("[source.w]\ncmd = [{script:?}]\nshell = true\n");
+    let (code, stdout, stderr) = pull(&sb, &config, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("=====raw w\n\tName,Track\n\tAna,Tenor\n=====qpull sources v1\n"));
+    let lines: Vec<&str> = stderr.lines().collect();
+    // The first 100 lines, then how many more there were.
+    assert_eq!(lines.len(), 101, "{stderr}");
+    assert_eq!(
+        lines[0],
+        "qpull: warning: source w: note 0000: a warning the exporter prints, 60 bytes long."
+    );
+    assert_eq!(
+        lines[99],
+        "qpull: warning: source w: note 0099: a warning the exporter prints, 60 bytes long."
+    );
+    assert_eq!(
+        lines[100],
+        "qpull: warning: source w: ... and 2900 more lines on stderr"
+    );
+    // -q keeps them quiet; a failing command's warnings are shown too.
+    let (code, _, stderr) = pull(&sb, &config, &["-q"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let (code, _, stderr) = pull(
+        &sb,
+        "[source.w]\ncmd = [\"echo first >&2; echo sekret-token-42 >&2; exit 4\"]\nshell = true\nheaders = { A = \"${JIRA_TOKEN}\" }\n",
+        &[],
+    );
+    assert_eq!(code, 69);
+    assert!(
+        stderr.starts_with(
+            "qpull: warning: source w: first\nqpull: warning: source w: ***\nqpull: source w (cmd:"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("exited with exit status: 4: ***"),
+        "{stderr}"
+    );
+}
+
+/// Regression: a redirect to another host received X-Api-Key and
+/// PRIVATE-TOKEN, the values of ${VAR}s.
+#[test]
+fn secrets_do_not_follow_a_redirect_to_another_origin() {
+    let other = serve(|_, _| csv_reply());
+    let target = format!("{}/export.csv", other.base);
+    let home = serve(move |s, _| match s.url.as_str() {
+        "/moved" => reply(302, "", &[("Location", "/here")]),
+        "/away" => reply(302, "", &[("Location", target.as_str())]),
+        _ => csv_reply(),
+    });
+    let sb = Sandbox::new();
+    let config = |path: &str| {
+        format!(
+            "[source.w]\nurl = \"{}{path}\"\nheaders = {{ X-Api-Key = \"${{API_KEY}}\", PRIVATE-TOKEN = \"${{GL_TOKEN}}\", Authorization = \"Basic YWxhZGRpbg==\", Accept = \"text/csv\" }}\n",
+            home.base
+        )
+    };
+    let env = [("API_KEY", "api-key-0451"), ("GL_TOKEN", "gl-token-0452")];
+    // The same origin: everything is sent again.
+    let (code, stdout, stderr) = pull_env(&sb, &config("/moved"), &[], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\tAna,Tenor\n"));
+    {
+        let seen = home.seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[1].url, "/here");
+        assert_eq!(seen[1].header("x-api-key"), Some("api-key-0451"));
+        assert_eq!(seen[1].header("private-token"), Some("gl-token-0452"));
+    }
+    // Another port: the secrets stay home, the rest goes.
+    let (code, stdout, stderr) = pull_env(&sb, &config("/away"), &[], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\tAna,Tenor\n"));
+    assert_eq!(
+        home.seen.lock().unwrap()[2].header("x-api-key"),
+        Some("api-key-0451")
+    );
+    let seen = other.seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].url, "/export.csv");
+    assert_eq!(seen[0].header("x-api-key"), None);
+    assert_eq!(seen[0].header("private-token"), None);
+    assert_eq!(seen[0].header("authorization"), None);
+    assert_eq!(seen[0].header("accept"), Some("text/csv"));
+}
+
+/// A JIRA server that pages through `total` issues `per_page` at a time,
+/// with `change` applied to each page's document before it is sent.
+fn jira_server(
+    total: u64,
+    change: impl Fn(&mut serde_json::Value, usize) + Send + 'static,
+) -> Local {
+    serve(move |s, n| {
+        let arg = |name: &str| -> u64 {
+            s.url
+                .split(['?', '&'])
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let (start, max) = (arg("startAt"), arg("maxResults"));
+        let issues: Vec<serde_json::Value> = (start..(start + max).min(total))
+            .map(|i| serde_json::json!({"key": format!("MOB-{i}"), "fields": {"summary": format!("item {i} {}", "x".repeat(40))}}))
+            .collect();
+        let mut doc = serde_json::json!({"startAt": start, "maxResults": max, "total": total, "issues": issues});
+        change(&mut doc, n);
+        reply(
+            200,
+            doc.to_string(),
+            &[("Content-Type", "application/json")],
+        )
+    })
+}
+
+fn jira_config(base: &str, extra: &str) -> String {
+    format!(
+        "[source.jira]\ntype = \"jira\"\nurl = \"{base}/rest/api/2/search\"\njql = \"project = MOB\"\npage_size = 10\nretries = 0\n{extra}"
+    )
+}
+
+/// Regression: max_bytes bounded each page, so a server announcing a total
+/// of 10^9 drove qpull to 5.8 GB.
+#[test]
+fn jira_max_bytes_bounds_all_pages_together() {
+    // It stops after 200 pages, so that a qpull without a bound ends too
+    // (with another message).
+    let srv = jira_server(1_000_000_000, |doc, n| {
+        if n >= 200 {
+            *doc = serde_json::json!({});
+        }
+    });
+    let sb = Sandbox::new();
+    // A page of 10 issues is about 800 bytes: 20,000 bytes is 25 pages.
+    let (code, stdout, stderr) = pull(&sb, &jira_config(&srv.base, "max_bytes = 20000\n"), &[]);
+    assert_eq!(code, 69, "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("more than 20000 bytes (max_bytes)"),
+        "{stderr}"
+    );
+    let hits = srv.hits.load(Ordering::SeqCst);
+    assert!((20..=30).contains(&hits), "{hits} pages");
+}
+
+/// Regression: timeout bounded each page, not the search.
+#[test]
+fn jira_timeout_bounds_all_pages_together() {
+    // Each page takes 100 ms; 50 pages would take 5 s.
+    let srv = serve(|s, _| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let start: u64 = s
+            .url
+            .split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix("startAt="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        reply(
+            200,
+            format!(
+                "{{\"startAt\": {start}, \"total\": 50, \"issues\": [{{\"key\": \"K-{start}\"}}]}}"
+            ),
+            &[],
+        )
+    });
+    let sb = Sandbox::new();
+    let (code, stdout, stderr) = pull(
+        &sb,
+        &jira_config(&srv.base, "timeout = 0.5\npage_size = 1\n").replace("page_size = 10\n", ""),
+        &[],
+    );
+    assert_eq!(code, 75, "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("timed out after 500ms"), "{stderr}");
+    assert!(srv.hits.load(Ordering::SeqCst) < 10);
+}
+
+#[test]
+fn jira_pages_that_disagree_fail_closed() {
+    let sb = Sandbox::new();
+    // The total moves on the third page: the search changed while it was
+    // read; temporary.
+    let srv = jira_server(45, |doc, n| {
+        if n == 2 {
+            doc["total"] = 46.into();
+        }
+    });
+    let (code, stdout, stderr) = pull(&sb, &jira_config(&srv.base, ""), &[]);
+    assert_eq!((code, stdout.as_str()), (75, ""), "{stderr}");
+    assert!(
+        stderr.contains("the total changed from 45 to 46 at startAt=20"),
+        "{stderr}"
+    );
+    // A server that ignores startAt sends the first page again.
+    let srv = serve(|_, _| {
+        reply(
+            200,
+            "{\"total\": 3, \"issues\": [{\"key\": \"A-1\"}, {\"key\": \"A-2\"}]}",
+            &[],
+        )
+    });
+    let (code, stdout, stderr) = pull(&sb, &jira_config(&srv.base, ""), &[]);
+    assert_eq!((code, stdout.as_str()), (69, ""), "{stderr}");
+    assert!(
+        stderr.contains("page at startAt=2: issue A-1 again"),
+        "{stderr}"
+    );
+    // No total: the end cannot be told from a short page.
+    let srv = jira_server(25, |doc, _| {
+        doc.as_object_mut().unwrap().remove("total");
+    });
+    let (code, _, stderr) = pull(&sb, &jira_config(&srv.base, ""), &[]);
+    assert_eq!(code, 69, "{stderr}");
+    assert!(
+        stderr.contains("page at startAt=0: no \"total\""),
+        "{stderr}"
+    );
+    // An answer for another startAt.
+    let srv = jira_server(25, |doc, n| {
+        if n == 1 {
+            doc["startAt"] = 0.into();
+        }
+    });
+    let (code, _, stderr) = pull(&sb, &jira_config(&srv.base, ""), &[]);
+    assert_eq!(code, 69, "{stderr}");
+    assert!(
+        stderr.contains("page at startAt=10: the server answered startAt=0"),
+        "{stderr}"
+    );
+    // An empty page before the total.
+    let srv = jira_server(25, |doc, n| {
+        if n == 1 {
+            doc["issues"] = serde_json::json!([]);
+        }
+    });
+    let (code, _, stderr) = pull(&sb, &jira_config(&srv.base, ""), &[]);
+    assert_eq!(code, 69, "{stderr}");
+    assert!(
+        stderr.contains("page at startAt=10: no issues, but only 10 of 25 were read"),
+        "{stderr}"
+    );
+    // And when they agree, 25 issues in 3 pages.
+    let srv = jira_server(25, |_, _| {});
+    let (code, stdout, stderr) = pull(&sb, &jira_config(&srv.base, ""), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let body = stdout.lines().nth(1).unwrap().trim_start_matches('\t');
+    let doc: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(doc["total"], 25);
+    assert_eq!(doc["issues"][24]["key"], "MOB-24");
+    assert_eq!(srv.hits.load(Ordering::SeqCst), 3);
+}
+
+/// Regression: client_secret, X-Amz-Signature, auth_token and access-token
+/// were shown, and stored.
+#[test]
+fn credential_like_parameters_are_hidden() {
+    let srv = serve(|s, _| {
+        if s.url.starts_with("/ok") {
+            csv_reply()
+        } else {
+            reply(404, "no", &[])
+        }
+    });
+    let sb = Sandbox::new();
+    let query = "client_secret=cs-1111&X-Amz-Signature=sig-2222&auth_token=at-3333&access-token=ac-4444&format=csv";
+    let values = ["cs-1111", "sig-2222", "at-3333", "ac-4444"];
+    let (code, stdout, stderr) = pull(
+        &sb,
+        &format!("[source.w]\nurl = \"{}/gone?{query}\"\n", srv.base),
+        &[],
+    );
+    assert_eq!(code, 69);
+    for v in values {
+        assert!(!stderr.contains(v) && !stdout.contains(v), "{stderr}");
+    }
+    assert!(
+        stderr.contains(
+            "gone?client_secret=***&X-Amz-Signature=***&auth_token=***&access-token=***&format=csv"
+        ),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = pull(
+        &sb,
+        &format!("[source.w]\nurl = \"{}/ok?{query}\"\n", srv.base),
+        &["-v"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    for v in values {
+        assert!(!stderr.contains(v) && !stdout.contains(v), "{stdout}");
+    }
+    assert!(source_line(&stdout, "w")[1].ends_with("format=csv"));
+    // A variable set but empty is no token.
+    let (code, _, stderr) = pull_env(
+        &sb,
+        "[source.w]\nurl = \"http://127.0.0.1:1/\"\nheaders = { A = \"${EMPTY_TOKEN}\" }\n",
+        &[],
+        &[("EMPTY_TOKEN", "")],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("sources.toml': environment variable EMPTY_TOKEN is set but empty"),
+        "{stderr}"
+    );
+}
+
+/// Regression: some config mistakes were bad data (65), and some did not
+/// say where.
+#[test]
+fn config_mistakes_are_usage_errors_with_their_line() {
+    let sb = Sandbox::new();
+    for (config, line, what) in [
+        (
+            "[source.w]\nfile = \"x\"\nretires = 2\n",
+            3,
+            "unknown field `retires`",
+        ),
+        ("[source.w]\nfile = \"x\n", 2, ""),
+        (
+            "[source.w]\nfile = \"x\"\nretries = \"3\"\n",
+            3,
+            "invalid type",
+        ),
+        ("[source.w]\nfile = \"x\"\nretries = -1\n", 3, ""),
+        (
+            "[defaults]\nmax_bytes = -5\n[source.w]\nfile = \"x\"\n",
+            2,
+            "",
+        ),
+        ("[source.w]\nfile = \"x\"\nmin_rows = -1\n", 3, ""),
+        (
+            "[source.w]\nfile = \"x\"\n\ntimeout = -1\n",
+            4,
+            "timeout -1 is not a number of seconds",
+        ),
+        (
+            "[defaults]\nbackoff = -2\n[source.w]\nfile = \"x\"\n",
+            2,
+            "backoff -2",
+        ),
+        (
+            "\n[source.w]\ntype = \"jira\"\nurl = \"http://x\"\njql = \"a\"\npage_size = 0\n",
+            2,
+            "page_size must be at least 1",
+        ),
+        ("[source.w]\nurl = \"ftp://x\"\n", 1, "http:// or https://"),
+        ("[source.Bad]\nfile = \"x\"\n", 1, "not allowed"),
+        ("[source.w]\nfile = \"x\"\nfields = 3\n", 3, "invalid type"),
+        ("[sources.w]\nfile = \"x\"\n", 1, "unknown field `sources`"),
+    ] {
+        let (code, stdout, stderr) = pull(&sb, config, &[]);
+        assert_eq!(code, 2, "{config}: {stderr}");
+        assert_eq!(stdout, "");
+        let path = sb.path().join("sources.toml");
+        assert!(
+            stderr.starts_with(&format!(
+                "qpull: line {line}, section 'config {}': ",
+                path.display()
+            )),
+            "{config}: {stderr}"
+        );
+        assert!(stderr.contains(what), "{config}: {stderr}");
+    }
+}
+
+/// Regression: --allow-partial with every source failed wrote an output
+/// with no data and exited 0.
+#[test]
+fn allow_partial_with_every_source_failed_is_a_failure() {
+    let srv = serve(|s, _| {
+        if s.url.starts_with("/busy") {
+            reply(503, "later", &[])
+        } else {
+            reply(404, "no", &[])
+        }
+    });
+    let sb = Sandbox::new();
+    let out = sb.path().join("out.txt");
+    let config = format!(
+        "[defaults]\nretries = 0\n[source.a]\nurl = \"{0}/a\"\n[source.b]\nurl = \"{0}/busy\"\n",
+        srv.base
+    );
+    let (code, stdout, stderr) = pull(
+        &sb,
+        &config,
+        &["--allow-partial", "-o", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 69, "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(!out.exists());
+    assert!(
+        stderr.ends_with("qpull: fetch: all 2 sources failed: nothing written\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("qpull: source a ("), "{stderr}");
+    // Every failure temporary: 75, worth retrying.
+    let (code, stdout, _) = pull(&sb, &config, &["--allow-partial", "--only", "b"]);
+    assert_eq!((code, stdout.as_str()), (75, ""));
+}
+
+/// Three pulls of unchanged data into the store make one commit: what
+/// changes on every pull (here the fetch time and Last-Modified) is in
+/// `qpull fetch v1`, which qsnap put leaves out of its comparison.
+#[test]
+#[ignore = "needs qsnap put to leave `<app> fetch v<N>` sections out of its comparison (snapfaults' side of issue 10), not on main yet"]
+fn an_unchanged_pull_makes_no_commit() {
+    let srv = serve(|_, n| {
+        let modified = format!("Wed, 21 Oct 2026 07:28:0{} GMT", n.min(9));
+        let body = if n < 3 {
+            CSV.to_owned()
+        } else {
+            format!("{CSV}Cy,Alto\n")
+        };
+        reply(200, body, &[("Last-Modified", modified.as_str())])
+    });
+    let sb = Sandbox::new();
+    let store = sb.path().join("store");
+    let config = format!("[source.staff]\nurl = \"{}/staff.csv\"\n", srv.base);
+    let mut pulls = Vec::new();
+    let commits = |pulls: &mut Vec<String>| {
+        let (code, pulled, stderr) = pull(&sb, &config, &[]);
+        assert_eq!(code, 0, "{stderr}");
+        pulls.push(pulled.clone());
+        sb.cmd("qsnap")
+            .args(["--repo", store.to_str().unwrap(), "put", "qplan", "raw"])
+            .write_stdin(pulled)
+            .assert()
+            .success();
+        let log = sb
+            .cmd("qsnap")
+            .args(["--repo", store.to_str().unwrap(), "log", "qplan", "raw"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&log.stdout).lines().count()
+    };
+    assert_eq!(commits(&mut pulls), 1);
+    assert_eq!(commits(&mut pulls), 1);
+    assert_eq!(commits(&mut pulls), 1);
+    // The pulls did differ, in their fetch sections only.
+    assert_ne!(pulls[0], pulls[1]);
+    let data = |p: &str| p[..p.find("=====qpull fetch v1").unwrap()].to_owned();
+    assert_eq!(data(&pulls[0]), data(&pulls[2]));
+    // The data changed: a new commit.
+    assert_eq!(commits(&mut pulls), 2);
+}
+
+/// The crontab paragraph of the help says what the job's status is under
+/// pipefail when a source fails: qsnap's, since it fails last.
+#[test]
+fn the_cron_job_status_is_what_the_help_says() {
+    let sb = Sandbox::new();
+    let qpull = assert_cmd::cargo::cargo_bin("qpull");
+    let qsnap = assert_cmd::cargo::cargo_bin("qsnap");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -o pipefail; {} w=file:/nonexistent | {} --repo {} put qplan raw >/dev/null",
+            qpull.display(),
+            qsnap.display(),
+            sb.path().join("store").display()
+        ))
+        .current_dir(sb.path())
+        .env("HOME", sb.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    let help = sb.cmd("qpull").arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).replace('\n', " ");
+    assert!(
+        help.contains("qsnap's 65 (its input is empty), not qpull's 69 or 75"),
+        "{help}"
+    );
 }

@@ -10,21 +10,27 @@ use crate::cli::{Tool, Verbosity};
 use crate::error::Error;
 use crate::sources::fetch::{self, Fetched, Prior};
 use crate::sources::redact::Secrets;
-use crate::sources::{config, SOURCES};
+use crate::sources::{config, FETCH, SOURCES};
 use crate::stream::{read_sections, Reader, Writer};
 
 /// Fetch planning data from its sources of truth and write it as raw sections.
 ///
 /// Writes one `raw NAME` section per source, its lines exactly the fetched
 /// text, then a `qpull sources v1` section (per source: name, spec with
-/// secrets removed, fetch time, status, bytes, SHA-256, content type, ETag,
-/// Last-Modified) and `=====end`.
+/// secrets removed, bytes, SHA-256, content type: what was fetched), a
+/// `qpull fetch v1` section (per source: name, fetch time, status, ETag,
+/// Last-Modified: when and how it was fetched) and `=====end`. qsnap put
+/// leaves `<app> fetch v<N>` sections out when it compares with the stored
+/// version, so a pull of unchanged data makes no new commit.
 ///
 /// Fail-closed: if any source fails, nothing is written; the exit status is
 /// 75 when every failure is temporary (timeout, 429, 5xx: worth retrying),
 /// else 69, and stderr says which source failed and why. Secrets (header
-/// values from ${VAR} or ${file:PATH}, URL passwords, token parameters) never
-/// appear in any output.
+/// values from ${VAR} or ${file:PATH}, URL passwords, credential-like query
+/// parameters) never appear in any output, and headers built from them are
+/// not sent along a redirect to another scheme, host or port. What a
+/// command source writes on stderr is shown as `qpull: warning: source
+/// NAME: ...`.
 ///
 /// Sources are [source.NAME] tables in the config file, each with one of
 /// `url`, `file` or `cmd` (an argv array; `shell = true` runs one string
@@ -33,10 +39,14 @@ use crate::stream::{read_sections, Reader, Writer};
 /// `connect_timeout`, `retries`, `backoff`, `min_rows`, `max_bytes`; the
 /// same limits in [defaults] apply to every source.
 ///
-/// From cron, every 15 minutes into the store (cron mails whatever a job
-/// prints on stderr, which qpull and qsnap do only when something is wrong;
-/// with pipefail the job's status is qpull's 69 or 75, and qsnap stores
-/// nothing, since a failed qpull writes no `=====end`):
+/// From cron, every 15 minutes into the store. Cron mails whatever a job
+/// prints on stderr, which qpull and qsnap do only when something is wrong.
+/// When qpull fails it writes nothing, qsnap put then fails too (its input
+/// has no `=====end`: nothing is stored), and with pipefail the job's
+/// status is that of the last command that failed: qsnap's 65 (its input
+/// is empty), not qpull's 69 or 75. Which source failed, and why, is in
+/// the mail, qpull's messages first. When all is well the status is 0,
+/// whether or not the data changed.
 ///
 ///   SHELL=/bin/bash
 ///   */15 * * * * set -o pipefail; qpull --config $HOME/plan/sources.toml | qsnap put qplan raw >/dev/null
@@ -63,7 +73,8 @@ pub struct Args {
     pub only: Vec<String>,
 
     /// Write the sources that worked even when others failed (exit 0; the
-    /// failures are reported on stderr).
+    /// failures are reported on stderr). When every source failed, nothing
+    /// is written and the exit status is 69 or 75 as without it.
     #[arg(long)]
     pub allow_partial: bool,
 
@@ -90,46 +101,70 @@ fn priors(path: &std::path::Path) -> anyhow::Result<Vec<(String, Prior)>> {
         std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
     let sections = read_sections(&mut Reader::new(text.as_slice()))
         .map_err(|e| anyhow::Error::new(e).context(format!("reading {}", path.display())))?;
+    let rows = |header: &str| -> Vec<Vec<String>> {
+        sections
+            .iter()
+            .filter(|s| s.header == header)
+            .flat_map(|s| &s.lines)
+            .map(|l| {
+                String::from_utf8_lossy(l)
+                    .split('\t')
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .collect()
+    };
+    let fetches = rows(FETCH);
     let mut out = Vec::new();
-    for s in sections.iter().filter(|s| s.header == SOURCES) {
-        for line in &s.lines {
-            let line = String::from_utf8_lossy(line);
-            let f: Vec<&str> = line.split('\t').collect();
-            let [name, _, _, _, _, sha, content_type, etag, last_modified, ..] = f.as_slice()
-            else {
-                continue;
-            };
-            let Some(raw) = sections.iter().find(|r| r.header == format!("raw {name}")) else {
-                continue;
-            };
-            let lines: Vec<String> = raw
-                .lines
-                .iter()
-                .map(|l| String::from_utf8_lossy(l).into_owned())
-                .collect();
-            let joined = lines.join("\n");
-            // The section does not say whether the text ended with a line
-            // break; the checksum does.
-            let with_break = format!("{joined}\n");
-            let text = [with_break, joined].into_iter().find(|t| {
-                Fetched {
-                    text: t.clone(),
-                    ..Fetched::default()
-                }
-                .sha256()
-                    == *sha
-            });
-            if let Some(text) = text {
-                out.push((
-                    name.to_string(),
-                    Prior {
-                        text,
-                        etag: etag.to_string(),
-                        last_modified: last_modified.to_string(),
-                        content_type: content_type.to_string(),
-                    },
-                ));
+    for f in rows(SOURCES) {
+        // Today's layout: name, spec, bytes, sha256, content type in the
+        // sources section, and name, fetched_at, status, etag,
+        // last_modified in the fetch section. Before the fetch section
+        // existed, all nine were in the sources section.
+        let (name, sha, content_type, etag, last_modified) = match f.as_slice() {
+            [name, _, _, _, _, sha, content_type, etag, last_modified, ..] => {
+                (name, sha, content_type, etag.clone(), last_modified.clone())
             }
+            [name, _, _, sha, content_type, ..] => {
+                let (etag, last_modified) = fetches
+                    .iter()
+                    .find(|l| l.first() == Some(name))
+                    .and_then(|l| Some((l.get(3)?.clone(), l.get(4)?.clone())))
+                    .unwrap_or_default();
+                (name, sha, content_type, etag, last_modified)
+            }
+            _ => continue,
+        };
+        let Some(raw) = sections.iter().find(|r| r.header == format!("raw {name}")) else {
+            continue;
+        };
+        let lines: Vec<String> = raw
+            .lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        let joined = lines.join("\n");
+        // The section does not say whether the text ended with a line
+        // break; the checksum does.
+        let with_break = format!("{joined}\n");
+        let text = [with_break, joined].into_iter().find(|t| {
+            Fetched {
+                text: t.clone(),
+                ..Fetched::default()
+            }
+            .sha256()
+                == *sha
+        });
+        if let Some(text) = text {
+            out.push((
+                name.to_string(),
+                Prior {
+                    text,
+                    etag,
+                    last_modified,
+                    content_type: content_type.to_string(),
+                },
+            ));
         }
     }
     Ok(out)
@@ -190,11 +225,25 @@ impl Tool for Args {
                             temporary: false,
                             message: "the fetch crashed".into(),
                             retry_after: None,
+                            warnings: Vec::new(),
                         })
                     })
                 })
                 .collect()
         });
+        // What commands said on stderr, source by source.
+        for (src, r) in sources.iter().zip(&results) {
+            let warnings = match r {
+                Ok(f) => &f.warnings,
+                Err(e) => &e.warnings,
+            };
+            for w in warnings {
+                self.verbosity.warn(
+                    "qpull",
+                    secrets.redact(&format!("source {}: {w}", src.name)),
+                );
+            }
+        }
         let failed: Vec<(&config::Source, &fetch::Failure)> = sources
             .iter()
             .zip(&results)
@@ -207,18 +256,24 @@ impl Tool for Args {
                 src.spec(),
                 e.message
             ));
-            if self.allow_partial {
+            if self.allow_partial && failed.len() < sources.len() {
                 self.verbosity.warn("qpull", message);
             } else {
                 eprintln!("qpull: {message}");
             }
         }
-        if !failed.is_empty() && !self.allow_partial {
-            let message = format!(
-                "{} of {} sources failed: nothing written",
-                failed.len(),
-                sources.len()
-            );
+        // --allow-partial writes what worked; when nothing did, there is
+        // nothing to write, and it is the failure it would be without.
+        if !failed.is_empty() && (!self.allow_partial || failed.len() == sources.len()) {
+            let message = if failed.len() == sources.len() && sources.len() > 1 {
+                format!("all {} sources failed: nothing written", sources.len())
+            } else {
+                format!(
+                    "{} of {} sources failed: nothing written",
+                    failed.len(),
+                    sources.len()
+                )
+            };
             return Err(if failed.iter().all(|(_, e)| e.temporary) {
                 Error::Temporary {
                     what: "fetch".into(),
@@ -234,6 +289,7 @@ impl Tool for Args {
         }
         let mut w = Writer::new(out);
         let mut lines = Vec::new();
+        let mut fetch_lines = Vec::new();
         for (src, r) in sources.iter().zip(&results) {
             let Ok(f) = r else { continue };
             w.header(0, &format!("raw {}", src.name))?;
@@ -243,14 +299,20 @@ impl Tool for Args {
                     w.line(0, line.as_bytes())?;
                 }
             }
+            // What was fetched, which changes only when the data or the
+            // config does...
             lines.push(vec![
                 field(&src.name),
                 field(&secrets.redact(&src.spec())),
-                field(&f.fetched_at),
-                field(&f.status),
                 f.text.len().to_string(),
                 f.sha256(),
                 field(&f.content_type),
+            ]);
+            // ... and when and how, which changes on every pull.
+            fetch_lines.push(vec![
+                field(&src.name),
+                field(&f.fetched_at),
+                field(&f.status),
                 field(&secrets.redact(&f.etag)),
                 field(&f.last_modified),
             ]);
@@ -261,6 +323,10 @@ impl Tool for Args {
         }
         w.header(0, SOURCES)?;
         for l in lines {
+            w.fields(0, l)?;
+        }
+        w.header(0, FETCH)?;
+        for l in fetch_lines {
             w.fields(0, l)?;
         }
         w.end()?;

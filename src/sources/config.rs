@@ -2,12 +2,14 @@
 //! and `NAME=SPEC` arguments, which add or replace a source.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+use toml::Spanned;
 
-use super::redact::Secrets;
+use super::redact::{is_credential_name, Secrets};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Default, Deserialize)]
@@ -16,24 +18,26 @@ struct File {
     #[serde(default)]
     defaults: Limits,
     #[serde(default)]
-    source: BTreeMap<String, SourceConf>,
+    source: BTreeMap<String, Spanned<SourceConf>>,
 }
 
 /// Limits, globally (`[defaults]`) or per source.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// Seconds for the whole fetch of one attempt (default 60).
-    pub timeout: Option<f64>,
+    /// Seconds for the whole fetch of one attempt, every page of a JIRA
+    /// search together (default 60).
+    pub timeout: Option<Spanned<f64>>,
     /// Seconds to connect (default 10).
-    pub connect_timeout: Option<f64>,
+    pub connect_timeout: Option<Spanned<f64>>,
     /// Attempts after the first, for temporary failures (default 3).
     pub retries: Option<u32>,
     /// Seconds before the first retry, doubled each time (default 1).
-    pub backoff: Option<f64>,
+    pub backoff: Option<Spanned<f64>>,
     /// Fewer data rows than this is an error (default 1).
     pub min_rows: Option<u64>,
-    /// Bytes a source may return (default 64 MiB).
+    /// Bytes a source may return, every page of a JIRA search together
+    /// (default 64 MiB).
     pub max_bytes: Option<u64>,
 }
 
@@ -56,10 +60,10 @@ struct SourceConf {
     headers: BTreeMap<String, String>,
     encoding: Option<String>,
     // The limits, spelled out: serde's `flatten` would let typos through.
-    timeout: Option<f64>,
-    connect_timeout: Option<f64>,
+    timeout: Option<Spanned<f64>>,
+    connect_timeout: Option<Spanned<f64>>,
     retries: Option<u32>,
-    backoff: Option<f64>,
+    backoff: Option<Spanned<f64>>,
     min_rows: Option<u64>,
     max_bytes: Option<u64>,
 }
@@ -67,10 +71,10 @@ struct SourceConf {
 impl SourceConf {
     fn limits(&self) -> Limits {
         Limits {
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
+            timeout: self.timeout.clone(),
+            connect_timeout: self.connect_timeout.clone(),
             retries: self.retries,
-            backoff: self.backoff,
+            backoff: self.backoff.clone(),
             min_rows: self.min_rows,
             max_bytes: self.max_bytes,
         }
@@ -99,12 +103,24 @@ pub enum Encoding {
     Latin1,
 }
 
+/// A request header of a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+    /// Built from `${VAR}` or `${file:PATH}`, or named like a credential
+    /// (`Authorization`, `Cookie`, `X-Api-Key`, `PRIVATE-TOKEN`, ...): never
+    /// sent to another origin than the source's (a redirect elsewhere drops
+    /// it).
+    pub secret: bool,
+}
+
 /// A source, resolved: limits filled in, header values expanded.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub name: String,
     pub kind: Kind,
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<Header>,
     pub encoding: Encoding,
     pub timeout: Duration,
     pub connect_timeout: Duration,
@@ -132,6 +148,28 @@ impl Source {
 
 fn usage(message: String) -> Error {
     Error::Usage(message)
+}
+
+/// Where a source came from, for messages: the config file's text and name
+/// (a mistake there names its line), or the command line.
+#[derive(Clone, Copy)]
+struct Origin<'a> {
+    config: Option<(&'a str, &'a str)>,
+}
+
+impl Origin<'_> {
+    /// A usage error at `span` of the config, when there is one.
+    fn error(&self, span: Option<Range<usize>>, message: String) -> Error {
+        match (self.config, span) {
+            (Some((text, path)), Some(span)) => {
+                let before = &text.as_bytes()[..span.start.min(text.len())];
+                let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+                let at = crate::error::Location::section(format!("config {path}")).line(line);
+                usage(format!("{at}: {message}"))
+            }
+            _ => usage(message),
+        }
+    }
 }
 
 /// Source names become section headers (`raw NAME`): the resource-name rule.
@@ -169,16 +207,30 @@ pub fn expand(
             )));
         };
         let key = &rest[i + 2..i + end];
+        // An empty value is a mistake like a missing one: an empty token
+        // would be sent as if it were one.
         let got = if let Some(path) = key.strip_prefix("file:") {
-            std::fs::read_to_string(path)
+            let got = std::fs::read_to_string(path)
                 .map(|s| s.trim().to_owned())
-                .map_err(|e| usage(format!("cannot read the secret file {path}: {e}")))?
+                .map_err(|e| usage(format!("cannot read the secret file {path}: {e}")))?;
+            if got.is_empty() {
+                return Err(usage(format!("the secret file {path} is empty")));
+            }
+            got
         } else {
-            env(key).ok_or_else(|| {
-                usage(format!(
-                    "environment variable {key} is not set (used in a header)"
-                ))
-            })?
+            match env(key) {
+                None => {
+                    return Err(usage(format!(
+                        "environment variable {key} is not set (used in a header)"
+                    )))
+                }
+                Some(v) if v.is_empty() => {
+                    return Err(usage(format!(
+                        "environment variable {key} is set but empty (used in a header)"
+                    )))
+                }
+                Some(v) => v,
+            }
         };
         secrets.add(&got);
         out.push_str(&got);
@@ -191,28 +243,40 @@ pub fn expand(
 /// The longest timeout or backoff a source may ask for: a day.
 const MAX_SECS: f64 = 86_400.0;
 
-fn secs(v: Option<f64>, default: f64, what: &str, name: &str) -> Result<Duration> {
-    let v = v.unwrap_or(default);
+fn secs(
+    v: Option<&Spanned<f64>>,
+    default: f64,
+    what: &str,
+    name: &str,
+    origin: Origin,
+) -> Result<Duration> {
+    let span = v.map(Spanned::span);
+    let v = v.map_or(default, |v| *v.get_ref());
     if !(0.0..=MAX_SECS).contains(&v) {
-        return Err(usage(format!(
-            "source {name}: {what} {v} is not a number of seconds from 0 to {MAX_SECS}"
-        )));
+        return Err(origin.error(
+            span,
+            format!("source {name}: {what} {v} is not a number of seconds from 0 to {MAX_SECS}"),
+        ));
     }
     Duration::try_from_secs_f64(v).map_err(|_| {
-        usage(format!(
-            "source {name}: {what} {v} is not a number of seconds"
-        ))
+        origin.error(
+            span,
+            format!("source {name}: {what} {v} is not a number of seconds"),
+        )
     })
 }
 
 fn resolve(
     name: &str,
-    conf: SourceConf,
+    (span, conf): (Option<Range<usize>>, SourceConf),
     defaults: &Limits,
     secrets: &mut Secrets,
     env: &dyn Fn(&str) -> Option<String>,
+    origin: Origin,
 ) -> Result<Source> {
-    check_name(name)?;
+    // Mistakes of a source name the line its table starts on.
+    let usage = |message: String| origin.error(span.clone(), message);
+    check_name(name).map_err(|e| usage(e.to_string()))?;
     let limits = conf.limits();
     let jira = match conf.kind.as_deref() {
         None | Some("http") | Some("csv") | Some("text") => false,
@@ -230,7 +294,14 @@ fn resolve(
                 .jql
                 .ok_or_else(|| usage(format!("source {name}: a JIRA source needs `jql`")))?,
             fields: conf.fields,
-            page_size: conf.page_size.unwrap_or(100).max(1),
+            page_size: match conf.page_size {
+                Some(0) => {
+                    return Err(usage(format!(
+                        "source {name}: page_size must be at least 1"
+                    )))
+                }
+                p => p.unwrap_or(100),
+            },
         },
         (Some(url), None, None) => {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -260,7 +331,16 @@ fn resolve(
     };
     let mut headers = Vec::new();
     for (k, v) in conf.headers {
-        headers.push((k, expand(&v, secrets, env)?));
+        let value = expand(&v, secrets, env).map_err(|e| usage(e.to_string()))?;
+        let secret = value != v
+            || is_credential_name(&k)
+            || k.eq_ignore_ascii_case("cookie")
+            || k.eq_ignore_ascii_case("proxy-authorization");
+        headers.push(Header {
+            name: k,
+            value,
+            secret,
+        });
     }
     let encoding = match conf.encoding.as_deref() {
         None | Some("utf-8") | Some("utf8") => Encoding::Utf8,
@@ -278,15 +358,28 @@ fn resolve(
         kind,
         headers,
         encoding,
-        timeout: secs(l.timeout.or(d.timeout), 60.0, "timeout", name)?,
+        timeout: secs(
+            l.timeout.as_ref().or(d.timeout.as_ref()),
+            60.0,
+            "timeout",
+            name,
+            origin,
+        )?,
         connect_timeout: secs(
-            l.connect_timeout.or(d.connect_timeout),
+            l.connect_timeout.as_ref().or(d.connect_timeout.as_ref()),
             10.0,
             "connect_timeout",
             name,
+            origin,
         )?,
         retries: l.retries.or(d.retries).unwrap_or(3),
-        backoff: secs(l.backoff.or(d.backoff), 1.0, "backoff", name)?,
+        backoff: secs(
+            l.backoff.as_ref().or(d.backoff.as_ref()),
+            1.0,
+            "backoff",
+            name,
+            origin,
+        )?,
         min_rows: l.min_rows.or(d.min_rows).unwrap_or(1),
         max_bytes: l.max_bytes.or(d.max_bytes).unwrap_or(64 << 20),
     })
@@ -327,14 +420,22 @@ pub fn sources(
     secrets: &mut Secrets,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Source>> {
+    // A config that cannot be read as one is a usage error (2), naming the
+    // line: syntax, unknown keys, wrong types, negative counts.
     let file: File = match config {
-        Some((text, path)) => crate::error::parse_toml(text, format!("config {path}"))?,
+        Some((text, path)) => crate::error::parse_toml(text, format!("config {path}"))
+            .map_err(|e| usage(e.to_string()))?,
         None => File::default(),
     };
-    let mut confs = file.source;
+    let origin = Origin { config };
+    let mut confs: BTreeMap<String, (Option<Range<usize>>, SourceConf)> = file
+        .source
+        .into_iter()
+        .map(|(k, v)| (k, (Some(v.span()), v.into_inner())))
+        .collect();
     for a in args {
         let (name, conf) = parse_spec(a)?;
-        confs.insert(name, conf);
+        confs.insert(name, (None, conf));
     }
     for o in only {
         if !confs.contains_key(o) {
@@ -344,7 +445,7 @@ pub fn sources(
     let mut out = Vec::new();
     for (name, conf) in confs {
         if only.is_empty() || only.contains(&name) {
-            out.push(resolve(&name, conf, &file.defaults, secrets, env)?);
+            out.push(resolve(&name, conf, &file.defaults, secrets, env, origin)?);
         }
     }
     if out.is_empty() {
@@ -398,7 +499,11 @@ cmd = ["cat", "staff.csv"]
         assert_eq!(names, ["extra", "jira", "local", "work"]);
         assert_eq!(
             got[1].headers,
-            [("Authorization".to_owned(), "Bearer tok-123456".to_owned())]
+            [Header {
+                name: "Authorization".to_owned(),
+                value: "Bearer tok-123456".to_owned(),
+                secret: true
+            }]
         );
         assert_eq!(s.redact("Bearer tok-123456"), "Bearer ***");
         assert_eq!(got[3].min_rows, 5);

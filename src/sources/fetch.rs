@@ -2,7 +2,9 @@
 //! with a size limit, timeouts, retries for temporary failures, and the
 //! checks that keep a bad export from replacing good data.
 
-use std::io::{self, IsTerminal, Read};
+use std::collections::HashSet;
+use std::io::{self, BufRead, IsTerminal, Read};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,9 @@ pub struct Fetched {
     pub etag: String,
     pub last_modified: String,
     pub fetched_at: String,
+    /// What a command said on stderr, line by line (at most
+    /// [`MAX_WARNINGS`] lines, then how many more there were).
+    pub warnings: Vec<String>,
 }
 
 impl Fetched {
@@ -39,6 +44,8 @@ pub struct Failure {
     pub temporary: bool,
     pub message: String,
     pub retry_after: Option<Duration>,
+    /// What a command said on stderr before it failed.
+    pub warnings: Vec<String>,
 }
 
 fn fail(temporary: bool, message: impl Into<String>) -> Failure {
@@ -46,6 +53,66 @@ fn fail(temporary: bool, message: impl Into<String>) -> Failure {
         temporary,
         message: message.into(),
         retry_after: None,
+        warnings: Vec::new(),
+    }
+}
+
+/// What one source may still spend: time and bytes, over every page and
+/// redirect of one attempt.
+struct Budget {
+    deadline: Option<Instant>,
+    timeout: Duration,
+    bytes_left: u64,
+    max_bytes: u64,
+}
+
+impl Budget {
+    fn new(src: &Source) -> Budget {
+        Budget {
+            // A timeout too large for the clock means no deadline.
+            deadline: Instant::now().checked_add(src.timeout),
+            timeout: src.timeout,
+            bytes_left: src.max_bytes,
+            max_bytes: src.max_bytes,
+        }
+    }
+
+    /// The time left, or a temporary failure when there is none.
+    fn time_left(&self) -> Result<Option<Duration>, Failure> {
+        match self.deadline {
+            None => Ok(None),
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Ok(Some(left)),
+                _ => Err(self.late()),
+            },
+        }
+    }
+
+    /// A timeout of the HTTP client after the deadline is the source's
+    /// timeout, and says so.
+    fn explain(&self, f: Failure) -> Failure {
+        if f.temporary && f.message.starts_with("timed out") && self.time_left().is_err() {
+            self.late()
+        } else {
+            f
+        }
+    }
+
+    fn late(&self) -> Failure {
+        fail(
+            true,
+            format!("timed out after {:?} (timeout)", self.timeout),
+        )
+    }
+
+    fn too_big(&self) -> Failure {
+        fail(
+            false,
+            format!(
+                "more than {} bytes (max_bytes): refusing a runaway source",
+                self.max_bytes
+            ),
+        )
     }
 }
 
@@ -161,9 +228,15 @@ fn now() -> String {
         .unwrap_or_default()
 }
 
-/// Reads at most `max` bytes; more is an error, not a silent cut.
-fn read_limited(r: impl Read, max: u64, progress: &Progress) -> Result<Vec<u8>, Failure> {
+/// Reads what the budget allows, taking it from the budget; more is an
+/// error, not a silent cut.
+fn read_limited(
+    r: impl Read,
+    budget: &mut Budget,
+    progress: &Progress,
+) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::new();
+    let max = budget.bytes_left;
     let mut r = r.take(max.saturating_add(1));
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
@@ -171,18 +244,16 @@ fn read_limited(r: impl Read, max: u64, progress: &Progress) -> Result<Vec<u8>, 
             Ok(0) => break,
             Ok(n) => {
                 buf.extend_from_slice(&chunk[..n]);
-                progress.advance(buf.len() as u64);
+                progress.advance(budget.max_bytes - max + buf.len() as u64);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(io_failure(&e)),
         }
     }
     if buf.len() as u64 > max {
-        return Err(fail(
-            false,
-            format!("more than {max} bytes (max_bytes): refusing a runaway source"),
-        ));
+        return Err(budget.too_big());
     }
+    budget.bytes_left -= buf.len() as u64;
     Ok(buf)
 }
 
@@ -234,6 +305,7 @@ impl Progress {
         }
     }
 
+    /// Shows `bytes` fetched so far.
     fn advance(&self, bytes: u64) {
         if self.tty && self.bar.is_hidden() && self.start.elapsed() > Duration::from_secs(1) {
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
@@ -251,37 +323,133 @@ impl Drop for Progress {
 fn fetch_once(src: &Source, prior: Option<&Prior>) -> Result<Fetched, Failure> {
     let progress = Progress::new(&src.name);
     let fetched_at = now();
+    let mut budget = Budget::new(src);
     let mut f = match &src.kind {
         Kind::File(path) => {
             let file = std::fs::File::open(path)
                 .map_err(|e| fail(false, format!("cannot open {}: {e}", path.display())))?;
-            let bytes = read_limited(file, src.max_bytes, &progress)?;
+            let bytes = read_limited(file, &mut budget, &progress)?;
             Fetched {
                 text: decode(bytes, src.encoding)?,
                 status: "-".into(),
                 ..Fetched::default()
             }
         }
-        Kind::Cmd { argv, shell } => run(src, argv, *shell, &progress)?,
-        Kind::Http(url) => http(src, url, prior, &[], &progress)?,
+        Kind::Cmd { argv, shell } => run(src, argv, *shell, &mut budget, &progress)?,
+        Kind::Http(url) => http(src, url, prior, &[], &mut budget, &progress)?,
         Kind::Jira {
             url,
             jql,
             fields,
             page_size,
-        } => jira(src, url, jql, fields, *page_size, &progress)?,
+        } => jira(src, url, jql, fields, *page_size, &mut budget, &progress)?,
     };
     f.fetched_at = fetched_at;
     Ok(f)
 }
 
-/// Runs a command (no shell unless the config says so) with the source's
-/// timeout; a non-zero exit is a failure that shows the command's last
-/// line of stderr.
+/// At most this many lines of a command's stderr are shown, each cut to
+/// [`MAX_WARNING_LEN`] bytes; the rest is read (so that the command never
+/// blocks on a full pipe) and counted.
+pub const MAX_WARNINGS: usize = 100;
+const MAX_WARNING_LEN: usize = 500;
+
+/// A command's stderr, read while it runs.
+#[derive(Default)]
+struct Stderr {
+    lines: Vec<String>,
+    more: usize,
+    last: String,
+}
+
+impl Stderr {
+    fn read(r: impl Read) -> Stderr {
+        let mut got = Stderr::default();
+        let mut r = io::BufReader::new(r);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            // A line longer than the pipe is read in pieces of 64 KiB, so a
+            // command printing no line break cannot fill memory.
+            match (&mut r).take(64 * 1024).read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+            let mut text = String::from_utf8_lossy(&line).trim_end().to_owned();
+            if text.trim().is_empty() {
+                continue;
+            }
+            if text.len() > MAX_WARNING_LEN {
+                let mut cut = MAX_WARNING_LEN;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+                text.push_str("...");
+            }
+            if got.lines.len() < MAX_WARNINGS {
+                got.lines.push(text.clone());
+            } else {
+                got.more += 1;
+            }
+            got.last = text;
+        }
+        got
+    }
+
+    fn warnings(self) -> Vec<String> {
+        let mut w = self.lines;
+        if self.more > 0 {
+            w.push(format!("... and {} more lines on stderr", self.more));
+        }
+        w
+    }
+}
+
+/// Whether the process `pid` has ended, without reaping it: until it is
+/// reaped its process id, and so its process group's, cannot be reused,
+/// which makes killing the group afterwards safe.
+fn has_exited(pid: libc::pid_t) -> io::Result<bool> {
+    // SAFETY: waitid only writes into the siginfo_t it is given; si_pid is
+    // read only after a successful call, which sets it (0 when no child
+    // has changed state).
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(info.si_pid() != 0)
+    }
+}
+
+/// Kills every process of the group `pgid` (the command and whatever it
+/// started and did not move elsewhere).
+fn kill_group(pgid: libc::pid_t) {
+    // SAFETY: a plain system call; the group leader is not reaped yet, so
+    // the group is still ours. An error (no such group left) is fine.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+/// Runs a command (no shell unless the config says so) in its own process
+/// group, within the source's timeout and max_bytes. When the command ends
+/// or is late, the whole group is killed: nothing it started outlives the
+/// fetch. Its stderr is read while it runs and shown as warnings; a
+/// non-zero exit is a failure that also shows the last line of stderr.
 fn run(
     src: &Source,
     argv: &[String],
     shell: bool,
+    budget: &mut Budget,
     progress: &Progress,
 ) -> Result<Fetched, Failure> {
     let mut cmd = if shell {
@@ -297,88 +465,115 @@ fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|e| fail(false, format!("cannot run {}: {e}", argv[0])))?;
+    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(fail(false, "the command's process id is out of range"));
+    };
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    let max = src.max_bytes;
-    let (out, err) = std::thread::scope(|s| {
-        let err = s.spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(e) = stderr {
-                let _ = e.take(64 * 1024).read_to_end(&mut buf);
-            }
-            buf
-        });
-        let out = s.spawn(move || match stdout {
-            Some(o) => read_limited(o, max, &Progress::new("")),
+    let deadline = budget.deadline;
+    let late = budget.late();
+    let (ended, status, out, err) = std::thread::scope(|s| {
+        let err = s.spawn(move || stderr.map(Stderr::read).unwrap_or_default());
+        let mut out = Some(s.spawn(move || match stdout {
+            Some(o) => read_limited(o, budget, &Progress::new("")),
             None => Ok(Vec::new()),
-        });
-        // Wait for the command with a deadline, killing it when it is late.
-        // A timeout too large for the clock means no deadline.
-        let deadline = Instant::now().checked_add(src.timeout);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Ok(status),
-                Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break Err(fail(true, format!("timed out after {:?}", src.timeout)));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => break Err(fail(false, e.to_string())),
-            }
+        }));
+        let mut got: Option<Result<Vec<u8>, Failure>> = None;
+        let join = |h: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>, Failure>>| {
+            h.join()
+                .unwrap_or_else(|_| Err(fail(false, "reading the command's output failed")))
         };
-        let out = out
-            .join()
-            .unwrap_or_else(|_| Err(fail(false, "reading the command's output failed")));
+        // Wait for the command to end, for its output to be refused (too
+        // big, unreadable: no point letting it run on), or for the deadline.
+        let ended = loop {
+            match has_exited(pid) {
+                Ok(true) => break Ok(()),
+                Ok(false) => {}
+                Err(e) => break Err(fail(false, format!("waiting for the command: {e}"))),
+            }
+            if out.as_ref().is_some_and(|h| h.is_finished()) {
+                if let Some(h) = out.take() {
+                    let r = join(h);
+                    let refused = r.as_ref().err().cloned();
+                    got = Some(r);
+                    if let Some(e) = refused {
+                        break Err(e);
+                    }
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break Err(fail(
+                    true,
+                    format!(
+                        "{}; the command and what it started were killed",
+                        late.message
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        // Whatever is left of the group goes: on a timeout the command
+        // itself, after it ended what it left running (a background job
+        // would otherwise hold the output pipe open, or outlive qpull).
+        kill_group(pid);
+        let status = child.wait();
+        // With the whole group gone the pipes are closed: the readers end.
+        let out = match (got, out) {
+            (Some(r), _) => r,
+            (None, Some(h)) => join(h),
+            (None, None) => Ok(Vec::new()),
+        };
         let err = err.join().unwrap_or_default();
-        (status.and_then(|st| out.map(|o| (st, o))), err)
+        (ended, status, out, err)
     });
-    let (status, bytes) = match out {
-        Ok(v) => v,
+    let warn = |e: Failure, err: Stderr| Failure {
+        warnings: err.warnings(),
+        ..e
+    };
+    if let Err(e) = ended {
+        return Err(warn(e, err));
+    }
+    let status = match status {
+        Ok(st) => st,
         Err(e) => {
-            let _ = child.kill();
-            return Err(e);
+            return Err(warn(
+                fail(false, format!("waiting for the command: {e}")),
+                err,
+            ))
         }
+    };
+    let bytes = match out {
+        Ok(b) => b,
+        Err(e) => return Err(warn(e, err)),
     };
     progress.advance(bytes.len() as u64);
     if !status.success() {
-        let err = String::from_utf8_lossy(&err);
-        let last = err
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim();
-        return Err(fail(
-            false,
-            format!(
-                "{} exited with {status}{}",
-                argv[0],
-                if last.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {last}")
-                }
-            ),
-        ));
+        let last = err.last.trim().to_owned();
+        let message = format!(
+            "{} exited with {status}{}",
+            argv[0],
+            if last.is_empty() {
+                String::new()
+            } else {
+                format!(": {last}")
+            }
+        );
+        return Err(warn(fail(false, message), err));
     }
-    Ok(Fetched {
-        text: decode(bytes, src.encoding)?,
-        status: "0".into(),
-        ..Fetched::default()
-    })
-}
-
-fn agent(src: &Source) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(src.timeout))
-        .timeout_connect(Some(src.connect_timeout))
-        .http_status_as_error(false)
-        .user_agent(concat!("qpull/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+    match decode(bytes, src.encoding) {
+        Ok(text) => Ok(Fetched {
+            text,
+            status: "0".into(),
+            warnings: err.warnings(),
+            ..Fetched::default()
+        }),
+        Err(e) => Err(warn(e, err)),
+    }
 }
 
 fn http_failure(e: ureq::Error) -> Failure {
@@ -416,29 +611,135 @@ pub fn retry_after(value: &str) -> Option<Duration> {
     Some(Duration::from_secs(u64::try_from(secs).ok()?))
 }
 
+/// Redirects followed before giving up.
+const MAX_REDIRECTS: usize = 10;
+
+fn agent(src: &Source) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(src.timeout))
+        .timeout_connect(Some(src.connect_timeout))
+        .http_status_as_error(false)
+        // Redirects are followed here, not by ureq, which would pass
+        // headers such as X-Api-Key on to another host.
+        .max_redirects(0)
+        .user_agent(concat!("qpull/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+/// Scheme, host (lower case) and port of an absolute URL: what must stay
+/// the same for a secret to be sent along a redirect.
+fn origin(url: &str) -> Option<(String, String, u16)> {
+    let uri: ureq::http::Uri = url.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let port = uri.port_u16().or(match scheme.as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    })?;
+    Some((scheme, uri.host()?.to_ascii_lowercase(), port))
+}
+
+/// The absolute URL a `Location` points to from `base`.
+fn resolve_location(base: &str, location: &str) -> Option<String> {
+    let location = location.trim();
+    if location.contains("://") {
+        return origin(location).map(|_| location.to_owned());
+    }
+    let (scheme, rest) = base.split_once("://")?;
+    if let Some(net) = location.strip_prefix("//") {
+        return Some(format!("{scheme}://{net}"));
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    if location.starts_with('/') {
+        return Some(format!("{scheme}://{authority}{location}"));
+    }
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    if location.starts_with('?') {
+        return Some(format!("{scheme}://{authority}{path}{location}"));
+    }
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let dir = if dir.is_empty() { "/" } else { dir };
+    Some(format!("{scheme}://{authority}{dir}{location}"))
+}
+
 fn http(
     src: &Source,
     url: &str,
     prior: Option<&Prior>,
     query: &[(&str, String)],
+    budget: &mut Budget,
     progress: &Progress,
 ) -> Result<Fetched, Failure> {
-    let mut req = agent(src).get(url);
-    for (k, v) in &src.headers {
-        req = req.header(k.as_str(), v.as_str());
-    }
-    for (k, v) in query {
-        req = req.query(*k, v);
-    }
-    if let Some(p) = prior {
-        if !p.etag.is_empty() {
-            req = req.header("If-None-Match", p.etag.as_str());
+    let agent = agent(src);
+    let home = origin(url);
+    let mut current = url.to_owned();
+    let mut first = true;
+    // Headers built from a secret go to the source's own origin only: a
+    // redirect to another scheme, host or port drops them (and they stay
+    // dropped for the rest of the chain).
+    let mut secrets_allowed = true;
+    let mut hops = 0;
+    let mut resp = loop {
+        let mut req = agent
+            .get(&current)
+            .config()
+            .timeout_global(budget.time_left()?)
+            .build();
+        for h in &src.headers {
+            if secrets_allowed || !h.secret {
+                req = req.header(h.name.as_str(), h.value.as_str());
+            }
         }
-        if !p.last_modified.is_empty() {
-            req = req.header("If-Modified-Since", p.last_modified.as_str());
+        if first {
+            for (k, v) in query {
+                req = req.query(*k, v);
+            }
         }
-    }
-    let mut resp = req.call().map_err(http_failure)?;
+        if let Some(p) = prior {
+            if !p.etag.is_empty() {
+                req = req.header("If-None-Match", p.etag.as_str());
+            }
+            if !p.last_modified.is_empty() {
+                req = req.header("If-Modified-Since", p.last_modified.as_str());
+            }
+        }
+        let resp = req.call().map_err(|e| budget.explain(http_failure(e)))?;
+        if !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+            break resp;
+        }
+        let status = resp.status().as_u16();
+        // The URL as sent (with its query), to resolve against.
+        current = ureq::ResponseExt::get_uri(&resp).to_string();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        if location.is_empty() {
+            return Err(fail(false, format!("HTTP {status} without a Location")));
+        }
+        hops += 1;
+        if hops > MAX_REDIRECTS {
+            return Err(fail(
+                false,
+                format!("more than {MAX_REDIRECTS} redirects (the last to {location})"),
+            ));
+        }
+        let Some(next) = resolve_location(&current, &location) else {
+            return Err(fail(
+                false,
+                format!("HTTP {status} to {location:?}, which is not an http(s) URL"),
+            ));
+        };
+        if origin(&next).is_none() || origin(&next) != home {
+            secrets_allowed = false;
+        }
+        current = next;
+        first = false;
+    };
     let status = resp.status().as_u16();
     let header = |name: &str| {
         resp.headers()
@@ -487,17 +788,14 @@ fn http(
     let reader = resp
         .body_mut()
         .with_config()
-        .limit(src.max_bytes.saturating_add(1))
+        .limit(budget.bytes_left.saturating_add(1))
         .reader();
-    let bytes = read_limited(reader, src.max_bytes, progress).map_err(|mut f| {
+    let bytes = read_limited(reader, budget, progress).map_err(|f| {
         if f.message.contains("exceeds") || f.message.contains("limit") {
-            f.message = format!(
-                "more than {} bytes (max_bytes): refusing a runaway source",
-                src.max_bytes
-            );
-            f.temporary = false;
+            budget.too_big()
+        } else {
+            budget.explain(f)
         }
-        f
     })?;
     Ok(Fetched {
         text: decode(bytes, src.encoding)?,
@@ -510,54 +808,106 @@ fn http(
 }
 
 /// A JIRA REST search, paged through `startAt`/`maxResults` until every
-/// issue is fetched; the pages are combined into one search result.
+/// issue is fetched; the pages are combined into one search result (the
+/// same document a server would send with every issue on one page).
+///
+/// The time and bytes of the source bound all pages together, and the
+/// pages must agree: each has a `total`, the same on every page; an
+/// answered `startAt` is the one asked for; no issue key comes twice (a
+/// server that ignores `startAt`); no page is empty before the total is
+/// reached. Anything else fails the source: a search that cannot be shown
+/// complete is not taken. Issues are written out page by page, so memory
+/// is about the size of the result, not of its parsed form.
 fn jira(
     src: &Source,
     url: &str,
     jql: &str,
     fields: &[String],
     page_size: u32,
+    budget: &mut Budget,
     progress: &Progress,
 ) -> Result<Fetched, Failure> {
-    let mut issues: Vec<Json> = Vec::new();
+    let mut out = String::from("{\"issues\":[");
+    let mut keys: HashSet<String> = HashSet::new();
+    let mut total: Option<u64> = None;
     let last = loop {
+        let at = keys.len();
         let mut query = vec![
             ("jql", jql.to_owned()),
-            ("startAt", issues.len().to_string()),
+            ("startAt", at.to_string()),
             ("maxResults", page_size.to_string()),
         ];
         if !fields.is_empty() {
             query.push(("fields", fields.join(",")));
         }
-        let page = http(src, url, None, &query, progress)?;
-        let doc: Json = serde_json::from_str(&page.text).map_err(|e| {
-            fail(
-                false,
-                format!("page at startAt={} is not JSON: {e}", issues.len()),
-            )
-        })?;
+        let page = http(src, url, None, &query, budget, progress)?;
+        let bad = |message: String| fail(false, format!("page at startAt={at}: {message}"));
+        let doc: Json =
+            serde_json::from_str(&page.text).map_err(|e| bad(format!("not JSON: {e}")))?;
         let Some(got) = doc.get("issues").and_then(Json::as_array) else {
-            return Err(fail(
-                false,
-                format!("page at startAt={} has no \"issues\" array", issues.len()),
+            return Err(bad("no \"issues\" array".into()));
+        };
+        let Some(this_total) = doc.get("total").and_then(Json::as_u64) else {
+            return Err(bad(
+                "no \"total\": cannot tell when the search is complete".into()
             ));
         };
-        let total = doc.get("total").and_then(Json::as_u64).unwrap_or(0);
-        let n = got.len();
-        issues.extend(got.iter().cloned());
-        if n == 0 || issues.len() as u64 >= total {
-            break Fetched {
-                text: String::new(),
-                ..page
+        match total {
+            None => total = Some(this_total),
+            Some(t) if t != this_total => {
+                // The search changed while it was read: the next run may
+                // see it whole.
+                return Err(fail(
+                    true,
+                    format!("the total changed from {t} to {this_total} at startAt={at}: the search changed while it was read"),
+                ));
+            }
+            Some(_) => {}
+        }
+        if let Some(start) = doc.get("startAt") {
+            if start.as_u64() != Some(at as u64) {
+                return Err(bad(format!("the server answered startAt={start}")));
+            }
+        }
+        for issue in got {
+            let Some(key) = issue.get("key").and_then(Json::as_str) else {
+                return Err(bad("an issue without a \"key\"".into()));
             };
+            if !keys.insert(key.to_owned()) {
+                return Err(bad(format!(
+                    "issue {key} again: the server does not page (startAt ignored?)"
+                )));
+            }
+            if keys.len() > 1 {
+                out.push(',');
+            }
+            out.push_str(&issue.to_string());
+        }
+        let have = keys.len() as u64;
+        if have > this_total {
+            return Err(bad(format!(
+                "{have} issues, more than the total {this_total}"
+            )));
+        }
+        if have == this_total {
+            break page;
+        }
+        if got.is_empty() {
+            return Err(bad(format!(
+                "no issues, but only {have} of {this_total} were read"
+            )));
         }
     };
-    let total = issues.len();
-    let doc =
-        serde_json::json!({ "startAt": 0, "maxResults": total, "total": total, "issues": issues });
+    let n = keys.len();
+    out.push_str(&format!(
+        "],\"maxResults\":{n},\"startAt\":0,\"total\":{n}}}\n"
+    ));
     Ok(Fetched {
-        text: doc.to_string() + "\n",
-        ..last
+        text: out,
+        ..Fetched {
+            text: String::new(),
+            ..last
+        }
     })
 }
 

@@ -8,5 +8,13 @@ pub mod config;
 pub mod fetch;
 pub mod redact;
 
-/// The header of the section that says what was fetched.
+/// The header of the section that says what was fetched: per source its
+/// name, spec, bytes, SHA-256 and content type. It changes only when the
+/// data (or the config) does.
 pub const SOURCES: &str = "qpull sources v1";
+
+/// The header of the section that says when and how each source was
+/// fetched: name, fetch time, status, ETag, Last-Modified. It changes on
+/// every pull; qsnap leaves `<app> fetch v<N>` sections out of its "same
+/// content" comparison, so an unchanged pull makes no commit.
+pub const FETCH: &str = "qpull fetch v1";
