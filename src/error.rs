@@ -121,10 +121,11 @@ pub enum Error {
     #[error("{what}: {message}")]
     Temporary { what: String, message: String },
 
-    /// Bad data whose every problem has already been reported on stderr
-    /// (qcondition's list); the CLI layer prints nothing more.
-    #[error("{problems} problems in the data")]
-    Reported { problems: usize },
+    /// A failure whose every problem has already been reported on stderr
+    /// (qcondition's JSON list); the CLI layer prints nothing more and
+    /// exits with `code` (65 for bad data, 74 for I/O...).
+    #[error("{problems} problems reported")]
+    Reported { problems: usize, code: u8 },
 
     /// Reading or writing failed.
     #[error("{context}")]
@@ -163,7 +164,8 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::NotImplemented(_) => exit::USAGE,
-            Error::Stream { .. } | Error::Data { .. } | Error::Reported { .. } => exit::DATAERR,
+            Error::Stream { .. } | Error::Data { .. } => exit::DATAERR,
+            Error::Reported { code, .. } => *code,
             Error::Unavailable { .. } => exit::UNAVAILABLE,
             Error::Temporary { .. } => exit::TEMPFAIL,
             Error::Io { source, .. } => io_exit_code(source),

@@ -325,3 +325,226 @@ estimate = 2
         .stdout(predicate::str::contains("\t1\t Login \tApps:1\t2\tTenor\n"))
         .stdout(predicate::str::contains("\t2\tSearch\tWeb:2\t1\tTenor\n"));
 }
+
+/// Runs the grid fixture with its raw stream changed by `edit`.
+fn grid_with(sb: &Sandbox, args: &[&str], edit: impl Fn(String) -> String) -> std::process::Output {
+    let raw = fixture_text("qcondition/grid.raw.txt");
+    let changed = edit(raw.clone());
+    assert_ne!(raw, changed, "the edit changed nothing");
+    in_fixtures(sb)
+        .args(["--map", "grid.toml"])
+        .args(args)
+        .write_stdin(changed)
+        .output()
+        .unwrap()
+}
+
+fn refused_with(out: &std::process::Output, message: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(65), "stderr: {stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.lines().any(|l| l == message),
+        "no line {message:?} in:\n{stderr}"
+    );
+}
+
+/// Regression: a vacation row whose name had a typo was dropped without a
+/// word, so that person's vacation was lost and supply overstated.
+#[test]
+fn a_vacation_of_no_one_in_the_staff_is_an_error_naming_its_line() {
+    let sb = Sandbox::new();
+    let out = grid_with(&sb, &[], |r| {
+        r.replace("\tAna Lima,2013-11-25", "\tAna Lmia,2013-11-25")
+    });
+    refused_with(
+        &out,
+        "qcondition: line 14, section 'raw vacations', column Name, value \"Ana Lmia\": \
+         no one of this name in the staff; their vacation would be lost",
+    );
+}
+
+/// Regression: names under a grid column whose header cell was blank
+/// vanished (no track to put them on).
+#[test]
+fn names_under_a_blank_grid_header_are_errors() {
+    let sb = Sandbox::new();
+    let out = grid_with(&sb, &[], |r| {
+        r.replace("\tSkill,Soprano,Bass,Alto", "\tSkill,Soprano,,Alto")
+    });
+    refused_with(
+        &out,
+        "qcondition: line 3, section 'raw team', column 3, value \"Eli Novak\": \
+         a name under a column with no track in the header row",
+    );
+    refused_with(
+        &out,
+        "qcondition: line 9, section 'raw team', column 3, value \"Hana Sato\": \
+         a name under a column with no track in the header row",
+    );
+}
+
+/// Regression: an estimate column given by a number past the end of the
+/// rows read as empty estimates for every item.
+#[test]
+fn a_column_number_past_the_end_of_the_rows_is_an_error() {
+    let sb = Sandbox::new();
+    let map = fixture_text("qcondition/grid.toml").replace("Web = \"Web est\"", "Web = 9");
+    let map = sb.write("grid9.toml", map);
+    let out = sb
+        .cmd("qcondition")
+        .arg("--map")
+        .arg(&map)
+        .arg(fixture("qcondition/grid.raw.txt"))
+        .output()
+        .unwrap();
+    refused_with(
+        &out,
+        "qcondition: line 18, section 'raw work', column work.estimates.Web: \
+         map key work.estimates.Web: column 9 is past the end of the header row (6 columns)",
+    );
+}
+
+/// Regression: with two `raw work` sections (concatenated streams) the
+/// second was ignored.
+#[test]
+fn a_raw_section_given_twice_is_an_error() {
+    let sb = Sandbox::new();
+    let out = grid_with(&sb, &[], |r| {
+        r.replace(
+            "=====qsnap provenance v1",
+            "=====raw work\n\tSummary,Team,Apps est,Native est,Web est,Triage\n\tSearch,Bass,1,,,1\n=====qsnap provenance v1",
+        )
+    });
+    refused_with(
+        &out,
+        "qcondition: line 23, section 'raw work': the section appears again (first on line 17); \
+         the map reads one section per source",
+    );
+}
+
+/// Regression: a work row with fewer cells than the header (a cut line)
+/// was read with its missing cells empty.
+#[test]
+fn a_row_shorter_than_its_header_is_an_error() {
+    let sb = Sandbox::new();
+    let out = grid_with(&sb, &[], |r| {
+        r.replace(
+            "\tPush notifications,Alto,M,,,1",
+            "\tPush notifications,Alto,M",
+        )
+    });
+    refused_with(
+        &out,
+        "qcondition: line 21, section 'raw work': the row has 3 cells where the header row (line 18) has 6",
+    );
+}
+
+#[test]
+fn verbose_accounts_for_every_row_of_every_section() {
+    let sb = Sandbox::new();
+    // A blank row in the team sheet; `Notes` and the row after it are
+    // left out by `stop`; HOLE and `(start Q1)` are cells, not rows.
+    let out = grid_with(&sb, &["-v"], |r| {
+        r.replace("\t,,,Kai Muller\n", "\t,,,Kai Muller\n\t,,,\n")
+    });
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "qcondition: section 'raw team' for [staff]: 10 rows read, 7 used, 1 blank, 2 skipped by staff.stop, 0 reported\n\
+         qcondition: section 'raw vacations' for [staff.vacations]: 3 rows read, 3 used, 0 reported\n\
+         qcondition: section 'raw work' for [work]: 4 rows read, 4 used, 0 reported\n"
+    );
+}
+
+fn json_problems(out: &std::process::Output) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap_or_else(|e| {
+        panic!(
+            "stderr is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    v.as_array().expect("a JSON array").clone()
+}
+
+/// Regression: with `--errors json`, an error of the map file, of the
+/// stream syntax or of I/O was printed as text, breaking the monitor
+/// reading stderr as JSON.
+#[test]
+fn errors_json_holds_map_stream_and_io_errors_too() {
+    let sb = Sandbox::new();
+    let out = in_fixtures(&sb)
+        .args([
+            "--errors",
+            "json",
+            "--map",
+            "broken-map-typo.toml",
+            "broken-ids.raw.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    let list = json_problems(&out);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["severity"], "error");
+    assert_eq!(list[0]["section"], "map broken-map-typo.toml");
+    assert!(list[0]["line"].is_u64());
+    assert!(
+        list[0]["message"].as_str().unwrap().contains("sorce"),
+        "{list:?}"
+    );
+
+    let out = sb
+        .cmd("qcondition")
+        .args(["--check", "--errors", "json"])
+        .write_stdin("=====qplan params v1\nnot a stream\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    let list = json_problems(&out);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["line"], 2);
+    assert!(
+        list[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("reading stdin: line starts with neither TAB"),
+        "{list:?}"
+    );
+
+    for args in [
+        ["--map", "missing.toml", "grid.raw.txt"],
+        ["--map", "grid.toml", "missing.raw.txt"],
+    ] {
+        let out = in_fixtures(&sb)
+            .args(["--errors", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(74));
+        assert!(out.stdout.is_empty());
+        let list = json_problems(&out);
+        assert_eq!(list.len(), 1);
+        assert!(
+            list[0]["message"].as_str().unwrap().contains("missing."),
+            "{list:?}"
+        );
+    }
+
+    // -v with --errors json: the tallies are in the list, as `info`.
+    let out = in_fixtures(&sb)
+        .args([
+            "--errors",
+            "json",
+            "-v",
+            "--map",
+            "grid.toml",
+            "grid.raw.txt",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let list = json_problems(&out);
+    assert_eq!(list.len(), 3);
+    assert!(list.iter().all(|p| p["severity"] == "info"));
+}

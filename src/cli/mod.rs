@@ -126,7 +126,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 }
 
 /// A reader that went away is a normal end of a pipeline (SPEC section 8).
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Parser, ValueEnum};
 
 use crate::cli::{self, Tool, Verbosity};
-use crate::condition::gate::Problems;
-use crate::condition::{self, map, Input};
+use crate::condition::gate::{Problem, Problems};
+use crate::condition::{self, map, RawStream};
 use crate::error::{Error, Location};
 use crate::stream::{read_sections, Reader};
 
@@ -34,7 +34,12 @@ pub enum Errors {
 /// column and value, and nothing at all is written when there is one
 /// (exit 65). Suspicious but legal data (a person on a track with no work,
 /// work on a track with no staff, a name twice, no work at all) is a
-/// warning; --strict makes warnings errors.
+/// warning; --strict makes warnings errors. Nothing is dropped silently:
+/// every raw row becomes data, is left out by a rule the map names (skip,
+/// stop), or is reported; -v prints per section the rows read, used,
+/// skipped (by which rule) and reported. With --errors json every problem,
+/// including those of the map, the stream syntax and I/O, is in the one
+/// JSON list and nothing else is printed.
 ///
 /// The map file (TOML) has four tables: [params] (start, end, skills:
 /// literals or { source, column, row }), [holidays] (dates, or source and
@@ -96,6 +101,63 @@ impl Tool for Args {
     }
 
     fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        let name = cli::input_name(self.input.as_deref());
+        let mut problems = Problems::default();
+        let result = self.condition(&name, &mut problems, out);
+        match self.errors {
+            Errors::Text => {
+                self.report_text(&problems);
+                let errors = result?;
+                if errors > 0 {
+                    return Err(Error::data(
+                        Location::default(),
+                        format!(
+                            "{errors} problem{} in {name}: nothing written",
+                            if errors == 1 { "" } else { "s" }
+                        ),
+                    )
+                    .into());
+                }
+                Ok(())
+            }
+            Errors::Json => {
+                // Every failure goes into the one JSON list; nothing else
+                // reaches stderr (a broken pipe still ends quietly).
+                let code = match &result {
+                    Ok(0) => None,
+                    Ok(_) => Some(crate::error::exit::DATAERR),
+                    Err(e) if cli::is_broken_pipe(e) => return result.map(drop),
+                    Err(e) => {
+                        problems.list.push(Problem::from_error(e));
+                        Some(cli::exit_code(e))
+                    }
+                };
+                self.report_json(&problems)?;
+                match code {
+                    None => Ok(()),
+                    Some(code) => Err(Error::Reported {
+                        problems: problems.errors(),
+                        code,
+                    }
+                    .into()),
+                }
+            }
+        }
+    }
+}
+
+impl Args {
+    /// Reads the map and the input, conditions or checks, and writes the
+    /// result when there is no error. Problems of the data go to
+    /// `problems`; the count of errors among them is returned. A failure
+    /// that stops the run (an unreadable map, a malformed stream, I/O) is
+    /// the `Err`.
+    fn condition(
+        &self,
+        name: &str,
+        problems: &mut Problems,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<usize> {
         let map = match &self.map {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -104,19 +166,17 @@ impl Tool for Args {
             }
             None => None,
         };
-        let name = cli::input_name(self.input.as_deref());
         let mut bytes = Vec::new();
         cli::open_input(self.input.as_deref())?
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io(format!("reading {name}"), e))?;
         let sections = read_sections(&mut Reader::new(bytes.as_slice()))
             .map_err(|e| anyhow::Error::new(e).context(format!("reading {name}")))?;
-        let input = Input { sections };
-        let mut problems = Problems::default();
+        let input = RawStream { sections };
         let data = match &map {
-            Some(map) => Some(condition::condition(map, &input, &mut problems)),
+            Some(map) => Some(condition::condition(map, &input, problems)),
             None => {
-                condition::from_v1(&input, &mut problems);
+                condition::from_v1(&input, problems);
                 None
             }
         };
@@ -124,48 +184,57 @@ impl Tool for Args {
             problems.strict();
         }
         problems.sort();
-        self.report(&problems)?;
         let errors = problems.errors();
         if errors > 0 {
-            return Err(match self.errors {
-                Errors::Json => Error::Reported { problems: errors },
-                Errors::Text => Error::data(
-                    Location::default(),
-                    format!(
-                        "{errors} problem{} in {name}: nothing written",
-                        if errors == 1 { "" } else { "s" }
-                    ),
-                ),
-            }
-            .into());
+            return Ok(errors);
         }
         match data {
             Some(data) => condition::write(out, &data, input.provenance().as_deref())?,
             None => out.write_all(&bytes)?,
         }
-        Ok(())
+        out.flush()
+            .map_err(|e| Error::io(format!("writing {}", self.output_name()), e))?;
+        Ok(0)
     }
-}
 
-impl Args {
-    fn report(&self, problems: &Problems) -> anyhow::Result<()> {
-        match self.errors {
-            Errors::Json => {
-                if !problems.list.is_empty() {
-                    let mut err = std::io::stderr().lock();
-                    serde_json::to_writer_pretty(&mut err, &problems.list)?;
-                    writeln!(err)?;
-                }
+    fn output_name(&self) -> String {
+        self.output
+            .as_ref()
+            .map_or_else(|| "stdout".to_owned(), |p| p.display().to_string())
+    }
+
+    fn report_text(&self, problems: &Problems) {
+        for t in &problems.tallies {
+            self.verbosity.note("qcondition", t);
+        }
+        for p in &problems.list {
+            if p.severity == "error" {
+                eprintln!("qcondition: {p}");
+            } else {
+                self.verbosity.warn("qcondition", p);
             }
-            Errors::Text => {
-                for p in &problems.list {
-                    if p.severity == "error" {
-                        eprintln!("qcondition: {p}");
-                    } else {
-                        self.verbosity.warn("qcondition", p);
-                    }
-                }
-            }
+        }
+    }
+
+    /// The JSON list: with -v, the tallies of rows come first as problems
+    /// of severity `info`.
+    fn report_json(&self, problems: &Problems) -> anyhow::Result<()> {
+        let mut list: Vec<Problem> = Vec::new();
+        if self.verbosity.verbose > 0 {
+            list.extend(problems.tallies.iter().map(|t| Problem {
+                severity: "info",
+                section: Some(t.section.clone()),
+                line: None,
+                column: None,
+                value: None,
+                message: t.to_string(),
+            }));
+        }
+        list.extend(problems.list.iter().cloned());
+        if !list.is_empty() {
+            let mut err = std::io::stderr().lock();
+            serde_json::to_writer_pretty(&mut err, &list)?;
+            writeln!(err)?;
         }
         Ok(())
     }

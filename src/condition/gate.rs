@@ -3,7 +3,7 @@
 //! here whether they come from a map or from a team's own script
 //! (`--check`), so both paths apply the same rules.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -37,6 +37,43 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// A failure that stopped the run (the map unreadable, the stream
+    /// malformed, an I/O error) as a problem, so that `--errors json` holds
+    /// it too: its location when it has one, and the cause chain.
+    pub fn from_error(err: &anyhow::Error) -> Problem {
+        let mut p = Problem {
+            severity: "error",
+            section: None,
+            line: None,
+            column: None,
+            value: None,
+            message: String::new(),
+        };
+        let mut parts: Vec<String> = Vec::new();
+        for cause in err.chain() {
+            match cause.downcast_ref::<crate::error::Error>() {
+                Some(crate::error::Error::Data { at, message }) => {
+                    p.section.clone_from(&at.section);
+                    p.line = at.line;
+                    p.column.clone_from(&at.column);
+                    p.value.clone_from(&at.value);
+                    parts.push(message.clone());
+                    break;
+                }
+                Some(crate::error::Error::Stream { line, message }) => {
+                    p.line = Some(*line);
+                    parts.push(message.clone());
+                    break;
+                }
+                _ => parts.push(cause.to_string()),
+            }
+        }
+        p.message = parts.join(": ");
+        p
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let at = Location {
@@ -54,10 +91,83 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Errors and warnings, in the order they were found.
+/// Errors and warnings, in the order they were found, and what became of
+/// every row read (`-v`).
 #[derive(Debug, Default)]
 pub struct Problems {
     pub list: Vec<Problem>,
+    pub tallies: Vec<Tally>,
+}
+
+/// What became of the rows of one raw section read for one table of the
+/// map: every row read is used, skipped by a rule the map names (or for
+/// being blank), or reported.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// `raw work`.
+    pub section: String,
+    /// The map table that read it: `work`, `staff.vacations`.
+    pub table: String,
+    pub read: u64,
+    pub used: u64,
+    /// Rows left out, by rule (`work.estimate.skip`, `staff.stop`, `blank`).
+    pub skipped: BTreeMap<String, u64>,
+    /// Rows left out with an error or a warning naming them.
+    pub reported: u64,
+}
+
+/// What became of one row.
+pub enum Outcome {
+    Used,
+    Skipped(String),
+    Reported,
+}
+
+impl Tally {
+    pub fn new(section: &str, table: &str, blank: u64) -> Tally {
+        let mut t = Tally {
+            section: section.to_owned(),
+            table: table.to_owned(),
+            read: blank,
+            ..Tally::default()
+        };
+        if blank > 0 {
+            t.skipped.insert("blank".into(), blank);
+        }
+        t
+    }
+
+    pub fn count(&mut self, outcome: Outcome) {
+        self.read += 1;
+        match outcome {
+            Outcome::Used => self.used += 1,
+            Outcome::Skipped(rule) => *self.skipped.entry(rule).or_default() += 1,
+            Outcome::Reported => self.reported += 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows = |n: u64| if n == 1 { "row" } else { "rows" };
+        write!(
+            f,
+            "section '{}' for [{}]: {} {} read, {} used",
+            self.section,
+            self.table,
+            self.read,
+            rows(self.read),
+            self.used
+        )?;
+        for (rule, n) in &self.skipped {
+            if rule == "blank" {
+                write!(f, ", {n} blank")?;
+            } else {
+                write!(f, ", {n} skipped by {rule}")?;
+            }
+        }
+        write!(f, ", {} reported", self.reported)
+    }
 }
 
 impl Problems {

@@ -15,10 +15,13 @@ pub struct Table {
     /// The header row (CSV/TSV); empty for JSON.
     pub headers: Vec<String>,
     pub header_line: u64,
-    pub rows: Vec<Row>,
+    pub rows: Vec<RawRow>,
+    /// Rows with nothing in them (every cell blank), left out of `rows`.
+    pub blank_rows: u64,
 }
 
-pub struct Row {
+/// A row of a raw section (one CSV/TSV line or one JSON record).
+pub struct RawRow {
     /// The stream line the row starts on.
     pub line: u64,
     pub data: RowData,
@@ -69,6 +72,7 @@ impl Table {
             headers: Vec::new(),
             header_line: section.line + 1,
             rows: Vec::new(),
+            blank_rows: 0,
         };
         if format == Format::Json {
             let doc: Json = serde_json::from_slice(&text).map_err(|e| {
@@ -93,7 +97,7 @@ impl Table {
             };
             table.rows = list
                 .into_iter()
-                .map(|r| Row {
+                .map(|r| RawRow {
                     line: section.line + 1,
                     data: RowData::Record(r),
                 })
@@ -134,10 +138,12 @@ impl Table {
                 table.header_line = line;
                 first = false;
             } else if cells.iter().any(|c| !c.trim().is_empty()) {
-                table.rows.push(Row {
+                table.rows.push(RawRow {
                     line,
                     data: RowData::Cells(cells),
                 });
+            } else {
+                table.blank_rows += 1;
             }
         }
         Ok(table)
@@ -171,8 +177,16 @@ impl Table {
         }
     }
 
+    /// The number of cells of a CSV/TSV row (`None` for a JSON record).
+    pub fn width(row: &RawRow) -> Option<usize> {
+        match &row.data {
+            RowData::Cells(c) => Some(c.len()),
+            RowData::Record(_) => None,
+        }
+    }
+
     /// The text of a cell; a missing cell is empty.
-    pub fn cell(row: &Row, col: &Col) -> String {
+    pub fn cell(row: &RawRow, col: &Col) -> String {
         match (&row.data, col) {
             (RowData::Cells(cells), Col::Index(i)) => cells.get(*i).cloned().unwrap_or_default(),
             (RowData::Record(r), Col::Pointer(p)) => match r.pointer(p) {
