@@ -52,6 +52,9 @@ _qsnap() {
             qsnap,trace)
                 cmd="qsnap__subcmd__trace"
                 ;;
+            qsnap,verify)
+                cmd="qsnap__subcmd__verify"
+                ;;
             qsnap__subcmd__help,clone)
                 cmd="qsnap__subcmd__help__subcmd__clone"
                 ;;
@@ -88,6 +91,9 @@ _qsnap() {
             qsnap__subcmd__help,trace)
                 cmd="qsnap__subcmd__help__subcmd__trace"
                 ;;
+            qsnap__subcmd__help,verify)
+                cmd="qsnap__subcmd__help__subcmd__verify"
+                ;;
             *)
                 ;;
         esac
@@ -95,7 +101,7 @@ _qsnap() {
 
     case "${cmd}" in
         qsnap)
-            opts="-q -v -h -V --repo --quiet --verbose --help --version init put get log diff ls tag trace gc push clone help"
+            opts="-q -v -h -V --repo --quiet --verbose --help --version init put get log diff ls tag trace verify gc push clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,7 +203,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__help)
-            opts="init put get log diff ls tag trace gc push clone help"
+            opts="init put get log diff ls tag trace verify gc push clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -378,6 +384,20 @@ _qsnap() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qsnap__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qsnap__subcmd__init)
             opts="-q -v -h --repo --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -529,6 +549,24 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsnap__subcmd__verify)
+            opts="-q -v -h --repo --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

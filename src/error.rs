@@ -127,6 +127,12 @@ pub enum Error {
     #[error("{problems} problems reported")]
     Reported { problems: usize, code: u8 },
 
+    /// A negative answer where a tool answers a yes/no question (exit 1),
+    /// such as `qsnap verify`'s "is every version readable?"; the details
+    /// are the tool's output.
+    #[error("{0}")]
+    No(String),
+
     /// Reading or writing failed.
     #[error("{context}")]
     Io {
@@ -168,6 +174,7 @@ impl Error {
             Error::Reported { code, .. } => *code,
             Error::Unavailable { .. } => exit::UNAVAILABLE,
             Error::Temporary { .. } => exit::TEMPFAIL,
+            Error::No(_) => exit::NO,
             Error::Io { source, .. } => io_exit_code(source),
         }
     }

@@ -821,3 +821,167 @@ fn a_ref_lock_left_by_a_dead_put_is_cleared_with_a_warning() {
         .code(75);
     let _ = first;
 }
+
+/// Cuts a loose object of the store to half its length, as a disk that
+/// lost the end of a file would.
+fn truncate_object(store: &Path, oid: git2::Oid) {
+    let hex = oid.to_string();
+    let path = store.join("objects").join(&hex[..2]).join(&hex[2..]);
+    let len = std::fs::metadata(&path).expect("a loose object").len();
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)] // A test damaging its own file.
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+}
+
+/// A store with three versions of `qplan raw` and one of `qplan results`,
+/// and the ids of main, its tree, the raw blob and the oldest commit.
+fn store_to_damage(sb: &Sandbox) -> [git2::Oid; 4] {
+    let first = put(sb, "qplan", "raw", &stream(1));
+    put(sb, "qplan", "raw", &stream(2));
+    put(sb, "qplan", "results", &stream(3));
+    put(sb, "qplan", "raw", &stream(4));
+    let repo = git2::Repository::open_bare(sb.path().join("store")).unwrap();
+    let main = repo.head().unwrap().peel_to_commit().unwrap();
+    let blob = main
+        .tree()
+        .unwrap()
+        .get_path(Path::new("raw/qplan.txt"))
+        .unwrap()
+        .id();
+    [
+        main.id(),
+        main.tree_id(),
+        blob,
+        git2::Oid::from_str(&first).unwrap(),
+    ]
+}
+
+/// Runs qsnap with a generous time limit (the bug was an endless loop):
+/// it must fail with 74, name the object and print nothing on stdout.
+fn fails_on(sb: &Sandbox, args: &[&str], object: git2::Oid) {
+    qsnap(sb)
+        .args(args)
+        .write_stdin(stream(9))
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(74)
+        .stdout("")
+        .stderr(predicate::str::contains(format!("object {object}")))
+        .stderr(predicate::str::contains("truncated"));
+}
+
+/// Issue 10: a truncated loose object made get, log, ls and put spin
+/// forever inside libgit2's zlib reader (libgit2/libgit2#7342).
+#[test]
+fn a_truncated_object_fails_fast_naming_it() {
+    for (which, cases) in [
+        (
+            0,
+            &[
+                &["get", "qplan", "raw"][..],
+                &["log"],
+                &["ls"],
+                &["put", "qplan", "raw"],
+            ][..],
+        ),
+        (
+            1,
+            &[
+                &["get", "qplan", "raw"][..],
+                &["ls"],
+                &["put", "qplan", "raw"],
+                &["log", "qplan", "raw"],
+            ],
+        ),
+        (
+            2,
+            &[
+                &["get", "qplan", "raw"][..],
+                &["get", "qplan", "raw", "--raw"],
+                &["diff", "qplan", "raw", "main~1"],
+            ],
+        ),
+        (
+            3,
+            &[
+                &["log"][..],
+                &["log", "qplan", "raw"],
+                &["get", "qplan", "raw", "--at", "main~3"],
+            ],
+        ),
+    ] {
+        let sb = Sandbox::new();
+        let ids = store_to_damage(&sb);
+        truncate_object(&sb.path().join("store"), ids[which]);
+        for args in cases {
+            fails_on(&sb, args, ids[which]);
+        }
+        // What does not need the damaged object still works.
+        if which == 2 {
+            stdout_of(qsnap(&sb).args(["get", "qplan", "results"]));
+            stdout_of(qsnap(&sb).arg("log"));
+        }
+    }
+}
+
+#[test]
+fn verify_lists_unreadable_versions_and_missing_provenance() {
+    let sb = Sandbox::new();
+    let ids = store_to_damage(&sb);
+    qsnap(&sb).arg("verify").assert().success().stdout("");
+    // A result whose raw data came from a commit this store does not have.
+    let foreign = "0123456789abcdef0123456789abcdef01234567";
+    put(
+        &sb,
+        "qplan",
+        "results",
+        &format!(
+            "=====qsnap provenance v1\n\tqplan raw\t{foreign}\n{}",
+            stream(5)
+        ),
+    );
+    // The oldest version's blob, cut short.
+    let repo = git2::Repository::open_bare(sb.path().join("store")).unwrap();
+    let oldest = repo.find_commit(ids[3]).unwrap();
+    let blob = oldest
+        .tree()
+        .unwrap()
+        .get_path(Path::new("raw/qplan.txt"))
+        .unwrap()
+        .id();
+    truncate_object(&sb.path().join("store"), blob);
+    let out = qsnap(&sb)
+        .arg("verify")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("object {blob}")) && l.contains("truncated")),
+        "{listed}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(&format!(
+            "provenance commit {foreign} (qplan raw) is not in this store"
+        ))),
+        "{listed}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 problems"));
+    // The current versions are still whole and readable.
+    assert_eq!(
+        stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw"])),
+        stream(4)
+    );
+}

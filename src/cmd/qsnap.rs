@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::cli::{Tool, Verbosity};
 use crate::error::{Error, Location};
 use crate::snap::history::{self, short, show_time};
-use crate::snap::{diff, store, At, Put, Resource, Store, Version};
+use crate::snap::{diff, objects, store, verify, At, Put, Resource, Store, Version};
 use crate::stream::{Writer, PROVENANCE};
 
 /// Keep every version of raw, conditioned and result data in a git repository.
@@ -118,6 +118,13 @@ pub enum Command {
         #[arg(long, value_name = "REV")]
         at: Option<String>,
     },
+    /// Check that every version is readable and every provenance commit
+    /// present; exit 1 with the list of problems (on stdout) when not.
+    ///
+    /// Reads every commit reachable from main and the tags, their trees and
+    /// every blob whole (git checks each object's hash). A provenance commit
+    /// from another store counts as missing.
+    Verify,
     /// Remove what killed puts left behind: temporary files in `objects/`
     /// that no running put holds, and a `main.lock` a dead put left.
     ///
@@ -240,8 +247,8 @@ impl Tool for Args {
                 let res = Resource::new(&app, &stage)?;
                 let store = Store::open(&store::locate(repo)?)?;
                 let content = |at: &At| -> anyhow::Result<Vec<u8>> {
-                    let (blob, _) = history::version_at(&store, &res, at)?;
-                    let blob = store.repo.find_blob(blob).map_err(store::git("reading"))?;
+                    let (blob, _) = history::version_at(&store.repo, &res, at)?;
+                    let blob = objects::blob(&store.repo, blob)?;
                     Ok(blob.content().to_vec())
                 };
                 let old = content(&At::Rev(rev1))?;
@@ -258,7 +265,7 @@ impl Tool for Args {
                     return Err(Error::Usage(format!("{name:?} is not a valid tag name")).into());
                 }
                 let store = Store::open(&store::locate(repo)?)?;
-                let commit = history::resolve(&store, &at_of(rev, None))?;
+                let commit = history::resolve(&store.repo, &at_of(rev, None))?;
                 if let Ok(existing) = store.repo.find_reference(&refname) {
                     let at = existing.target().map(short).unwrap_or_default();
                     return Err(Error::data(
@@ -277,6 +284,28 @@ impl Tool for Args {
                 let res = Resource::new(&app, &stage)?;
                 let store = Store::open(&store::locate(repo)?)?;
                 trace(&store, &res, &at_of(at, None), out)?;
+            }
+            Command::Verify => {
+                let store = Store::open(&store::locate(repo)?)?;
+                let report = verify::verify(&store.repo)?;
+                for p in &report.problems {
+                    writeln!(out, "{p}")?;
+                }
+                if !report.problems.is_empty() {
+                    return Err(Error::No(format!(
+                        "{} problems in {}",
+                        report.problems.len(),
+                        store.dir.display()
+                    ))
+                    .into());
+                }
+                v.note(
+                    "qsnap",
+                    format!(
+                        "{} commits, {} objects: all readable",
+                        report.commits, report.objects
+                    ),
+                );
             }
             Command::Gc { wait } => {
                 let store = Store::open(&store::locate(repo)?)?;
@@ -331,7 +360,10 @@ fn get(
     raw: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let (blob, put) = history::version_at(store, res, at)?;
+    let (blob, put) = history::version_at(&store.repo, res, at)?;
+    // Checked before the first byte goes out: a damaged version writes
+    // nothing.
+    objects::check(&store.repo, blob)?;
     if !raw {
         let mut w = Writer::new(&mut *out);
         w.header(0, PROVENANCE)?;
@@ -386,7 +418,7 @@ fn log(
         return Ok(());
     };
     if let Some(res) = res {
-        if !history::resources(&main)?.contains(res) {
+        if !history::resources(&store.repo, &main)?.contains(res) {
             return Err(Error::data(
                 Location::default(),
                 format!("unknown resource {res}: nothing was ever put there"),
@@ -399,13 +431,12 @@ fn log(
         if max.is_some_and(|n| entries.len() >= n) {
             break;
         }
-        let c = store
-            .repo
-            .find_commit(oid?)
-            .map_err(store::git("reading history"))?;
+        let c = objects::commit(&store.repo, oid?)?;
         let v = Version::of(&c);
-        if res.is_some_and(|r| !history::touches(&c, &v, r)) {
-            continue;
+        if let Some(r) = res {
+            if !history::touches(&store.repo, &c, &v, r)? {
+                continue;
+            }
         }
         entries.push(v);
     }
@@ -457,22 +488,27 @@ fn log(
 }
 
 fn ls(store: &Store, at: &At, out: &mut dyn Write) -> anyhow::Result<()> {
-    let commit = history::resolve(store, at)?;
-    for res in history::resources(&commit)? {
+    let commit = history::resolve(&store.repo, at)?;
+    // Every line is worked out before the first is written: a damaged
+    // object stops ls with nothing on stdout.
+    let mut lines = Vec::new();
+    for res in history::resources(&store.repo, &commit)? {
         let put = history::last_put(&store.repo, commit.id(), &res)?.unwrap_or(commit.clone());
-        writeln!(
-            out,
+        lines.push(format!(
             "{:<24}  {}  {}",
             res.to_string(),
             short(put.id()),
             show_time(put.time().seconds())
-        )?;
+        ));
+    }
+    for line in lines {
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }
 
 fn trace(store: &Store, res: &Resource, at: &At, out: &mut dyn Write) -> anyhow::Result<()> {
-    let (_, put) = history::version_at(store, res, at)?;
+    let (_, put) = history::version_at(&store.repo, res, at)?;
     let mut rows = vec![(res.to_string(), put.id().to_string())];
     rows.extend(
         Version::of(&put)
@@ -484,16 +520,8 @@ fn trace(store: &Store, res: &Resource, at: &At, out: &mut dyn Write) -> anyhow:
     writeln!(out, "{:<width$}  {:<12}  TIME", "RESOURCE", "COMMIT")?;
     for (resource, commit) in rows {
         // An ancestor may come from another store: its time is then unknown.
-        let time = git2::Oid::from_str(&commit)
+        let time = history::resolve_rev(&store.repo, &commit)
             .ok()
-            .and_then(|oid| store.repo.find_commit(oid).ok())
-            .or_else(|| {
-                store
-                    .repo
-                    .revparse_single(&commit)
-                    .ok()
-                    .and_then(|o| o.peel_to_commit().ok())
-            })
             .map_or("(not in this store)".to_owned(), |c| {
                 show_time(c.time().seconds())
             });

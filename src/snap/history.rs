@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use git2::{Commit, Oid, Repository};
 
 use super::name::Resource;
-use super::store::{git, Store};
+use super::objects::{self, git};
 use crate::error::{Error, Location, Result};
 
 pub const RESOURCE_TRAILER: &str = "Qsnap-Resource";
@@ -156,29 +156,22 @@ fn data(message: String) -> Error {
 }
 
 /// The commit a revision names.
-pub fn resolve<'r>(store: &'r Store, at: &At) -> Result<Commit<'r>> {
-    let main = store.main_commit()?;
+pub fn resolve<'r>(repo: &'r Repository, at: &At) -> Result<Commit<'r>> {
+    let main = objects::main_commit(repo)?;
     let Some(main) = main else {
         return Err(data(format!(
             "the store at {} is empty: nothing has been put yet",
-            store.dir.display()
+            repo.path().display()
         )));
     };
     match at {
         At::Main => Ok(main),
-        At::Rev(rev) => store
-            .repo
-            .revparse_single(rev)
-            .and_then(|o| o.peel_to_commit())
-            .map_err(|_| data(format!("unknown revision {rev:?}"))),
+        At::Rev(rev) => resolve_rev(repo, rev),
         At::Time(t) => {
             let limit = t.timestamp();
             let mut first = main.time().seconds();
-            for oid in first_parents(&store.repo, main.id())? {
-                let c = store
-                    .repo
-                    .find_commit(oid?)
-                    .map_err(git("reading history"))?;
+            for oid in first_parents(repo, main.id())? {
+                let c = objects::commit(repo, oid?)?;
                 if c.time().seconds() <= limit {
                     return Ok(c);
                 }
@@ -193,39 +186,145 @@ pub fn resolve<'r>(store: &'r Store, at: &At) -> Result<Commit<'r>> {
     }
 }
 
-/// Main's first-parent chain from `from`, newest first.
-pub fn first_parents(
-    repo: &Repository,
-    from: Oid,
-) -> Result<impl Iterator<Item = Result<Oid>> + '_> {
-    let mut walk = repo.revwalk().map_err(git("reading history"))?;
-    walk.push(from).map_err(git("reading history"))?;
-    walk.simplify_first_parent()
-        .map_err(git("reading history"))?;
-    Ok(walk.map(|r| r.map_err(git("reading history"))))
+/// A revision as git writes it, resolved without handing libgit2 an object
+/// that was not checked first (see [`objects`]): a ref or tag name, `HEAD`,
+/// a full or short commit id, each followed by any `~N`, `^` or `^1`
+/// (first parents). Anything else (`main@{2}`, `:/text`) goes to libgit2's
+/// own parser.
+pub fn resolve_rev<'r>(repo: &'r Repository, rev: &str) -> Result<Commit<'r>> {
+    let unknown = || data(format!("unknown revision {rev:?}"));
+    let base_end = rev.find(['~', '^']).unwrap_or(rev.len());
+    let (base, mut steps) = rev.split_at(base_end);
+    let mut hops: Vec<u64> = Vec::new();
+    let mut plain = !base.is_empty();
+    while plain && !steps.is_empty() {
+        let (op, rest) = steps.split_at(1);
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (n, rest) = rest.split_at(digits);
+        let n: Option<u64> = if n.is_empty() {
+            Some(1)
+        } else {
+            n.parse().ok()
+        };
+        match (op, n) {
+            ("~", Some(n)) => hops.push(n),
+            // `^` and `^1` are the first parent; `^0` the commit itself.
+            ("^", Some(n)) if n <= 1 => hops.push(n),
+            _ => plain = false,
+        }
+        steps = rest;
+    }
+    if !plain {
+        return repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|_| unknown());
+    }
+    let mut commit = objects::commit(repo, base_oid(repo, base, unknown)?)?;
+    for n in hops {
+        for _ in 0..n {
+            commit = objects::parent(repo, &commit)?.ok_or_else(|| {
+                data(format!(
+                    "unknown revision {rev:?}: the history is shorter than that"
+                ))
+            })?;
+        }
+    }
+    Ok(commit)
+}
+
+/// The commit a name or an id stands for, found without reading any object
+/// but the tag objects on the way (checked).
+fn base_oid(repo: &Repository, base: &str, unknown: impl Fn() -> Error) -> Result<Oid> {
+    if let Ok(r) = repo.resolve_reference_from_short_name(base) {
+        let mut oid = r
+            .resolve()
+            .ok()
+            .and_then(|r| r.target())
+            .ok_or_else(&unknown)?;
+        // An annotated tag (made with git): peel it, checked.
+        for _ in 0..16 {
+            objects::check(repo, oid)?;
+            match repo.find_tag(oid) {
+                Ok(tag) => oid = tag.target_id(),
+                Err(_) => return Ok(oid),
+            }
+        }
+        return Err(unknown());
+    }
+    let hex = base.len() >= 4 && base.len() <= 40 && base.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex {
+        return Err(unknown());
+    }
+    let odb = repo.odb().map_err(git("reading the store"))?;
+    let short = Oid::from_str(base).map_err(|_| unknown())?;
+    match odb.exists_prefix(short, base.len()) {
+        Ok(oid) => Ok(oid),
+        Err(e) if e.code() == git2::ErrorCode::Ambiguous => Err(data(format!(
+            "revision {base:?} is ambiguous: several objects start with it; give more digits"
+        ))),
+        Err(_) => Err(unknown()),
+    }
+}
+
+/// The first-parent chain from `from`, newest first, each commit checked
+/// before libgit2 parses it.
+pub fn first_parents(repo: &Repository, from: Oid) -> Result<FirstParents<'_>> {
+    Ok(FirstParents {
+        repo,
+        next: Some(from),
+    })
+}
+
+pub struct FirstParents<'r> {
+    repo: &'r Repository,
+    next: Option<Oid>,
+}
+
+impl Iterator for FirstParents<'_> {
+    type Item = Result<Oid>;
+
+    fn next(&mut self) -> Option<Result<Oid>> {
+        let oid = self.next.take()?;
+        match objects::commit(self.repo, oid) {
+            Ok(c) => {
+                self.next = c.parent_ids().next();
+                Some(Ok(oid))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
 }
 
 /// Whether a commit changed `res`: its trailer says so, or (for a commit
 /// made by hand) the resource's blob differs from the first parent's.
-pub fn touches(commit: &Commit, version: &Version, res: &Resource) -> bool {
+pub fn touches(
+    repo: &Repository,
+    commit: &Commit,
+    version: &Version,
+    res: &Resource,
+) -> Result<bool> {
     if version.resource.is_some() {
-        return version.resource.as_ref() == Some(res);
+        return Ok(version.resource.as_ref() == Some(res));
     }
     let path = res.path();
-    let entry = |c: &Commit| {
-        c.tree()
-            .ok()
-            .and_then(|t| t.get_path(Path::new(&path)).ok().map(|e| e.id()))
+    let entry = |c: &Commit| -> Result<Option<Oid>> {
+        let tree = objects::tree(repo, c)?;
+        Ok(tree.get_path(Path::new(&path)).ok().map(|e| e.id()))
     };
-    let mine = entry(commit);
-    mine.is_some() && mine != commit.parent(0).ok().as_ref().and_then(entry)
+    let mine = entry(commit)?;
+    let theirs = match objects::parent(repo, commit)? {
+        Some(p) => entry(&p)?,
+        None => None,
+    };
+    Ok(mine.is_some() && mine != theirs)
 }
 
 /// The commit that put the version of `res` current at `from`.
 pub fn last_put<'r>(repo: &'r Repository, from: Oid, res: &Resource) -> Result<Option<Commit<'r>>> {
     for oid in first_parents(repo, from)? {
-        let c = repo.find_commit(oid?).map_err(git("reading history"))?;
-        if touches(&c, &Version::of(&c), res) {
+        let c = objects::commit(repo, oid?)?;
+        if touches(repo, &c, &Version::of(&c), res)? {
             return Ok(Some(c));
         }
     }
@@ -233,8 +332,8 @@ pub fn last_put<'r>(repo: &'r Repository, from: Oid, res: &Resource) -> Result<O
 }
 
 /// The resources in a commit's tree, sorted.
-pub fn resources(commit: &Commit) -> Result<Vec<Resource>> {
-    let tree = commit.tree().map_err(git("reading a tree"))?;
+pub fn resources(repo: &Repository, commit: &Commit) -> Result<Vec<Resource>> {
+    let tree = objects::tree(repo, commit)?;
     let mut found = Vec::new();
     tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
         if let Some(r) = entry
@@ -254,16 +353,14 @@ pub fn resources(commit: &Commit) -> Result<Vec<Resource>> {
 /// A resource's stored version at a revision: its blob and the commit that
 /// put it. Distinct errors for a resource the store has never had and one
 /// that came later than the revision.
-pub fn version_at<'r>(store: &'r Store, res: &Resource, at: &At) -> Result<(Oid, Commit<'r>)> {
-    let commit = resolve(store, at)?;
-    let entry = commit
-        .tree()
-        .map_err(git("reading a tree"))?
+pub fn version_at<'r>(repo: &'r Repository, res: &Resource, at: &At) -> Result<(Oid, Commit<'r>)> {
+    let commit = resolve(repo, at)?;
+    let entry = objects::tree(repo, &commit)?
         .get_path(Path::new(&res.path()))
         .ok();
     let Some(entry) = entry else {
-        let main = resolve(store, &At::Main)?;
-        let known = resources(&main)?;
+        let main = resolve(repo, &At::Main)?;
+        let known = resources(repo, &main)?;
         if known.contains(res) {
             return Err(data(format!(
                 "{res} does not exist at revision {} ({}): its first version is later",
@@ -281,7 +378,7 @@ pub fn version_at<'r>(store: &'r Store, res: &Resource, at: &At) -> Result<(Oid,
             }
         )));
     };
-    let put = last_put(&store.repo, commit.id(), res)?.unwrap_or(commit);
+    let put = last_put(repo, commit.id(), res)?.unwrap_or(commit);
     Ok((entry.id(), put))
 }
 

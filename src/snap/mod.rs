@@ -5,13 +5,18 @@
 //! - [`store`]: opening, creating, the locked put, push and clone;
 //! - [`lock`]: the store's locks, and what a killed put leaves behind;
 //! - [`history`]: trailers, revisions and times, versions and provenance;
+//! - [`objects`]: objects checked before libgit2 reads them (a truncated one
+//!   made libgit2 loop forever);
+//! - [`verify`]: is every version readable, every provenance commit here?
 //! - [`diff`]: the section-aware diff of two versions.
 
 pub mod diff;
 pub mod history;
 pub mod lock;
 pub mod name;
+pub mod objects;
 pub mod store;
+pub mod verify;
 
 pub use history::{At, Provenance, Version};
 pub use name::Resource;

@@ -16,21 +16,14 @@ use git2::{build::TreeUpdateBuilder, Commit, FileMode, Oid, Repository, Reposito
 use super::history::{self, Provenance};
 use super::lock::{self, StoreLock};
 use super::name::Resource;
+use super::objects;
+pub use super::objects::{git, MAIN};
 use crate::error::{Error, Result};
 use crate::stream::{Event, Reader, Writer, PROVENANCE};
-
-/// The branch every put lands on.
-pub const MAIN: &str = "refs/heads/main";
 
 pub struct Store {
     pub repo: Repository,
     pub dir: PathBuf,
-}
-
-/// Turns a libgit2 failure into an I/O error that says what was being done.
-pub fn git(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
-    let context = context.into();
-    move |e| Error::io(context, std::io::Error::other(e.message().to_owned()))
 }
 
 /// The store directory: `--repo` (or `QSNAP_REPO`, which clap folds into
@@ -154,14 +147,7 @@ impl Store {
 
     /// The commit main points at; `None` in a store nothing was put in.
     pub fn main_commit(&self) -> Result<Option<Commit<'_>>> {
-        match self.repo.find_reference(MAIN) {
-            Ok(r) => r
-                .peel_to_commit()
-                .map(Some)
-                .map_err(git("reading the main branch")),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(git("reading the main branch")(e)),
-        }
+        objects::main_commit(&self.repo)
     }
 
     /// Stores a stacked stream as the new version of `res`. The input must be
@@ -185,11 +171,10 @@ impl Store {
         lock.remove_leftovers()?;
         let head = self.main_commit()?;
         if let Some(head) = &head {
-            let current = head.tree().ok().and_then(|t| {
-                t.get_path(Path::new(&res.path()))
-                    .ok()
-                    .map(|entry| entry.id())
-            });
+            let current = objects::tree(&self.repo, head)?
+                .get_path(Path::new(&res.path()))
+                .ok()
+                .map(|entry| entry.id());
             if current == Some(blob) {
                 if let Some(last) = history::last_put(&self.repo, head.id(), res)? {
                     if history::Version::of(&last).provenance == provenance {
@@ -199,7 +184,7 @@ impl Store {
             }
         }
         let base = match &head {
-            Some(c) => c.tree().map_err(git("reading the main tree"))?,
+            Some(c) => objects::tree(&self.repo, c)?,
             None => {
                 let empty = self
                     .repo
