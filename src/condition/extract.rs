@@ -417,7 +417,7 @@ fn staff(map: &Map, input: &RawStream, p: &mut Problems, out: &mut Conditioned) 
 }
 
 fn staff_table(
-    s: &map::Staff,
+    s: &map::StaffTable,
     t: &Table,
     away: &mut Away,
     p: &mut Problems,

@@ -25,7 +25,7 @@ enum Head {
 }
 
 pub(super) fn staff(
-    s: &map::Staff,
+    s: &map::StaffTable,
     t: &Table,
     away: &mut Away,
     p: &mut Problems,

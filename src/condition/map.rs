@@ -11,17 +11,17 @@ use crate::error::Result;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Map {
-    pub params: Params,
+    pub params: ParamsTable,
     #[serde(default)]
-    pub holidays: Holidays,
-    pub staff: Staff,
-    pub work: Work,
+    pub holidays: HolidaysTable,
+    pub staff: StaffTable,
+    pub work: WorkTable,
 }
 
 /// `[params]`: each value literal or taken from a raw section.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Params {
+pub struct ParamsTable {
     pub start: Value,
     pub end: Value,
     /// `"Apps:Native:Web"` or `["Apps", "Native", "Web"]`.
@@ -52,7 +52,7 @@ pub struct FromSource {
 /// `[holidays]`: literal dates and/or a column of a raw section.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Holidays {
+pub struct HolidaysTable {
     #[serde(default)]
     pub dates: Vec<String>,
     pub source: Option<String>,
@@ -80,7 +80,7 @@ pub enum Format {
 /// the first column (carried down), `name` the cells.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Staff {
+pub struct StaffTable {
     pub source: String,
     pub layout: Layout,
     pub format: Option<Format>,
@@ -96,12 +96,12 @@ pub struct Staff {
     /// every row after it are ignored.
     pub stop: Option<String>,
     /// Vacations kept apart from the grid.
-    pub vacations: Option<Vacations>,
+    pub vacations: Option<VacationsTable>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Vacations {
+pub struct VacationsTable {
     pub source: String,
     pub format: Option<Format>,
     pub name: Column,
@@ -111,7 +111,7 @@ pub struct Vacations {
 /// `[work]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Work {
+pub struct WorkTable {
     pub source: String,
     pub format: Option<Format>,
     /// JSON: pointer to the array of records (`/issues` for JIRA).

@@ -11,8 +11,8 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use super::amount::Amount;
 use super::arena::Arena;
 use super::fields::Triage;
-use super::input::{Input, Person, Work, ALL};
-use super::results::{Item, Results, Row};
+use super::input::{Input, Person, WorkItem, ALL};
+use super::results::{PlannedItem, Results, TrackRow};
 use super::schedule::Pool;
 use crate::error::{Error, Location, Result};
 
@@ -132,11 +132,11 @@ pub fn compute(input: Input) -> Result<Results> {
         .collect();
     keyed.sort_unstable();
     let mut arena = Arena::default();
-    let items: Vec<Item> = keyed
+    let items: Vec<PlannedItem> = keyed
         .iter()
         .map(|&(_, i)| {
-            let w: &Work = &work[i as usize];
-            Item {
+            let w: &WorkItem = &work[i as usize];
+            PlannedItem {
                 id: arena.push_str(input_arena.str(w.id)),
                 rank: w.rank,
                 name: arena.push_str(input_arena.str(w.name)),
@@ -215,7 +215,7 @@ pub fn compute(input: Input) -> Result<Results> {
 /// What every track's computation reads.
 struct Context<'a> {
     cal: &'a Calendar,
-    items: &'a [Item],
+    items: &'a [PlannedItem],
     arena: &'a Arena,
     staff: &'a [Person],
     vac: &'a [Vec<u32>],
@@ -233,7 +233,7 @@ struct TrackResults {
     manpower: Vec<Amount>,
     demand: [Vec<Amount>; 5],
     staff: Vec<Vec<String>>,
-    rows: Vec<Row>,
+    rows: Vec<TrackRow>,
 }
 
 impl Context<'_> {
@@ -319,7 +319,7 @@ impl Context<'_> {
         let rows = list
             .iter()
             .zip(shortages)
-            .map(|(&i, shortage)| Row {
+            .map(|(&i, shortage)| TrackRow {
                 item: i,
                 shortage,
                 done: dev_complete(estimate(i), self.sched, &mut pools).map(|d| self.cal.date(d)),
@@ -337,7 +337,7 @@ impl Context<'_> {
 /// Demand per triage level per skill, accumulated from triage 1 down to 3;
 /// the (level, skill) of a total that does not fit when one does not.
 fn demand<'a>(
-    items: &[Item],
+    items: &[PlannedItem],
     estimate: &impl Fn(u32) -> Option<&'a [(u32, Amount)]>,
     list: &[u32],
     n_skills: usize,

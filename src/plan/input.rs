@@ -94,7 +94,7 @@ pub struct Person {
 
 /// A work item; its text and amounts are in [`Input::arena`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct Work {
+pub struct WorkItem {
     pub id: Span,
     pub rank: i64,
     pub name: Span,
@@ -115,7 +115,7 @@ pub struct Input {
     pub params_line: String,
     pub holidays: Vec<NaiveDate>,
     pub staff: Vec<Person>,
-    pub work: Vec<Work>,
+    pub work: Vec<WorkItem>,
     /// The work items' ids, names and estimates.
     pub arena: Arena,
     pub tracks: Names,
@@ -160,7 +160,7 @@ struct Builder {
     seen: HashSet<&'static str>,
     holidays: Vec<NaiveDate>,
     staff: Vec<Person>,
-    work: Vec<Work>,
+    work: Vec<WorkItem>,
     arena: Arena,
     tracks: Names,
     skills: Names,
@@ -391,7 +391,7 @@ impl Builder {
         let triage = fields::parse_triage(f[4])
             .map_err(|m| field_error(WORK, line, 5, "triage", f[4], m))?;
         let track = track_field(&mut self.tracks, WORK, line, 6, f[5])?;
-        self.work.push(Work {
+        self.work.push(WorkItem {
             id: self.arena.push_str(id),
             rank,
             name: self.arena.push_str(name),

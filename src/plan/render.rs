@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::amount::Amount;
 use super::fields::{fmt_num, Triage};
-use super::results::{Results, Row};
+use super::results::{Results, TrackRow};
 
 /// What part of the results to show.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,7 +29,7 @@ impl View {
         }
     }
 
-    fn shows(&self, r: &Results, row: &Row) -> bool {
+    fn shows(&self, r: &Results, row: &TrackRow) -> bool {
         self.triage.is_none_or(|t| r.item(row).triage <= t)
     }
 
@@ -39,7 +39,7 @@ impl View {
     }
 }
 
-fn date_text(row: &Row) -> String {
+fn date_text(row: &TrackRow) -> String {
     row.done.map_or_else(|| "DNF".to_owned(), |d| d.to_string())
 }
 
@@ -129,7 +129,7 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
     )?;
     for t in view.tracks(r) {
         let people: usize = r.staff[t].iter().map(Vec::len).sum();
-        let rows: Vec<&Row> = r.work[t].iter().filter(|row| view.shows(r, row)).collect();
+        let rows: Vec<&TrackRow> = r.work[t].iter().filter(|row| view.shows(r, row)).collect();
         let short = rows.iter().filter(|row| !row.shortage.is_empty()).count();
         let dnf = rows.iter().filter(|row| row.done.is_none()).count();
         writeln!(out)?;

@@ -32,7 +32,7 @@ const PARALLEL_ROWS: usize = 100_000;
 /// [`Results::arena`] (read them with [`Results::id`], [`Results::name`],
 /// [`Results::estimate`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Item {
+pub struct PlannedItem {
     pub id: Span,
     pub rank: i64,
     pub name: Span,
@@ -46,7 +46,7 @@ pub struct Item {
 
 /// An item's line in one track's ranked list.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub struct TrackRow {
     /// Index into [`Results::items`].
     pub item: u32,
     /// Skills short and by how much (negative), empty when above the line.
@@ -69,8 +69,8 @@ pub struct Results {
     /// `[track][skill]`: names, sorted.
     pub staff: Vec<Vec<Vec<String>>>,
     /// `[track]`: rows in rank order.
-    pub work: Vec<Vec<Row>>,
-    pub items: Vec<Item>,
+    pub work: Vec<Vec<TrackRow>>,
+    pub items: Vec<PlannedItem>,
     /// The items' ids, names and estimates.
     pub arena: Arena,
     /// The `qsnap provenance v1` lines, passed through.
@@ -78,20 +78,20 @@ pub struct Results {
 }
 
 impl Results {
-    pub fn item(&self, row: &Row) -> &Item {
+    pub fn item(&self, row: &TrackRow) -> &PlannedItem {
         &self.items[row.item as usize]
     }
 
-    pub fn id(&self, item: &Item) -> &str {
+    pub fn id(&self, item: &PlannedItem) -> &str {
         self.arena.str(item.id)
     }
 
-    pub fn name(&self, item: &Item) -> &str {
+    pub fn name(&self, item: &PlannedItem) -> &str {
         self.arena.str(item.name)
     }
 
     /// The amounts per skill; `None` when not estimated.
-    pub fn estimate(&self, item: &Item) -> Option<&[(u32, Amount)]> {
+    pub fn estimate(&self, item: &PlannedItem) -> Option<&[(u32, Amount)]> {
         item.estimate.map(|e| self.arena.amounts(e))
     }
 
@@ -100,7 +100,7 @@ impl Results {
     }
 
     /// `Apps:2, Web:1` (empty when not estimated).
-    pub fn estimate_text(&self, item: &Item) -> String {
+    pub fn estimate_text(&self, item: &PlannedItem) -> String {
         self.amounts_text(self.estimate(item).unwrap_or(&[]))
     }
 
@@ -183,14 +183,14 @@ impl Results {
     }
 
     /// The work lines of some tracks, formatted in memory.
-    fn work_block(&self, lists: &[Vec<Row>]) -> io::Result<Vec<u8>> {
+    fn work_block(&self, lists: &[Vec<TrackRow>]) -> io::Result<Vec<u8>> {
         let mut w = Writer::new(Vec::new());
         self.write_work(&mut w, lists)?;
         Ok(w.into_inner())
     }
 
     /// One nested `qplan track item` section per list.
-    fn write_work<W: Write>(&self, w: &mut Writer<W>, lists: &[Vec<Row>]) -> io::Result<()> {
+    fn write_work<W: Write>(&self, w: &mut Writer<W>, lists: &[Vec<TrackRow>]) -> io::Result<()> {
         let mut line = String::new();
         for rows in lists {
             w.header(1, TRACK_ITEM)?;
@@ -498,7 +498,7 @@ fn work_line(
     skills: &HashMap<&str, u32>,
     index: u32,
     arena: &mut Arena,
-) -> Result<(Item, Row)> {
+) -> Result<(PlannedItem, TrackRow)> {
     let f: Vec<&str> = text.split('\t').collect();
     let at = |col: usize, name: &str| {
         Location::section(WORK)
@@ -565,7 +565,7 @@ fn work_line(
         "DNF" => None,
         d => Some(fields::parse_date(d).map_err(|m| Error::data(at(7, "date"), m))?),
     };
-    let item = Item {
+    let item = PlannedItem {
         id: arena.push_str(f.get(7).copied().unwrap_or("")),
         rank,
         name: arena.push_str(f[3]),
@@ -575,7 +575,7 @@ fn work_line(
     };
     Ok((
         item,
-        Row {
+        TrackRow {
             item: index,
             shortage,
             done,
