@@ -78,7 +78,7 @@ complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -s h -l help -d 'Print h
 complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
-complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -s h -l help -d 'Print help'
+complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -l at -r
 complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -s q -l quiet -d 'Print nothing on stderr but errors'

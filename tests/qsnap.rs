@@ -985,3 +985,61 @@ fn verify_lists_unreadable_versions_and_missing_provenance() {
         stream(4)
     );
 }
+
+/// Regression (issue 10): `qsnap tag main` made every `--at main` mean the
+/// tag, and a tag of hex digits hid the commits it abbreviates.
+#[test]
+fn a_tag_that_would_shadow_a_revision_is_refused() {
+    let sb = Sandbox::new();
+    let first = put(&sb, "qplan", "raw", &stream(1));
+    put(&sb, "qplan", "raw", &stream(2));
+    for name in ["main", "HEAD", "beef", &first[..7], &first] {
+        qsnap(&sb)
+            .args(["tag", name, &first])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(format!("tag {name:?}")));
+    }
+    let repo = git2::Repository::open_bare(sb.path().join("store")).expect("store");
+    assert_eq!(repo.tag_names(None).expect("tags").len(), 0);
+    // Still the branch, still the newest version.
+    assert_eq!(
+        stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw", "--at", "main"])),
+        stream(2)
+    );
+    stdout_of(qsnap(&sb).args(["tag", "beefy", &first]));
+}
+
+/// A short id that several objects start with is "ambiguous", not
+/// "unknown": the user needs more digits, not another id.
+#[test]
+fn an_ambiguous_short_id_says_so() {
+    let sb = Sandbox::new();
+    put(&sb, "qplan", "raw", &stream(1));
+    let repo = git2::Repository::open_bare(sb.path().join("store")).expect("store");
+    // Blobs until two ids share their first 4 hex digits (a few hundred,
+    // by the birthday bound on 65,536 prefixes).
+    let mut seen = std::collections::HashMap::new();
+    let prefix = (0u32..)
+        .find_map(|i| {
+            let id = repo.blob(format!("blob {i}\n").as_bytes()).expect("blob");
+            let p = id.to_string()[..4].to_owned();
+            seen.insert(p.clone(), id).map(|_| p)
+        })
+        .expect("a shared prefix");
+    for args in [
+        &["get", "qplan", "raw", "--at", &prefix][..],
+        &["ls", "--at", &prefix],
+        &["tag", "x", &prefix],
+    ] {
+        qsnap(&sb)
+            .args(args)
+            .assert()
+            .code(65)
+            .stdout("")
+            .stderr(predicate::str::contains(format!(
+                "revision {prefix:?} is ambiguous"
+            )));
+    }
+}

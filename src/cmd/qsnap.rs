@@ -110,6 +110,9 @@ pub enum Command {
         at: Option<String>,
     },
     /// Name a revision (default: the newest commit); tags work as REV.
+    ///
+    /// A NAME that would shadow another revision is refused (2): `main`,
+    /// `HEAD`, or 4 to 40 hex digits (a commit id).
     Tag { name: String, rev: Option<String> },
     /// The provenance chain of a version: results → conditioned → raw.
     Trace {
@@ -260,10 +263,8 @@ impl Tool for Args {
                 ls(&store, &at_of(at, None), out)?;
             }
             Command::Tag { name, rev } => {
+                crate::snap::name::check_tag(&name)?;
                 let refname = format!("refs/tags/{name}");
-                if name.starts_with('-') || !git2::Reference::is_valid_name(&refname) {
-                    return Err(Error::Usage(format!("{name:?} is not a valid tag name")).into());
-                }
                 let store = Store::open(&store::locate(repo)?)?;
                 let commit = history::resolve(&store.repo, &at_of(rev, None))?;
                 if let Ok(existing) = store.repo.find_reference(&refname) {

@@ -52,6 +52,26 @@ impl fmt::Display for Resource {
     }
 }
 
+/// Checks a tag name before `qsnap tag` makes `refs/tags/NAME`. Revisions
+/// are resolved the way git does, tags before branches and names before
+/// commit ids, so a tag called `main` would silently replace the branch in
+/// every `--at main`, one called `HEAD` the newest commit, and one made of
+/// 4 to 40 hex digits a commit id: those are refused (exit 2), as is
+/// anything git does not accept as a ref name.
+pub fn check_tag(name: &str) -> Result<()> {
+    let problem =
+        if name.starts_with('-') || !git2::Reference::is_valid_name(&format!("refs/tags/{name}")) {
+            "is not a valid tag name"
+        } else if name == "main" || name.eq_ignore_ascii_case("head") {
+            "would shadow the branch or HEAD of the same name in every revision"
+        } else if (4..=40).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            "looks like a commit id, and would shadow the commits it abbreviates"
+        } else {
+            return Ok(());
+        };
+    Err(Error::Usage(format!("tag {name:?} {problem}")))
+}
+
 fn check(what: &str, name: &str) -> Result<()> {
     const RULE: &str = "a name is lower-case letters, digits, '_' and '-', \
                         starting with a letter or a digit, at most 64 characters";
@@ -106,6 +126,35 @@ mod tests {
             .contains("longer than 64"));
         assert_eq!(Resource::from_path("raw/sub/qplan.txt"), None);
         assert_eq!(Resource::from_path("README"), None);
+    }
+
+    #[test]
+    fn tags_that_shadow_a_revision_are_refused() {
+        for bad in [
+            "main",
+            "HEAD",
+            "head",
+            "abcd",
+            "0123456789abcdef",
+            &"f".repeat(40),
+            "-x",
+            "a..b",
+            "",
+        ] {
+            let e = check_tag(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+        }
+        for good in [
+            "q4-baseline",
+            "abc",
+            "abcg",
+            &"f".repeat(41),
+            "main2",
+            "v1.0",
+            "release/main",
+        ] {
+            assert!(check_tag(good).is_ok(), "{good:?}");
+        }
     }
 
     proptest! {
