@@ -21,6 +21,7 @@ deps:
 	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@command -v cc >/dev/null || { apt-get update -qq && apt-get install -y -qq build-essential; }
+	@command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git; }
 
 test: deps
 	$(CARGO) fmt --check

@@ -40,6 +40,9 @@ _qsnap() {
             qsnap,ls)
                 cmd="qsnap__subcmd__ls"
                 ;;
+            qsnap,pull)
+                cmd="qsnap__subcmd__pull"
+                ;;
             qsnap,push)
                 cmd="qsnap__subcmd__push"
                 ;;
@@ -79,6 +82,9 @@ _qsnap() {
             qsnap__subcmd__help,ls)
                 cmd="qsnap__subcmd__help__subcmd__ls"
                 ;;
+            qsnap__subcmd__help,pull)
+                cmd="qsnap__subcmd__help__subcmd__pull"
+                ;;
             qsnap__subcmd__help,push)
                 cmd="qsnap__subcmd__help__subcmd__push"
                 ;;
@@ -101,7 +107,7 @@ _qsnap() {
 
     case "${cmd}" in
         qsnap)
-            opts="-q -v -h -V --repo --quiet --verbose --help --version init put get log diff ls tag trace verify gc push clone help"
+            opts="-q -v -h -V --repo --quiet --verbose --help --version init put get log diff ls tag trace verify gc push pull clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,7 +209,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__help)
-            opts="init put get log diff ls tag trace verify gc push clone help"
+            opts="init put get log diff ls tag trace verify gc push pull clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,6 +321,20 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsnap__subcmd__help__subcmd__pull)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -472,13 +492,39 @@ _qsnap() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        qsnap__subcmd__push)
-            opts="-q -v -h --repo --quiet --verbose --help"
+        qsnap__subcmd__pull)
+            opts="-q -v -h --wait --repo --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsnap__subcmd__push)
+            opts="-q -v -h --wait --repo --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

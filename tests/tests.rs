@@ -3,8 +3,10 @@
 mod util;
 
 mod docs;
+mod githttp;
 mod output;
 mod qcondition;
 mod qplan;
 mod qpull;
 mod qsnap;
+mod remote;

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::cli::{Tool, Verbosity};
 use crate::error::{Error, Location};
 use crate::snap::history::{self, short, show_time};
+use crate::snap::remote::{self, Pulled, Remote};
 use crate::snap::{diff, objects, store, verify, At, Put, Resource, Store, Version};
 use crate::stream::{Writer, PROVENANCE};
 
@@ -139,10 +140,46 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         wait: u64,
     },
-    /// Copy the store (main and tags) to a directory or git remote.
-    Push { dest: String },
-    /// Make a new store in DIR from a store directory or git remote.
-    Clone { src: String, dir: PathBuf },
+    /// Send main and the tags to a replica: a store directory (created when
+    /// missing), `file://`, `https://`, `ssh://` or `user@host:path`.
+    ///
+    /// Runs `git push`, so the ssh agent, `~/.ssh/config`, credential
+    /// helpers and `GIT_SSL_CAINFO` work as with git. Never forced, all or
+    /// nothing: a replica whose main has commits this store lacks, or a tag
+    /// on another commit, is refused (65). Into a store directory, takes
+    /// its lock like a put.
+    #[command(verbatim_doc_comment)]
+    Push {
+        #[arg(value_name = "REMOTE")]
+        dest: String,
+        /// Wait at most SECONDS for the lock of a store directory pushed
+        /// into, then fail with 75.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        wait: u64,
+    },
+    /// Fast-forward main from a replica and add its missing tags.
+    ///
+    /// Runs `git fetch` (REMOTE as for push), then, under the store's lock,
+    /// moves main only forward: a replica that diverged changes nothing
+    /// (65), a store ahead of it stays as it is, local commits are never
+    /// lost. A tag there naming another commit than here is refused (65).
+    /// Creates the store when missing.
+    Pull {
+        #[arg(value_name = "REMOTE")]
+        remote: String,
+        /// Wait at most SECONDS for the store's lock, then fail with 75.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        wait: u64,
+    },
+    /// Make a new store in DIR from a replica (REMOTE as for push).
+    ///
+    /// All or nothing: the store is made beside DIR and renamed there when
+    /// complete. DIR must not exist or be empty.
+    Clone {
+        #[arg(value_name = "REMOTE")]
+        src: String,
+        dir: PathBuf,
+    },
 }
 
 /// Which version: a revision git understands, or a point in time.
@@ -315,14 +352,49 @@ impl Tool for Args {
                     eprintln!("qsnap: removed {files} temporary files ({bytes} bytes)");
                 }
             }
-            Command::Push { dest } => {
+            Command::Push { dest, wait } => {
+                let remote = Remote::parse(&dest)?;
                 let store = Store::open(&store::locate(repo)?)?;
-                store::push(&store, &dest)?;
-                v.note("qsnap", format!("pushed to {dest}"));
+                remote::push(&store, &remote, Duration::from_secs(wait), v.verbose > 0)?;
+                v.note("qsnap", format!("pushed to {}", remote.shown()));
+            }
+            Command::Pull { remote, wait } => {
+                let remote = Remote::parse(&remote)?;
+                let store = Store::init(&store::locate(repo)?)?.0;
+                let wait = Duration::from_secs(wait);
+                let (pulled, tags) = remote::pull(&store, &remote, wait, v.verbose > 0)?;
+                let shown = remote.shown();
+                if !tags.is_empty() && !v.quiet {
+                    eprintln!("qsnap: new tags from {shown}: {}", tags.join(", "));
+                }
+                match pulled {
+                    Pulled::Forward { from, to, commits } if !v.quiet => eprintln!(
+                        "qsnap: main {} -> {} ({} from {shown})",
+                        from.map_or("(empty)".into(), short),
+                        short(to),
+                        remote::commits(commits)
+                    ),
+                    Pulled::Forward { .. } => {}
+                    Pulled::UpToDate(at) => v.note(
+                        "qsnap",
+                        format!("main is up to date with {shown} at {}", short(at)),
+                    ),
+                    Pulled::Ahead(n) => v.note(
+                        "qsnap",
+                        format!(
+                            "nothing to pull: main is {} ahead of {shown}",
+                            remote::commits(n)
+                        ),
+                    ),
+                }
             }
             Command::Clone { src, dir } => {
-                store::clone(&src, &dir)?;
-                v.note("qsnap", format!("cloned {src} into {}", dir.display()));
+                let remote = Remote::parse(&src)?;
+                remote::clone(&remote, &dir, v.verbose > 0)?;
+                v.note(
+                    "qsnap",
+                    format!("cloned {} into {}", remote.shown(), dir.display()),
+                );
             }
         }
         Ok(())

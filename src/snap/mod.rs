@@ -2,7 +2,8 @@
 //! a bare git repository, with provenance in commit trailers.
 //!
 //! - [`name`]: resource names, checked before the repository is touched;
-//! - [`store`]: opening, creating, the locked put, push and clone;
+//! - [`store`]: opening, creating, the locked put;
+//! - [`remote`]: push, pull and clone, through the git command;
 //! - [`lock`]: the store's locks, and what a killed put leaves behind;
 //! - [`history`]: trailers, revisions and times, versions and provenance;
 //! - [`objects`]: objects checked before libgit2 reads them (a truncated one
@@ -15,6 +16,7 @@ pub mod history;
 pub mod lock;
 pub mod name;
 pub mod objects;
+pub mod remote;
 pub mod store;
 pub mod verify;
 

@@ -220,7 +220,13 @@ impl Store {
     /// Points main at `oid`, which must be a child of `from` (what main was
     /// when the lock was taken). The commit is announced in the lock file
     /// first so that a `main.lock` left by a kill is recognised.
-    fn move_main(&self, lock: &StoreLock, oid: Oid, from: Option<Oid>, why: &str) -> Result<()> {
+    pub(crate) fn move_main(
+        &self,
+        lock: &StoreLock,
+        oid: Oid,
+        from: Option<Oid>,
+        why: &str,
+    ) -> Result<()> {
         // libgit2 flushed each object and its fan-out directory; a new
         // fan-out directory also needs its name flushed in objects/.
         sync_dir(&self.repo.path().join("objects"))?;
@@ -374,63 +380,4 @@ fn signature(repo: &Repository) -> Result<git2::Signature<'static>> {
         }
     };
     git2::Signature::new(&name, &email, &time).map_err(git("making the commit signature"))
-}
-
-/// Copies main and the tags to another store (a directory, created when
-/// missing, or any git remote libgit2 reaches).
-pub fn push(store: &Store, dest: &str) -> Result<()> {
-    let local = Path::new(dest);
-    if !dest.contains("://") && !local.exists() {
-        Store::init(local)?;
-    }
-    // A push into a store directory moves its refs: it takes that store's
-    // lock like a put would.
-    let _dest_lock = match Path::new(dest).join("HEAD").exists() {
-        true => Some(lock::lock(Path::new(dest), lock::DEFAULT_WAIT)?),
-        false => None,
-    };
-    let mut refspecs = vec![format!("{MAIN}:{MAIN}")];
-    let tags = store
-        .repo
-        .tag_names(None)
-        .map_err(git("listing the tags"))?;
-    for i in 0..tags.len() {
-        if let Ok(Some(t)) = tags.get(i) {
-            refspecs.push(format!("refs/tags/{t}:refs/tags/{t}"));
-        }
-    }
-    let mut remote = store
-        .repo
-        .remote_anonymous(dest)
-        .map_err(git(format!("opening {dest}")))?;
-    remote
-        .push(&refspecs, None)
-        .map_err(|e| Error::Unavailable {
-            what: dest.to_owned(),
-            message: format!("push refused: {}", e.message()),
-        })
-}
-
-/// Makes a new store at `dir` from `src` (a store directory or git remote).
-pub fn clone(src: &str, dir: &Path) -> Result<Store> {
-    if dir.read_dir().is_ok_and(|mut d| d.next().is_some()) {
-        return Err(Error::Usage(format!(
-            "{} exists and is not empty",
-            dir.display()
-        )));
-    }
-    let repo = git2::build::RepoBuilder::new()
-        .bare(true)
-        .clone(src, dir)
-        .map_err(|e| Error::Unavailable {
-            what: src.to_owned(),
-            message: format!("cannot clone: {}", e.message()),
-        })?;
-    // Tags come along with the commits they point at; main is the branch.
-    repo.set_head(MAIN).map_err(git("setting HEAD"))?;
-    let store = Store {
-        repo,
-        dir: dir.to_path_buf(),
-    };
-    Ok(store)
 }

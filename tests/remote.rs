@@ -1,0 +1,456 @@
+//! qsnap push, pull and clone against replicas: store directories, a
+//! smart-HTTP server (`git http-backend`) over http and https, and ssh
+//! through a stand-in `ssh` that runs git's command locally.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+use crate::githttp::{self, GitServer, Options};
+use crate::util::Sandbox;
+
+/// No remote command may wait for a prompt: each is given this long.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// What the machine's environment may say about CAs, ssh and prompts; each
+/// test sets what it means to test.
+const GIT_VARS: &[&str] = &[
+    "GIT_SSL_CAINFO",
+    "GIT_SSL_CAPATH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CURL_CA_BUNDLE",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_ASKPASS",
+    "SSH_ASKPASS",
+    "GIT_TERMINAL_PROMPT",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_COUNT",
+];
+
+/// qsnap with no store given, bounded in time.
+fn bare(sb: &Sandbox) -> Command {
+    let mut c = sb.cmd("qsnap");
+    c.timeout(LIMIT);
+    for v in GIT_VARS {
+        c.env_remove(v);
+    }
+    c
+}
+
+/// qsnap on the store `sandbox/NAME`.
+fn qsnap(sb: &Sandbox, store: &str) -> Command {
+    let mut c = bare(sb);
+    c.arg("--repo").arg(sb.path().join(store));
+    c
+}
+
+fn ok(c: &mut Command) -> (String, String) {
+    let out = c.output().expect("run qsnap");
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8(out.stdout).expect("UTF-8"),
+        String::from_utf8(out.stderr).expect("UTF-8"),
+    )
+}
+
+fn stream(n: usize) -> String {
+    format!("=====test data v1\n\tversion\t{n}\n=====end\n")
+}
+
+fn put(sb: &Sandbox, store: &str, n: usize) -> String {
+    let (id, _) = ok(qsnap(sb, store)
+        .args(["put", "qplan", "raw"])
+        .write_stdin(stream(n)));
+    id.trim().to_owned()
+}
+
+fn get(sb: &Sandbox, store: &str) -> String {
+    ok(qsnap(sb, store).args(["get", "qplan", "raw", "--raw"])).0
+}
+
+/// Where main of the store at `dir` points (git2, not qsnap).
+fn main_of(dir: &Path) -> String {
+    let repo = git2::Repository::open_bare(dir).expect("store");
+    repo.refname_to_id("refs/heads/main")
+        .expect("main")
+        .to_string()
+}
+
+/// An empty store to serve, made with qsnap init.
+fn hub(sb: &Sandbox, root: &Path) -> PathBuf {
+    let dir = root.join("hub.git");
+    sb.cmd("qsnap")
+        .arg("--repo")
+        .arg(&dir)
+        .arg("init")
+        .assert()
+        .success();
+    dir
+}
+
+/// Push, clone and pull (fast-forward, nothing to do, diverged refused)
+/// through a replica at `url`, whose store directory is `hub`; `env` is
+/// what the qsnap commands need to reach it.
+fn round_trip(sb: &Sandbox, url: &str, hub: &Path, env: &[(&str, &str)]) {
+    let with = |mut c: Command| {
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c
+    };
+    let first = put(sb, "a", 1);
+    ok(qsnap(sb, "a").args(["tag", "q4"]));
+    let (out, _) = ok(with(qsnap(sb, "a")).args(["push", url]));
+    assert_eq!(out, "", "push writes nothing on stdout");
+    assert_eq!(main_of(hub), first);
+
+    // clone: a new store with main and the tags.
+    ok(with(bare(sb))
+        .arg("clone")
+        .arg(url)
+        .arg(sb.path().join("b")));
+    assert_eq!(get(sb, "b"), stream(1));
+    let (at_tag, _) = ok(qsnap(sb, "b").args(["get", "qplan", "raw", "--raw", "--at", "q4"]));
+    assert_eq!(at_tag, stream(1));
+
+    // pull: a fast-forward, with the new tag.
+    let second = put(sb, "a", 2);
+    ok(qsnap(sb, "a").args(["tag", "q5"]));
+    ok(with(qsnap(sb, "a")).args(["push", url]));
+    let (out, err) = ok(with(qsnap(sb, "b")).args(["pull", url]));
+    assert_eq!(out, "");
+    assert!(
+        err.contains(&format!("-> {} (1 commit from", &second[..12])),
+        "{err}"
+    );
+    assert!(err.contains("new tags from") && err.contains("q5"), "{err}");
+    assert_eq!(main_of(&sb.path().join("b")), second);
+    assert_eq!(get(sb, "b"), stream(2));
+
+    // pull again: nothing to do, nothing said without -v.
+    let (out, err) = ok(with(qsnap(sb, "b")).args(["pull", url]));
+    assert_eq!((out.as_str(), err.as_str()), ("", ""));
+    assert_eq!(main_of(&sb.path().join("b")), second);
+
+    // Both move on: b's commit stays, the pull and the push are refused.
+    let ours = put(sb, "b", 3);
+    let theirs = put(sb, "a", 4);
+    ok(with(qsnap(sb, "a")).args(["push", url]));
+    with(qsnap(sb, "b"))
+        .args(["pull", url])
+        .assert()
+        .code(65)
+        .stdout("")
+        .stderr(predicate::str::contains("diverged"))
+        .stderr(predicate::str::contains("1 commit here not there"));
+    assert_eq!(main_of(&sb.path().join("b")), ours, "a local commit lost");
+    with(qsnap(sb, "b"))
+        .args(["push", url])
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains("refused, nothing sent"));
+    assert_eq!(main_of(hub), theirs);
+    // No staging ref is left behind.
+    let refs = git2::Repository::open_bare(sb.path().join("b"))
+        .expect("b")
+        .references_glob("refs/qsnap/pull/*")
+        .expect("refs")
+        .count();
+    assert_eq!(refs, 0);
+}
+
+#[test]
+fn push_clone_and_pull_through_a_store_directory() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("replica");
+    let url = dir.to_str().expect("UTF-8 path").to_owned();
+    // A push creates a missing store directory.
+    put(&sb, "seed", 0);
+    ok(qsnap(&sb, "seed").arg("push").arg(&url));
+    std::fs::remove_dir_all(&dir).expect("rm");
+    let root = githttp::root_of(sb.path());
+    let hub = hub(&sb, &root);
+    round_trip(&sb, hub.to_str().expect("UTF-8"), &hub, &[]);
+}
+
+#[test]
+fn push_clone_and_pull_over_http() {
+    let sb = Sandbox::new();
+    let root = githttp::root_of(sb.path());
+    let hub = hub(&sb, &root);
+    let server = GitServer::start(&root, Options::default());
+    round_trip(&sb, &format!("{}/hub.git", server.base), &hub, &[]);
+}
+
+#[test]
+fn https_with_a_self_signed_certificate() {
+    let sb = Sandbox::new();
+    let root = githttp::root_of(sb.path());
+    let hub = hub(&sb, &root);
+    let (pem, tls) = githttp::self_signed();
+    let ca = sb.write("ca.pem", pem);
+    let server = GitServer::start(
+        &root,
+        Options {
+            tls: Some(tls),
+            ..Options::default()
+        },
+    );
+    let url = format!("{}/hub.git", server.base);
+    assert!(url.starts_with("https://127.0.0.1:"));
+    // Not trusted: a clean failure, 69, saying why.
+    put(&sb, "x", 1);
+    qsnap(&sb, "x")
+        .args(["push", &url])
+        .assert()
+        .code(69)
+        .stderr(predicate::str::contains("qsnap: https://127.0.0.1:"))
+        .stderr(predicate::str::contains("certificate"));
+    std::fs::remove_dir_all(sb.path().join("x")).expect("rm");
+    let ca = ca.to_str().expect("UTF-8");
+    round_trip(&sb, &url, &hub, &[("GIT_SSL_CAINFO", ca)]);
+    // SSL_CERT_FILE works as well, for a pull and a clone.
+    put(&sb, "a", 5);
+    ok(qsnap(&sb, "a")
+        .args(["push", &url])
+        .env("GIT_SSL_CAINFO", ca));
+    let mut c = bare(&sb);
+    c.env("SSL_CERT_FILE", ca);
+    ok(c.arg("clone").arg(&url).arg(sb.path().join("c")));
+    assert_eq!(get(&sb, "c"), stream(5));
+}
+
+#[test]
+fn a_server_asking_for_a_password_fails_cleanly_without_a_prompt() {
+    let sb = Sandbox::new();
+    let root = githttp::root_of(sb.path());
+    hub(&sb, &root);
+    let server = GitServer::start(
+        &root,
+        Options {
+            auth: Some("bob:s3cret-pw".into()),
+            ..Options::default()
+        },
+    );
+    let url = format!("{}/hub.git", server.base);
+    put(&sb, "a", 1);
+    // stdin is not a terminal: git must not ask, and qsnap says what to do.
+    qsnap(&sb, "a")
+        .args(["push", &url])
+        .assert()
+        .code(69)
+        .stderr(predicate::str::contains("terminal prompts disabled"))
+        .stderr(predicate::str::contains("credential helper"));
+    // A wrong password in the URL is never shown.
+    let wrong = url.replacen("http://", "http://bob:hunter2-wrong@", 1);
+    let out = qsnap(&sb, "a")
+        .args(["push", &wrong])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(69));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("hunter2-wrong"), "{err}");
+    assert!(err.contains("bob:***@127.0.0.1"), "{err}");
+    // The user's credential helper is used, as git push would.
+    sb.write(".gitconfig", "[credential]\n\thelper = store\n");
+    sb.write(
+        ".git-credentials",
+        format!(
+            "{}\n",
+            url.replacen("http://", "http://bob:s3cret-pw@", 1)
+                .trim_end_matches("/hub.git")
+        ),
+    );
+    ok(qsnap(&sb, "a").args(["push", &url]));
+    ok(bare(&sb).arg("clone").arg(&url).arg(sb.path().join("b")));
+    assert_eq!(get(&sb, "b"), stream(1));
+}
+
+#[test]
+fn unreachable_and_failing_servers_are_69_and_75() {
+    let sb = Sandbox::new();
+    put(&sb, "a", 1);
+    // A port nobody listens on any more.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    qsnap(&sb, "a")
+        .args(["push", &format!("http://127.0.0.1:{port}/hub.git")])
+        .assert()
+        .code(69)
+        .stderr(predicate::str::starts_with(format!(
+            "qsnap: http://127.0.0.1:{port}/hub.git: push failed: "
+        )));
+    let root = githttp::root_of(sb.path());
+    hub(&sb, &root);
+    let server = GitServer::start(
+        &root,
+        Options {
+            fail_with: Some(503),
+            ..Options::default()
+        },
+    );
+    qsnap(&sb, "a")
+        .args(["pull", &format!("{}/hub.git", server.base)])
+        .assert()
+        .code(75)
+        .stderr(predicate::str::contains("503"));
+}
+
+#[test]
+fn a_replica_without_main_or_a_path_that_is_not_there() {
+    let sb = Sandbox::new();
+    let root = githttp::root_of(sb.path());
+    let hub = hub(&sb, &root);
+    qsnap(&sb, "a")
+        .arg("pull")
+        .arg(&hub)
+        .assert()
+        .code(69)
+        .stderr(predicate::str::contains("it has no main branch"));
+    bare(&sb)
+        .arg("clone")
+        .arg(sb.path().join("missing"))
+        .arg(sb.path().join("b"))
+        .assert()
+        .code(69)
+        .stderr(predicate::str::contains("the path does not exist"));
+    assert!(!sb.path().join("b").exists(), "a failed clone left DEST");
+    // Nothing left beside DEST either.
+    let left: Vec<_> = std::fs::read_dir(sb.path())
+        .expect("ls")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".qsnap-"))
+        .collect();
+    assert!(left.is_empty());
+    qsnap(&sb, "empty").args(["init"]).assert().success();
+    qsnap(&sb, "empty")
+        .arg("push")
+        .arg(&hub)
+        .assert()
+        .code(69)
+        .stderr(predicate::str::contains("nothing to push"));
+}
+
+#[test]
+fn push_and_pull_wait_for_the_lock_of_the_store_they_move() {
+    let sb = Sandbox::new();
+    put(&sb, "a", 1);
+    let root = githttp::root_of(sb.path());
+    let hub = hub(&sb, &root);
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(hub.join("qsnap.lock"))
+        .expect("lock file");
+    held.lock().expect("lock");
+    qsnap(&sb, "a")
+        .args(["push", "--wait", "1"])
+        .arg(&hub)
+        .assert()
+        .code(75)
+        .stderr(predicate::str::contains("locked"));
+    held.unlock().expect("unlock");
+    ok(qsnap(&sb, "a").arg("push").arg(&hub));
+    // The store a pull moves is locked the same way.
+    ok(bare(&sb).arg("clone").arg(&hub).arg(sb.path().join("b")));
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(sb.path().join("b/qsnap.lock"))
+        .expect("lock file");
+    held.lock().expect("lock");
+    qsnap(&sb, "b")
+        .args(["pull", "--wait", "1"])
+        .arg(&hub)
+        .assert()
+        .code(75);
+}
+
+#[test]
+fn without_git_push_says_it_is_needed() {
+    let sb = Sandbox::new();
+    put(&sb, "a", 1);
+    let empty = sb.path().join("no-bin");
+    std::fs::create_dir(&empty).expect("dir");
+    qsnap(&sb, "a")
+        .arg("push")
+        .arg(sb.path().join("b"))
+        .env("PATH", &empty)
+        .assert()
+        .code(69)
+        .stderr(predicate::str::contains(
+            "git command, which is not installed",
+        ));
+}
+
+/// A stand-in for `ssh`: logs its arguments, then runs the command git asked
+/// the remote side to run, here (as git's own tests do).
+fn fake_ssh(sb: &Sandbox) -> (PathBuf, PathBuf) {
+    let bin = sb.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin");
+    let log = sb.path().join("ssh.log");
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" >> '{}'\n\
+         while [ $# -gt 1 ]; do case \"$1\" in -o|-p|-i|-F|-l) shift 2;; -*) shift;; *) shift; break;; esac; done\n\
+         exec sh -c \"$*\"\n",
+        log.display()
+    );
+    let ssh = bin.join("ssh");
+    std::fs::write(&ssh, script).expect("ssh");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (PathBuf::from(path), log)
+}
+
+#[test]
+fn ssh_remotes_run_ssh_in_batch_mode_without_a_terminal() {
+    let sb = Sandbox::new();
+    let root = githttp::root_of(sb.path());
+    let hub = hub(&sb, &root);
+    let (path, log) = fake_ssh(&sb);
+    let hub_path = hub.to_str().expect("UTF-8");
+    put(&sb, "a", 1);
+    ok(qsnap(&sb, "a")
+        .args([
+            "push",
+            &format!("ssh://qsnap@replica.invalid:2222{hub_path}"),
+        ])
+        .env("PATH", &path));
+    let said = std::fs::read_to_string(&log).expect("ssh ran");
+    assert!(said.contains("-o BatchMode=yes"), "{said}");
+    assert!(said.contains("-p 2222"), "{said}");
+    assert!(said.contains("qsnap@replica.invalid"), "{said}");
+    assert!(said.contains("git-receive-pack"), "{said}");
+    // scp-like syntax; the user's own ssh command is left as it is.
+    std::fs::remove_file(&log).expect("rm");
+    ok(bare(&sb)
+        .args(["clone", &format!("replica.invalid:{hub_path}")])
+        .arg(sb.path().join("b"))
+        .env("PATH", &path)
+        .env("GIT_SSH_COMMAND", "ssh -o User=me"));
+    let said = std::fs::read_to_string(&log).expect("ssh ran");
+    assert!(!said.contains("BatchMode"), "{said}");
+    assert!(
+        said.contains("User=me") && said.contains("git-upload-pack"),
+        "{said}"
+    );
+    assert_eq!(get(&sb, "b"), stream(1));
+}
