@@ -122,7 +122,14 @@ fn round_trip(sb: &Sandbox, url: &str, hub: &Path, env: &[(&str, &str)]) {
     let (at_tag, _) = ok(qsnap(sb, "b").args(["get", "qplan", "raw", "--raw", "--at", "q4"]));
     assert_eq!(at_tag, stream(1));
 
-    // pull: a fast-forward, with the new tag.
+    // pull: a fast-forward, with the new tag; other refs of qsnap's (a
+    // put's "checked" record) are left as they are.
+    {
+        let b = git2::Repository::open_bare(sb.path().join("b")).expect("b");
+        let first = git2::Oid::from_str(&first).expect("oid");
+        b.reference("refs/qsnap/checked/qplan/raw", first, false, "test")
+            .expect("ref");
+    }
     let second = put(sb, "a", 2);
     ok(qsnap(sb, "a").args(["tag", "q5"]));
     ok(with(qsnap(sb, "a")).args(["push", url]));
@@ -159,13 +166,19 @@ fn round_trip(sb: &Sandbox, url: &str, hub: &Path, env: &[(&str, &str)]) {
         .code(65)
         .stderr(predicate::str::contains("refused, nothing sent"));
     assert_eq!(main_of(hub), theirs);
-    // No staging ref is left behind.
-    let refs = git2::Repository::open_bare(sb.path().join("b"))
-        .expect("b")
+    // No staging ref is left behind; the checked ref is still there.
+    let b = git2::Repository::open_bare(sb.path().join("b")).expect("b");
+    let refs = b
         .references_glob("refs/qsnap/pull/*")
         .expect("refs")
         .count();
     assert_eq!(refs, 0);
+    assert_eq!(
+        b.refname_to_id("refs/qsnap/checked/qplan/raw")
+            .expect("checked ref")
+            .to_string(),
+        first
+    );
 }
 
 #[test]
@@ -173,9 +186,17 @@ fn push_clone_and_pull_through_a_store_directory() {
     let sb = Sandbox::new();
     let dir = sb.path().join("replica");
     let url = dir.to_str().expect("UTF-8 path").to_owned();
-    // A push creates a missing store directory.
-    put(&sb, "seed", 0);
+    // A push creates a missing store directory, or one in an empty
+    // directory.
+    let seed = put(&sb, "seed", 0);
     ok(qsnap(&sb, "seed").arg("push").arg(&url));
+    assert_eq!(main_of(&dir), seed);
+    std::fs::remove_dir_all(&dir).expect("rm");
+    std::fs::create_dir(&dir).expect("mkdir");
+    ok(qsnap(&sb, "seed").arg("push").arg(&url));
+    assert_eq!(main_of(&dir), seed);
+    // file:// names the same directory.
+    ok(qsnap(&sb, "seed").arg("push").arg(format!("file://{url}")));
     std::fs::remove_dir_all(&dir).expect("rm");
     let root = githttp::root_of(sb.path());
     let hub = hub(&sb, &root);
@@ -453,4 +474,27 @@ fn ssh_remotes_run_ssh_in_batch_mode_without_a_terminal() {
         "{said}"
     );
     assert_eq!(get(&sb, "b"), stream(1));
+}
+
+#[test]
+fn a_tag_that_names_another_commit_stops_the_whole_pull() {
+    let sb = Sandbox::new();
+    let root = githttp::root_of(sb.path());
+    let hub = hub(&sb, &root);
+    let first = put(&sb, "a", 1);
+    ok(qsnap(&sb, "a").arg("push").arg(&hub));
+    ok(bare(&sb).arg("clone").arg(&hub).arg(sb.path().join("b")));
+    put(&sb, "a", 2);
+    ok(qsnap(&sb, "a").args(["tag", "release"]));
+    ok(qsnap(&sb, "a").arg("push").arg(&hub));
+    ok(qsnap(&sb, "b").args(["tag", "release"]));
+    qsnap(&sb, "b")
+        .arg("pull")
+        .arg(&hub)
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains("release (here"))
+        .stderr(predicate::str::contains("nothing changed"));
+    // Main could have moved forward, but nothing did.
+    assert_eq!(main_of(&sb.path().join("b")), first);
 }

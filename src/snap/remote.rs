@@ -182,8 +182,11 @@ fn run_git(
 ) -> Result<Ran> {
     let mut cmd = Command::new("git");
     cmd.arg("--git-dir").arg(git_dir);
-    // No housekeeping in the store behind qsnap's back.
+    // No housekeeping in the store behind qsnap's back; what a pull
+    // fetches (and a push writes into a store directory: `-c` reaches the
+    // local receive-pack) flushed to disk before main moves, as a put is.
     cmd.args(["-c", "gc.auto=0", "-c", "maintenance.auto=false"]);
+    cmd.args(["-c", "core.fsync=committed"]);
     cmd.args(args).arg("--").arg(&remote.spec).args(refspecs);
     for (k, v) in environment(git_dir, remote) {
         match v {
@@ -374,7 +377,10 @@ pub fn push(store: &Store, remote: &Remote, wait: Duration, echo: bool) -> Resul
     // would lock it while its refs move.
     let _dest_lock = match remote.local() {
         Some(dir) => {
-            if !dir.exists() {
+            if dir
+                .read_dir()
+                .map_or(!dir.exists(), |mut d| d.next().is_none())
+            {
                 Store::init(dir)?;
             }
             match dir.join("HEAD").exists() {
