@@ -248,6 +248,15 @@ fn https_with_a_self_signed_certificate() {
     c.env("SSL_CERT_FILE", ca);
     ok(c.arg("clone").arg(&url).arg(sb.path().join("c")));
     assert_eq!(get(&sb, "c"), stream(5));
+    // git's own setting for this URL wins over SSL_CERT_FILE, as in git.
+    sb.write(
+        ".gitconfig",
+        format!("[http \"{}\"]\n\tsslCAInfo = {ca}\n", server.base),
+    );
+    let bogus = sb.write("bogus.pem", "not a certificate\n");
+    ok(qsnap(&sb, "c")
+        .args(["pull", &url])
+        .env("SSL_CERT_FILE", &bogus));
 }
 
 #[test]
@@ -426,6 +435,7 @@ fn fake_ssh(sb: &Sandbox) -> (PathBuf, PathBuf) {
     let script = format!(
         "#!/bin/sh\necho \"$@\" >> '{}'\n\
          while [ $# -gt 1 ]; do case \"$1\" in -o|-p|-i|-F|-l) shift 2;; -*) shift;; *) shift; break;; esac; done\n\
+         if [ -n \"$FAKE_SSH_DENY\" ]; then echo 'qsnap@replica.invalid: Permission denied (publickey).' >&2; exit 255; fi\n\
          exec sh -c \"$*\"\n",
         log.display()
     );
@@ -474,6 +484,15 @@ fn ssh_remotes_run_ssh_in_batch_mode_without_a_terminal() {
         "{said}"
     );
     assert_eq!(get(&sb, "b"), stream(1));
+    // A refused key: 69, with ssh's line and what to do.
+    qsnap(&sb, "a")
+        .args(["push", &format!("replica.invalid:{hub_path}")])
+        .env("PATH", &path)
+        .env("FAKE_SSH_DENY", "1")
+        .assert()
+        .code(69)
+        .stderr(predicate::str::contains("Permission denied (publickey)"))
+        .stderr(predicate::str::contains("ssh-add"));
 }
 
 #[test]

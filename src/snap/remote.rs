@@ -267,7 +267,7 @@ fn environment(git_dir: &Path, remote: &Remote) -> Vec<(&'static str, Option<OsS
         if remote.ssh
             && !set("GIT_SSH_COMMAND")
             && !set("GIT_SSH")
-            && config(git_dir, "core.sshCommand").is_none()
+            && config(git_dir, "core.sshCommand", None).is_none()
         {
             // The agent and ~/.ssh/config still apply; passphrase,
             // password and unknown-host questions fail at once.
@@ -280,7 +280,7 @@ fn environment(git_dir: &Path, remote: &Remote) -> Vec<(&'static str, Option<OsS
     if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
         if remote.spec.to_ascii_lowercase().starts_with("https://")
             && !set("GIT_SSL_CAINFO")
-            && config(git_dir, "http.sslCAInfo").is_none()
+            && config(git_dir, "http.sslCAInfo", Some(&remote.spec)).is_none()
         {
             env.push(("GIT_SSL_CAINFO", Some(file)));
         }
@@ -288,12 +288,16 @@ fn environment(git_dir: &Path, remote: &Remote) -> Vec<(&'static str, Option<OsS
     env
 }
 
-/// A value of the user's git configuration, as git reads it for the store.
-fn config(git_dir: &Path, key: &str) -> Option<String> {
-    let out = Command::new("git")
-        .arg("--git-dir")
-        .arg(git_dir)
-        .args(["config", "--get", key])
+/// A value of the user's git configuration, as git reads it for the store
+/// (and for `url`: `http.<url>.sslCAInfo` counts).
+fn config(git_dir: &Path, key: &str, url: Option<&str>) -> Option<String> {
+    let mut cmd = Command::new("git");
+    cmd.arg("--git-dir").arg(git_dir).arg("config");
+    match url {
+        Some(u) => cmd.args(["--get-urlmatch", key, u]),
+        None => cmd.args(["--get", key]),
+    };
+    let out = cmd
         .env_remove("GIT_DIR")
         .stdin(Stdio::null())
         .stderr(Stdio::null())
@@ -321,12 +325,18 @@ fn git_failure(doing: &str, remote: &Remote, ran: &Ran) -> Error {
         };
     }
     let all = detail.to_ascii_lowercase();
-    if all.contains("terminal prompts disabled") || all.contains("batchmode") {
-        detail.push_str(
-            " (no terminal to ask for a password on: use an ssh key in the agent or a \
-             git credential helper)",
-        );
-    }
+    let hint = if all.contains("terminal prompts disabled") {
+        " (git would ask for a password, and there is no terminal: use a git \
+         credential helper, or an ssh remote with the key in the agent)"
+    } else if all.contains("host key verification failed") {
+        " (the host key is unknown or changed: connect once by hand, `ssh HOST true`, \
+         to check and accept it)"
+    } else if all.contains("permission denied (publickey") {
+        " (no key was accepted: add one to the ssh agent with ssh-add)"
+    } else {
+        ""
+    };
+    detail.push_str(hint);
     let permanent = [
         "authentication failed",
         "terminal prompts disabled",
