@@ -6,6 +6,8 @@
 //! - [`stream`]: the stacked-stream format every tool reads and writes;
 //! - [`plan`]: the qplan engine (inputs, supply, demand, shortages, schedule,
 //!   results and their renderings);
+//! - [`rules`]: the rule book of the v1 inputs, one reader for qplan and
+//!   the gate;
 //! - [`condition`]: raw team sheets into v1 inputs, and the gate (`qcondition`);
 //! - [`snap`]: the snapshot store (a git repository) behind `qsnap`;
 //! - [`sources`]: fetching sources of truth (`qpull`);
@@ -19,6 +21,7 @@ pub mod condition;
 pub mod docs;
 pub mod error;
 pub mod plan;
+pub mod rules;
 pub mod snap;
 pub mod sources;
 pub mod stream;

@@ -123,13 +123,14 @@ fn check_reports_every_problem_of_a_conditioned_stream() {
         .code(65)
         .stdout("")
         .stderr(
-            "qcondition: line 2, section 'qplan params v1', column 2 (end), value \"2013-10-07\": the end (2013-10-07) is before the start (2013-12-20)\n\
+            "qcondition: section 'qplan holidays v1': the section is missing (a section with no lines is its header alone)\n\
+             qcondition: line 2, section 'qplan params v1', column 2 (end), value \"2013-10-07\": the end (2013-10-07) is before the start (2013-12-20)\n\
              qcondition: line 4, section 'qplan staff v1', column 6 (vacation), value \"never\": vacation \"never\": not a date (expected 2013-10-07 or Oct 7, 2013)\n\
              qcondition: line 6, section 'qplan work v1', column 4 (estimate), value \"Apps:x\": skill Apps: \"x\" is not a number or a T-shirt size (S, M, L, Q)\n\
              qcondition: line 7, section 'qplan work v1', column 3 (name), value \"\": the name is empty\n\
              qcondition: line 7, section 'qplan work v1', column 1 (id), value \"W1\": work id is not unique (first on line 6)\n\
-             qcondition: line 8, section 'qplan work v1': 2 columns, expected 6 (id, rank, name, estimate, triage, track)\n\
-             qcondition: 6 problems in stdin: nothing written\n",
+             qcondition: line 8, section 'qplan work v1': 2 columns where 5 are expected (id, rank, name, estimate, triage)\n\
+             qcondition: 7 problems in stdin: nothing written\n",
         );
     sb.cmd("qcondition")
         .arg("--check")

@@ -221,9 +221,9 @@ fn missing_streams_are_exit_65() {
         &no_staff,
         &[],
         65,
-        &["missing input section: qplan staff v1"],
+        &["section 'qplan staff v1': the section is missing"],
     );
-    fails("", &[], 65, &["missing input sections"]);
+    fails("", &[], 65, &["the input is empty"]);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use clap::{ArgGroup, Parser, ValueEnum};
 
 use crate::cli::{self, Tool, Verbosity};
 use crate::condition::gate::{Problem, Problems};
-use crate::condition::{self, map, RawStream};
+use crate::condition::{self, check, map, RawStream};
 use crate::error::{Error, Location};
 use crate::stream::{read_sections, Reader};
 
@@ -170,13 +170,17 @@ impl Args {
         cli::open_input(self.input.as_deref())?
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io(format!("reading {name}"), e))?;
-        let sections = read_sections(&mut Reader::new(bytes.as_slice()))
-            .map_err(|e| anyhow::Error::new(e).context(format!("reading {name}")))?;
-        let input = RawStream { sections };
-        let data = match &map {
-            Some(map) => Some(condition::condition(map, &input, problems)),
+        let reading = |e: Error| anyhow::Error::new(e).context(format!("reading {name}"));
+        let conditioned = match &map {
+            Some(map) => {
+                let sections =
+                    read_sections(&mut Reader::new(bytes.as_slice())).map_err(reading)?;
+                let input = RawStream { sections };
+                let data = condition::condition(map, &input, problems);
+                Some((data, input.provenance()))
+            }
             None => {
-                condition::from_v1(&input, problems);
+                check::check(&bytes, problems).map_err(reading)?;
                 None
             }
         };
@@ -188,9 +192,26 @@ impl Args {
         if errors > 0 {
             return Ok(errors);
         }
-        match data {
-            Some(data) => condition::write(out, &data, input.provenance().as_deref())?,
-            None => out.write_all(&bytes)?,
+        match conditioned {
+            Some((data, provenance)) => {
+                let mut written = Vec::new();
+                condition::write(&mut written, &data, provenance.as_deref())?;
+                // The final gate: what is written is read back with qplan's
+                // own reader, so conditioned output always passes qplan.
+                let mut again = Problems::default();
+                check::check(&written, &mut again)
+                    .map_err(|e| anyhow::Error::new(e).context("reading the conditioned output"))?;
+                let errors = again.errors();
+                if errors > 0 {
+                    for mut p in again.list.into_iter().filter(|p| p.severity == "error") {
+                        p.message = format!("in the conditioned output: {}", p.message);
+                        problems.list.push(p);
+                    }
+                    return Ok(errors);
+                }
+                out.write_all(&written)?;
+            }
+            None => check::write_normalized(&bytes, out)?,
         }
         out.flush()
             .map_err(|e| Error::io(format!("writing {}", self.output_name()), e))?;

@@ -1,103 +1,48 @@
-//! Conditioned v1 streams (a team's own script) read back into rows for
-//! the gate: `qcondition --check`.
+//! `qcondition --check`: conditioned v1 streams (a team's own script) read
+//! with qplan's own reader ([`crate::rules::read`]), every problem
+//! collected, and the stream written back as every tool writes it.
 
-use super::gate::{self, Cell, Conditioned, Problems};
-use super::RawStream;
-use crate::error::Location;
-use crate::plan::input::{HOLIDAYS, PARAMS, STAFF, WORK};
-use crate::stream::Section;
+use std::io::{self, Write};
 
-/// Reads conditioned v1 streams into rows for the gate (`--check`).
-pub fn from_v1(input: &RawStream, p: &mut Problems) -> Conditioned {
-    let mut out = Conditioned::default();
-    let rows = |header: &str, names: &[&str], p: &mut Problems| -> Option<Vec<Vec<Cell>>> {
-        let sections: Vec<&Section> = input
-            .sections
-            .iter()
-            .filter(|s| s.header == header)
-            .collect();
-        if sections.is_empty() {
-            return None;
-        }
-        let mut rows = Vec::new();
-        for s in sections {
-            for (i, line) in s.lines.iter().enumerate() {
-                let n = s.line + 1 + i as u64;
-                let Ok(text) = std::str::from_utf8(line) else {
-                    p.error(&Location::section(header).line(n), "the line is not UTF-8");
-                    continue;
-                };
-                let mut cells: Vec<Cell> = text
-                    .split('\t')
-                    .zip(names)
-                    .enumerate()
-                    .map(|(j, (f, name))| {
-                        Cell::new(
-                            f,
-                            Location::section(header)
-                                .line(n)
-                                .column(format!("{} ({name})", j + 1)),
-                        )
-                    })
-                    .collect();
-                if cells.len() < names.len() {
-                    let optional =
-                        names.len() - cells.len() == 1 && (header == STAFF || header == WORK);
-                    if !optional {
-                        p.error(
-                            &Location::section(header).line(n),
-                            format!(
-                                "{} columns, expected {} ({})",
-                                cells.len(),
-                                names.len(),
-                                names.join(", ")
-                            ),
-                        );
-                        continue;
-                    }
-                    let last = names.len();
-                    cells.push(Cell::new(
-                        "",
-                        Location::section(header)
-                            .line(n)
-                            .column(format!("{last} ({})", names[last - 1])),
-                    ));
-                }
-                rows.push(cells);
-            }
-        }
-        Some(rows)
-    };
-    match rows(PARAMS, &["start", "end", "skills"], p) {
-        Some(mut r) if r.len() == 1 => out.params = r.remove(0),
-        Some(r) if !r.is_empty() => p.error(
-            &Location::section(PARAMS),
-            format!("{} lines, expected one", r.len()),
+use super::gate::Problems;
+use crate::error::{Location, Result};
+use crate::plan::input::Loaded;
+use crate::rules;
+use crate::stream::{Event, Reader, Writer};
+
+/// Reads a conditioned stream with the rule book, every problem and
+/// warning into `p`. `Err` only when it is not a stacked stream at all
+/// (or on I/O), as for qplan.
+pub fn check(stream: &[u8], p: &mut Problems) -> Result<()> {
+    match rules::read(&mut Reader::new(stream), p)? {
+        Some(Loaded::Results(_)) => p.error(
+            &Location::section("qplan track work v1"),
+            "this is a results stream (qplan's output), not the v1 inputs qcondition checks",
         ),
-        _ => p.error(
-            &Location::section(PARAMS),
-            "the section is missing or empty",
-        ),
+        Some(Loaded::Input(input)) => {
+            // Freeing millions of rows one by one only delays the exit.
+            std::mem::forget(input);
+        }
+        None => {}
     }
-    if let Some(r) = rows(HOLIDAYS, &["date"], p) {
-        out.holidays = r.into_iter().flatten().collect();
+    Ok(())
+}
+
+/// Writes a valid stream the way every tool writes (SPEC section 2): a
+/// lone TAB for an empty content line, no `\r`, headers without trailing
+/// blanks, and one `=====end`, at the end.
+pub fn write_normalized(stream: &[u8], out: &mut dyn Write) -> Result<()> {
+    let mut reader = Reader::new(stream);
+    let mut w = Writer::new(io::BufWriter::with_capacity(1 << 16, out));
+    let io = |e| crate::error::Error::io("writing the checked stream", e);
+    while let Some(event) = reader.next_event()? {
+        match event {
+            Event::Header(h) => w.header(0, h).map_err(io)?,
+            Event::Line(l) => w.line(0, l).map_err(io)?,
+            Event::End => {}
+        }
     }
-    match rows(
-        STAFF,
-        &["id", "name", "team", "track", "skill", "vacation"],
-        p,
-    ) {
-        Some(r) => out.staff = r,
-        None => p.error(&Location::section(STAFF), "the section is missing"),
-    }
-    match rows(
-        WORK,
-        &["id", "rank", "name", "estimate", "triage", "track"],
-        p,
-    ) {
-        Some(r) => out.work = r,
-        None => p.error(&Location::section(WORK), "the section is missing"),
-    }
-    gate::check(&out, p);
-    out
+    w.end().map_err(io)?;
+    w.into_inner().flush().map_err(io)?;
+    Ok(())
 }

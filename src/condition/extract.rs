@@ -695,8 +695,7 @@ track = 4
                 let mut out = Vec::new();
                 output::write(&mut out, &data, None).unwrap();
                 let mut again = Problems::default();
-                let sections = crate::stream::read_sections(&mut crate::stream::Reader::new(out.as_slice())).unwrap();
-                check::from_v1(&RawStream { sections }, &mut again);
+                check::check(&out, &mut again).unwrap();
                 prop_assert_eq!(again.errors(), 0, "{:?}", again.list);
             }
         }

@@ -1,14 +1,15 @@
 //! The gate: every problem in the data is collected (not just the first),
-//! each with where it is and what was expected. Conditioned rows are checked
-//! here whether they come from a map or from a team's own script
-//! (`--check`), so both paths apply the same rules.
+//! each with where it is and what was expected. Rows conditioned with a map
+//! are checked here with the rule book ([`crate::rules`]), the rules qplan
+//! reads its input with; a team's own stream (`--check`) is read with
+//! qplan's reader itself ([`super::check`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::error::Location;
-use crate::plan::fields;
+use crate::rules::{Book, Sink};
 
 /// One value of a conditioned row and where it came from.
 #[derive(Debug, Clone)]
@@ -237,124 +238,76 @@ fn check_text(p: &mut Problems, cell: &Cell) {
     }
 }
 
-fn check_unique(p: &mut Problems, ids: &[&Cell], what: &str) {
-    let mut seen: HashMap<&str, &Cell> = HashMap::new();
-    for id in ids {
-        if id.text.is_empty() {
-            p.bad(id, format!("{what} id is empty"));
-        } else if let Some(first) = seen.get(id.text.as_str()) {
-            let first = first
-                .at
-                .line
-                .map_or(String::new(), |l| format!(" (first on line {l})"));
-            p.bad(id, format!("{what} id is not unique{first}"));
-        } else {
-            seen.insert(&id.text, id);
+/// Where column `c` of a conditioned row is: the cell's own place in the
+/// raw input (`c` = 0: the row, where its first cell is).
+fn cell_at(row: &[Cell], c: usize) -> Location {
+    match c {
+        0 => {
+            let mut at = row.first().map(|c| c.at.clone()).unwrap_or_default();
+            at.column = None;
+            at
         }
+        c => row.get(c - 1).map(|c| c.at.clone()).unwrap_or_default(),
     }
 }
 
-/// Checks everything SPEC section 3 asks of the v1 inputs, and warns of
-/// what is legal but suspicious.
+fn texts<const N: usize>(row: &[Cell]) -> [&str; N] {
+    std::array::from_fn(|i| row.get(i).map_or("", |c| c.text.as_str()))
+}
+
+/// Checks the conditioned rows with the rule book ([`crate::rules`]), the
+/// same rules qplan reads its input with, and warns of what is legal but
+/// suspicious. Each problem names the raw cell it came from.
 pub fn check(data: &Conditioned, p: &mut Problems) {
-    if let [start, end, skills] = data.params.as_slice() {
-        let s = fields::parse_date(&start.text)
-            .map_err(|e| p.bad(start, e))
-            .ok();
-        let e = fields::parse_date(&end.text)
-            .map_err(|e| p.bad(end, e))
-            .ok();
-        if let (Some(s), Some(e)) = (s, e) {
-            if s > e {
-                p.bad(end, format!("the end ({e}) is before the start ({s})"));
-            }
-        }
-        if skills.text.split(':').any(|s| s.trim().is_empty()) {
-            p.bad(
-                skills,
-                "scheduling skills are names joined by ':', none empty",
-            );
-        }
-        for c in [start, end, skills] {
-            check_text(p, c);
-        }
+    for c in data
+        .params
+        .iter()
+        .chain(&data.holidays)
+        .chain(data.staff.iter().flatten())
+        .chain(data.work.iter().flatten())
+    {
+        check_text(p, c);
+    }
+    if p.errors() > 0 {
+        return;
+    }
+    // The Problems sink never stops the read, so these never fail.
+    let _ = fill(data, p);
+}
+
+fn fill(data: &Conditioned, p: &mut Problems) -> crate::error::Result<()> {
+    let mut book = Book::new();
+    if !data.params.is_empty() {
+        let f: [&str; 3] = texts(&data.params);
+        let text = f.join("\t");
+        book.params(p, &text, f, |c| cell_at(&data.params, c))?;
     }
     for h in &data.holidays {
-        if let Err(e) = fields::parse_date(&h.text) {
-            p.bad(h, e);
-        }
+        book.holiday(p, &h.text, |_| h.at.clone())?;
     }
     for row in &data.staff {
-        for c in row {
-            check_text(p, c);
-        }
-        for (c, what) in row[1..5].iter().zip(["name", "team", "track", "skill"]) {
-            if c.text.trim().is_empty() && what != "team" {
-                p.bad(c, format!("the {what} is empty"));
-            }
-        }
-        if let Err(e) = fields::parse_vacations(&row[5].text) {
-            p.bad(&row[5], e);
-        }
+        book.staff(p, texts(row), |c| cell_at(row, c))?;
     }
-    check_unique(
-        p,
-        &data.staff.iter().map(|r| &r[0]).collect::<Vec<_>>(),
-        "person",
-    );
     for row in &data.work {
-        for c in row {
-            check_text(p, c);
-        }
-        if let Err(e) = fields::parse_rank(&row[1].text) {
-            p.bad(&row[1], e);
-        }
-        if row[2].text.trim().is_empty() {
-            p.bad(&row[2], "the name is empty");
-        }
-        if let Err(e) = fields::parse_estimate(&row[3].text) {
-            p.bad(&row[3], e);
-        }
-        if let Err(e) = fields::parse_triage(&row[4].text) {
-            p.bad(&row[4], e);
-        }
+        book.work(p, texts(row), |c| cell_at(row, c))?;
     }
-    check_unique(
-        p,
-        &data.work.iter().map(|r| &r[0]).collect::<Vec<_>>(),
-        "work",
-    );
-    warnings(data, p);
+    book.finish(p)?;
+    Ok(())
 }
 
-fn warnings(data: &Conditioned, p: &mut Problems) {
-    let staffed: HashSet<&str> = data.staff.iter().map(|r| r[3].text.as_str()).collect();
-    let worked: HashSet<&str> = data.work.iter().map(|r| r[5].text.as_str()).collect();
-    let mut names: HashMap<&str, u64> = HashMap::new();
-    for row in &data.staff {
-        let track = &row[3];
-        if !worked.contains(track.text.as_str()) {
-            let at = track.at.clone().value(track.text.clone());
-            p.warn(&at, format!("{} is on a track with no work", row[1].text));
-        }
-        let line = row[1].at.line.unwrap_or(0);
-        if let Some(first) = names.insert(&row[1].text, line) {
-            let at = row[1].at.clone().value(row[1].text.clone());
-            p.warn(&at, format!("the name appears twice (also line {first})"));
-        }
+/// `qcondition` hears of every problem the rule book finds, and of the
+/// warnings, and goes on.
+impl Sink for Problems {
+    fn problem(&mut self, at: Location, message: String) -> crate::error::Result<()> {
+        self.error(&at, message);
+        Ok(())
     }
-    let mut warned = HashSet::new();
-    for row in &data.work {
-        let track = &row[5];
-        if !staffed.contains(track.text.as_str()) && warned.insert(track.text.as_str()) {
-            let at = track.at.clone().value(track.text.clone());
-            p.warn(&at, "work in a track with no staff");
-        }
+
+    fn warning(&mut self, at: Location, message: String) {
+        self.warn(&at, message);
     }
-    if data.work.is_empty() {
-        p.warn(
-            &Location::section("qplan work v1"),
-            "the work list is empty",
-        );
+
+    fn wants_warnings(&self) -> bool {
+        true
     }
 }

@@ -7,9 +7,10 @@
 //! - [`extract`]: each table of the map (params, holidays, staff, work)
 //!   from its raw section into conditioned rows, every row accounted for;
 //! - [`grid`]: the team-sheet layout of the staff;
-//! - [`gate`]: problems, row tallies and the checks every conditioned row
-//!   passes;
-//! - [`check`]: conditioned v1 streams read back into rows (`--check`);
+//! - [`gate`]: problems, row tallies, and the conditioned rows checked with
+//!   the rule book ([`crate::rules`]);
+//! - [`check`]: conditioned v1 streams read with qplan's own reader
+//!   (`--check`, and the final gate of `--map`);
 //! - [`output`]: the v1 streams written.
 
 pub mod check;
@@ -21,7 +22,6 @@ pub mod map;
 pub mod output;
 pub mod raw;
 
-pub use check::from_v1;
 pub use extract::condition;
 pub use output::write;
 

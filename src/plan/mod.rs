@@ -3,8 +3,10 @@
 //!
 //! - [`amount`]: exact amounts of person-weeks;
 //! - [`arena`]: item text and amounts in two buffers per plan;
-//! - [`fields`]: how each input field is read (dates, estimates, triage…);
-//! - [`input`]: reading and checking the input streams;
+//! - [`fields`]: how each input field is read (dates, estimates, triage…),
+//!   a part of the rule book ([`crate::rules`]) kept reachable here;
+//! - [`input`]: the input model (params, staff, work items) qplan computes
+//!   from, as the rule book reads it;
 //! - [`engine`]: the computation, track by track;
 //! - [`schedule`]: the day-by-day dev-complete schedule;
 //! - [`results`]: the results model and the v1 output streams;
@@ -13,11 +15,12 @@
 pub mod amount;
 pub mod arena;
 pub mod engine;
-pub mod fields;
 pub mod input;
 pub mod render;
 pub mod results;
 pub mod schedule;
+
+pub use crate::rules::fields;
 
 pub use engine::compute;
 pub use input::{Input, Loaded};

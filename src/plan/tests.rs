@@ -354,7 +354,7 @@ fn read_err(s: &str) -> Error {
 #[test]
 fn bad_input_names_section_line_column_and_value() {
     let base = "=====qplan params v1\n\t2013-10-07\t2013-10-13\tApps\n=====qplan holidays v1\n=====qplan staff v1\n=====qplan work v1\n";
-    let e = read_err(&format!("{base}\tA\t1\tA\tApps:x\t\t\n"));
+    let e = read_err(&format!("{base}\tA\t1\tA\tApps:x\t\t\n=====end\n"));
     let msg = e.to_string();
     assert!(msg.contains("line 6"), "{msg}");
     assert!(msg.contains("qplan work v1"), "{msg}");
@@ -365,19 +365,25 @@ fn bad_input_names_section_line_column_and_value() {
     for (bad, what) in [
         ("\tA\tone\tA\t\t\t\n", "rank"),
         ("\tA\t1\tA\t\thigh\t\n", "triage"),
-        ("\tA\t1\tA\t\t\n", "columns"),
+        ("\tA\t1\tA\n", "3 columns where 5 are expected"),
+        ("\tA\t1\tA\t\t\t\n\tA\t2\tB\t\t\t\n", "(first on line 6)"),
+        ("\tA\t1\tA\t\t\t\n=====qplan work v1\n", "appears twice"),
+        ("\tA\t1\tA\ta\rb\t\t\n", "carriage return"),
         ("\tA\t1\tA\t\t\tAll\n", "reserved"),
-        ("\tA\t1\tA\t\t\t\n\tA\t2\tB\t\t\t\n", "earlier item"),
-        ("\tA\t1\t \t\t\t\n", "name is empty"),
+        (
+            "\tA\t1\tA\t\t\t\n\tA\t2\tB\t\t\t\n",
+            "work id is not unique",
+        ),
+        ("\tA\t1\t \t\t\t\n", "the name is empty"),
     ] {
-        let msg = read_err(&format!("{base}{bad}")).to_string();
+        let msg = read_err(&format!("{base}{bad}=====end\n")).to_string();
         assert!(msg.contains(what), "{bad:?}: {msg}");
     }
     let msg = read_err("=====qplan params v1\n\t2013-10-07\t2013-10-01\t\n").to_string();
-    assert!(msg.contains("before start"), "{msg}");
+    assert!(msg.contains("is before the start"), "{msg}");
     let msg = read_err("=====qplan params v1\n\t2013-10-07\t2013-10-08\t\n=====end\n").to_string();
     assert!(
-        msg.contains("missing input sections: qplan holidays v1, qplan staff v1, qplan work v1"),
+        msg.contains("section 'qplan holidays v1': the section is missing"),
         "{msg}"
     );
 }

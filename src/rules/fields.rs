@@ -9,7 +9,7 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
-pub use super::amount::Amount;
+pub use crate::plan::amount::Amount;
 
 /// Reads a date written as ISO `2013-10-07` or as `Oct 7, 2013` (the day may
 /// be padded with spaces: `Oct  7, 2013`).

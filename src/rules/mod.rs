@@ -1,0 +1,65 @@
+//! The rule book of the v1 input streams (SPEC section 3): what a
+//! `qplan params v1`, `qplan holidays v1`, `qplan staff v1` and
+//! `qplan work v1` stream must hold for qplan to compute from it.
+//!
+//! There is one reader ([`read`]) and one set of row rules ([`Book`]);
+//! what differs between the tools is the [`Sink`] that hears of problems:
+//!
+//! - qplan reads with [`Stop`], which ends the read at the first problem;
+//! - `qcondition --check` reads with a sink that records every problem
+//!   (section, line, column, value) and goes on, and also asks for the
+//!   warnings (legal but suspicious data);
+//! - `qcondition --map` feeds its conditioned rows to the same [`Book`],
+//!   each cell located in the raw section it came from, and then reads its
+//!   own output back with [`read`] before writing it.
+//!
+//! So `qcondition --check` passes exactly the streams qplan accepts, by
+//! construction. The decisions on the cases SPEC leaves open are the table
+//! "What the gate and qplan accept" in README.md.
+//!
+//! - [`fields`]: how each field is read (dates, estimates, triage…);
+//! - [`book`]: the rules of each row and of the rows together;
+//! - [`read`](mod@read): the rules of the stream (sections, columns, blank
+//!   lines, the end marker).
+
+pub mod book;
+pub mod fields;
+pub mod read;
+
+pub use book::Book;
+pub use read::read;
+
+use crate::error::{Error, Location, Result};
+
+pub const PARAMS: &str = "qplan params v1";
+pub const HOLIDAYS: &str = "qplan holidays v1";
+pub const STAFF: &str = "qplan staff v1";
+pub const WORK: &str = "qplan work v1";
+
+/// The name of the track that holds all staff and all work.
+pub const ALL: &str = "All";
+
+/// Who hears of the problems the rules find.
+pub trait Sink {
+    /// An error at `at`. `Err` ends the read (qplan); `Ok` lets the
+    /// reader go on to the next problem (`qcondition --check`).
+    fn problem(&mut self, at: Location, message: String) -> Result<()>;
+
+    /// A warning: legal but suspicious data. Only called when
+    /// [`Sink::wants_warnings`] says so.
+    fn warning(&mut self, _at: Location, _message: String) {}
+
+    /// Whether to look for warnings (one more pass over what was read).
+    fn wants_warnings(&self) -> bool {
+        false
+    }
+}
+
+/// qplan's sink: the first problem ends the read, as an [`Error::Data`].
+pub struct Stop;
+
+impl Sink for Stop {
+    fn problem(&mut self, at: Location, message: String) -> Result<()> {
+        Err(Error::data(at, message))
+    }
+}
