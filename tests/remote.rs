@@ -348,6 +348,7 @@ fn a_replica_without_main_or_a_path_that_is_not_there() {
         .assert()
         .code(69)
         .stderr(predicate::str::contains("it has no main branch"));
+    assert!(!sb.path().join("a").exists(), "a failed pull made a store");
     bare(&sb)
         .arg("clone")
         .arg(sb.path().join("missing"))
@@ -516,4 +517,8 @@ fn a_tag_that_names_another_commit_stops_the_whole_pull() {
         .stderr(predicate::str::contains("nothing changed"));
     // Main could have moved forward, but nothing did.
     assert_eq!(main_of(&sb.path().join("b")), first);
+    // A pull into a missing store makes it, as a clone.
+    let (_, err) = ok(qsnap(&sb, "fresh").arg("pull").arg(&hub));
+    assert!(err.contains("main (empty) -> "), "{err}");
+    assert_eq!(main_of(&sb.path().join("fresh")), main_of(&hub));
 }

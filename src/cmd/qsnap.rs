@@ -163,7 +163,7 @@ pub enum Command {
     /// moves main only forward: a replica that diverged changes nothing
     /// (65), a store ahead of it stays as it is, local commits are never
     /// lost. A tag there naming another commit than here is refused (65).
-    /// Creates the store when missing.
+    /// A missing store is made as by clone.
     Pull {
         #[arg(value_name = "REMOTE")]
         remote: String,
@@ -360,9 +360,9 @@ impl Tool for Args {
             }
             Command::Pull { remote, wait } => {
                 let remote = Remote::parse(&remote)?;
-                let store = Store::init(&store::locate(repo)?)?.0;
+                let dir = store::locate(repo)?;
                 let wait = Duration::from_secs(wait);
-                let (pulled, tags) = remote::pull(&store, &remote, wait, v.verbose > 0)?;
+                let (pulled, tags) = remote::pull_into(&dir, &remote, wait, v.verbose > 0)?;
                 let shown = remote.shown();
                 if !tags.is_empty() && !v.quiet {
                     eprintln!("qsnap: new tags from {shown}: {}", tags.join(", "));

@@ -1,9 +1,9 @@
 //! The locks of a store, and what a killed put leaves behind.
 //!
 //! - `qsnap.lock` in the git directory serialises everything that moves a
-//!   ref (put, gc, a push into the store): an exclusive `flock`, released
-//!   by the kernel when its holder dies, so a held lock always has a live
-//!   holder. The file also says who holds it and, while a put moves main,
+//!   ref (put, gc, a pull, a push into the store): an exclusive `flock`,
+//!   released by the kernel when its holder dies, so a held lock always has
+//!   a live holder. The file also says who holds it and, while a put moves main,
 //!   which commit it is writing (see [`StoreLock::committing`]).
 //! - `qsnap.writers` is held shared by every put while it streams its input
 //!   into the object database, outside the store lock. Whoever holds the

@@ -518,7 +518,7 @@ pub fn pull(
     wait: Duration,
     echo: bool,
 ) -> Result<(Pulled, Vec<String>)> {
-    remote.check_exists("pull")?;
+    remote.check_exists("pull from it")?;
     let lock = store.lock(wait)?;
     let staging = Staging(store);
     staging.clear()?;
@@ -656,6 +656,32 @@ fn count(store: &Store, to: Oid, from: Option<Oid>) -> Result<usize> {
 
 /// Makes a new store at `dir` from `remote`: all of it or nothing.
 pub fn clone(remote: &Remote, dir: &Path, echo: bool) -> Result<Store> {
+    make(remote, dir, echo)?;
+    Store::open(dir)
+}
+
+/// Pulls into the store at `dir`; a missing store is made as by a clone,
+/// so that a failed first pull leaves nothing behind.
+pub fn pull_into(
+    dir: &Path,
+    remote: &Remote,
+    wait: Duration,
+    echo: bool,
+) -> Result<(Pulled, Vec<String>)> {
+    if !dir.join("HEAD").exists() {
+        match make(remote, dir, echo) {
+            Ok(done) => return Ok(done),
+            // Another process made the store meanwhile: pull into it.
+            Err(_) if dir.join("HEAD").exists() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    pull(&Store::open(dir)?, remote, wait, echo)
+}
+
+/// A store pulled from `remote` in a temporary directory beside `dir`,
+/// then renamed to `dir`.
+fn make(remote: &Remote, dir: &Path, echo: bool) -> Result<(Pulled, Vec<String>)> {
     if dir.read_dir().is_ok_and(|mut d| d.next().is_some()) {
         return Err(Error::Usage(format!(
             "{} exists and is not empty",
@@ -680,14 +706,14 @@ pub fn clone(remote: &Remote, dir: &Path, echo: bool) -> Result<Store> {
         .tempdir_in(parent)
         .map_err(creating)?;
     let staged = tmp.path().join("store");
-    {
+    let done = {
         let (store, _) = Store::init(&staged)?;
-        pull(&store, remote, lock::DEFAULT_WAIT, echo)?;
-    }
+        pull(&store, remote, lock::DEFAULT_WAIT, echo)?
+    };
     // The lock file records this process; a clone starts with none.
     let _ = std::fs::remove_file(staged.join("qsnap.lock"));
     std::fs::rename(&staged, dir).map_err(creating)?;
-    Store::open(dir)
+    Ok(done)
 }
 
 #[cfg(test)]
