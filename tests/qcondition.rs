@@ -109,6 +109,28 @@ fn check_passes_good_streams_through_unchanged() {
         .stdout(good);
 }
 
+/// SPEC section 2: every tool writes a lone TAB for an empty content line,
+/// no `\r`, headers without trailing blanks and one `=====end`, at the end;
+/// `--check` used to copy its input byte for byte.
+#[test]
+fn check_writes_what_every_tool_writes() {
+    let sb = Sandbox::new();
+    let input = "=====qplan params v1  \r\n\t2013-10-07\t2013-10-18\tApps\r\n\
+                 =====qplan holidays v1\n\n\
+                 =====qplan staff v1\n\tp1\tAna\tMobile\tTenor\tApps\t\n=====end\n\
+                 =====qplan work v1\n\tW1\t1\tLogin\tApps:1\t1\tTenor\r\n=====end\n=====end\n";
+    let expected = "=====qplan params v1\n\t2013-10-07\t2013-10-18\tApps\n\
+                    =====qplan holidays v1\n\t\n\
+                    =====qplan staff v1\n\tp1\tAna\tMobile\tTenor\tApps\t\n\
+                    =====qplan work v1\n\tW1\t1\tLogin\tApps:1\t1\tTenor\n=====end\n";
+    sb.cmd("qcondition")
+        .arg("--check")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stdout(expected);
+}
+
 #[test]
 fn check_reports_every_problem_of_a_conditioned_stream() {
     let sb = Sandbox::new();

@@ -27,8 +27,9 @@ pub enum Errors {
 /// source, as qpull writes it: CSV, TSV or JSON) and writes `qplan params
 /// v1`, `qplan holidays v1`, `qplan staff v1` and `qplan work v1`, the
 /// provenance passed through, and `=====end`. With --check, reads streams
-/// already conditioned (by any team's own script) and passes them through
-/// unchanged when they are valid.
+/// already conditioned (by any team's own script) with qplan's own reader,
+/// so it passes exactly what qplan accepts, and writes them back as every
+/// tool writes them when they are valid.
 ///
 /// Either way every problem is reported, each with its section, line,
 /// column and value, and nothing at all is written when there is one
@@ -69,7 +70,7 @@ pub struct Args {
     #[arg(long, value_name = "MAP.toml")]
     pub map: Option<PathBuf>,
 
-    /// Check conditioned v1 streams and pass them through unchanged.
+    /// Check conditioned v1 streams with qplan's own rules and pass them through.
     #[arg(long)]
     pub check: bool,
 

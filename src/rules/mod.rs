@@ -63,3 +63,6 @@ impl Sink for Stop {
         Err(Error::data(at, message))
     }
 }
+
+#[cfg(test)]
+mod tests;
