@@ -35,6 +35,14 @@ fn put(sb: &Sandbox, app: &str, stage: &str, content: &str) -> String {
     id.trim_end().to_owned()
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn is_commit_line(s: &str) -> bool {
     s.len() == 41 && s.ends_with('\n') && s[..40].bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -143,9 +151,14 @@ fn put_then_get_gives_the_stream_with_its_provenance() {
     }
     let repo = git2::Repository::open_bare(sb.path().join("store")).unwrap();
     let head = repo.head().unwrap().peel_to_commit().unwrap();
+    // The data's SHA-256 is that of the file: it has no fetch section.
     assert_eq!(
         head.message().unwrap(),
-        "put qplan conditioned\n\nQsnap-Resource: qplan conditioned\n"
+        format!(
+            "put qplan conditioned\n\nQsnap-Resource: qplan conditioned\n\
+             Qsnap-Data-Sha256: {}\n",
+            sha256_hex(text.as_bytes())
+        )
     );
 }
 
@@ -1042,4 +1055,165 @@ fn an_ambiguous_short_id_says_so() {
                 "revision {prefix:?} is ambiguous"
             )));
     }
+}
+
+/// A stream as qpull writes it: data, then volatile `fetch` metadata.
+fn pulled(data: &str, fetched_at: &str) -> String {
+    format!(
+        "=====raw staff\n\tname,fte\n\t{data}\n=====qpull sources v1\n\tstaff\tfile:staff.csv\n\
+         =====qpull fetch v1\n\tstaff\t{fetched_at}\t-\t\t\n=====end\n"
+    )
+}
+
+fn put_at(sb: &Sandbox, time: &str, content: &str) -> String {
+    stdout_of(
+        qsnap(sb)
+            .env("GIT_COMMITTER_DATE", time)
+            .args(["put", "qplan", "raw"])
+            .write_stdin(content),
+    )
+    .trim_end()
+    .to_owned()
+}
+
+/// Regression (issue 10): three pulls of the same data made three commits
+/// (the fetch time differs), so cron every 15 minutes wrote 96 versions a
+/// day. Sections `<app> fetch v<N>` are left out of the comparison; the
+/// last check is recorded outside main and shown by log and ls.
+#[test]
+fn an_unchanged_pull_makes_no_commit_but_is_recorded_as_checked() {
+    let sb = Sandbox::new();
+    let store = sb.path().join("store");
+    let first = pulled("ann,1", "2026-11-29T10:00:00Z");
+    let v1 = put_at(&sb, "@1000", &first);
+    // 00:33:20 and 00:50:00 UTC on 1970-01-01.
+    assert_eq!(
+        put_at(&sb, "@2000", &pulled("ann,1", "2026-11-29T10:15:00Z")),
+        v1
+    );
+    let third = pulled("ann,1", "2026-11-29T10:30:00Z");
+    assert_eq!(put_at(&sb, "@3000", &third), v1);
+    assert_eq!(commits(&store), 1);
+    // get returns the stored version, with the fetch section it was put with.
+    assert_eq!(
+        stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw"])),
+        first
+    );
+    // The later streams were never made objects.
+    let repo = git2::Repository::open_bare(&store).expect("store");
+    let odb = repo.odb().expect("odb");
+    for later in ["10:15", "10:30"] {
+        let text = pulled("ann,1", &format!("2026-11-29T{later}:00Z"));
+        let id = git2::Oid::hash_object(git2::ObjectType::Blob, text.as_bytes()).expect("hash");
+        assert!(!odb.exists(id), "the {later} stream is in the store");
+    }
+    assert_eq!(temp_files(&store), (0, 0));
+    // One ref records the last check: on top of the version, off main.
+    let refs: Vec<String> = repo
+        .references_glob("refs/qsnap/*")
+        .expect("refs")
+        .names()
+        .map(|n| n.expect("name").to_owned())
+        .collect();
+    assert_eq!(refs, ["refs/qsnap/checked/qplan/raw"]);
+    let check = repo
+        .find_reference("refs/qsnap/checked/qplan/raw")
+        .and_then(|r| r.peel_to_commit())
+        .expect("check");
+    assert_eq!(check.parent_id(0).expect("parent").to_string(), v1);
+    assert_eq!(check.time().seconds(), 3000);
+    assert!(check
+        .message()
+        .expect("message")
+        .contains("\tstaff\t2026-11-29T10:30:00Z\t"));
+    let log = stdout_of(qsnap(&sb).args(["log", "qplan", "raw"]));
+    assert_eq!(
+        log,
+        format!(
+            "{}  1970-01-01T00:16:40Z  qplan raw                 put qplan raw\n\
+             {:14}checked 1970-01-01T00:50:00Z: same data\n",
+            &v1[..12],
+            ""
+        )
+    );
+    let json = stdout_of(qsnap(&sb).args(["log", "--format", "json"]));
+    assert!(
+        json.contains("\"checked\": \"1970-01-01T00:50:00Z\""),
+        "{json}"
+    );
+    assert_eq!(
+        stdout_of(qsnap(&sb).arg("ls")),
+        format!(
+            "qplan raw                 {}  1970-01-01T00:16:40Z  checked 1970-01-01T00:50:00Z\n",
+            &v1[..12]
+        )
+    );
+    qsnap(&sb).arg("verify").assert().success().stdout("");
+    fsck(&store);
+
+    // A change in a data section is a new version, with its own fetch section.
+    let changed = pulled("ann,0.5", "2026-11-29T10:45:00Z");
+    let v2 = put_at(&sb, "@4000", &changed);
+    assert_ne!(v2, v1);
+    assert_eq!(commits(&store), 2);
+    assert_eq!(
+        stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw"])),
+        changed
+    );
+    let log = stdout_of(qsnap(&sb).args(["log", "qplan", "raw"]));
+    assert_eq!(log.lines().count(), 3, "{log}");
+    assert!(log
+        .lines()
+        .nth(2)
+        .unwrap()
+        .contains("checked 1970-01-01T00:50:00Z"));
+    // The same data with other provenance is a new version too.
+    let with_provenance = format!("=====qsnap provenance v1\n\tqplan src\t{v1}\n{changed}");
+    assert_ne!(put_at(&sb, "@5000", &with_provenance), v2);
+    assert_eq!(commits(&store), 3);
+}
+
+/// The rule is about the stream, not about qpull: any producer's
+/// `<app> fetch v<N>` sections, wherever they are, and a stored version
+/// made before the data trailer existed (read to compare).
+#[test]
+fn any_fetch_section_is_left_out_even_of_a_version_made_by_hand() {
+    let sb = Sandbox::new();
+    let store = sb.path().join("store");
+    put(&sb, "qplan", "other", &stream(1));
+    // A version committed by hand: no Qsnap-Data-Sha256 trailer.
+    let stored = "=====myapp fetch v2\n\tat 1\n=====x data v1\n\t1\n=====end\n";
+    let repo = git2::Repository::open_bare(&store).expect("store");
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    let blob = repo.blob(stored.as_bytes()).unwrap();
+    let mut tree = repo.treebuilder(Some(&head.tree().unwrap())).unwrap();
+    let mut raw = repo.treebuilder(None).unwrap();
+    raw.insert("qplan.txt", blob, 0o100644).unwrap();
+    tree.insert("raw", raw.write().unwrap(), 0o040000).unwrap();
+    let tree = repo.find_tree(tree.write().unwrap()).unwrap();
+    let sig = git2::Signature::now("hand", "hand@localhost").unwrap();
+    let by_hand = repo
+        .commit(
+            Some("refs/heads/main"),
+            &sig,
+            &sig,
+            "by hand",
+            &tree,
+            &[&head],
+        )
+        .unwrap()
+        .to_string();
+    let again = "=====x data v1\n\t1\n=====myapp fetch v2\n\tat 2\n\t\n=====end\n";
+    assert_eq!(put(&sb, "qplan", "raw", again), by_hand);
+    assert_eq!(commits(&store), 2);
+    // Without any fetch section it is the same data too.
+    assert_eq!(
+        put(&sb, "qplan", "raw", "=====x data v1\n\t1\n=====end\n"),
+        by_hand
+    );
+    assert_eq!(commits(&store), 2);
+    // `myapp fetch` without a version is data.
+    let data = "=====x data v1\n\t1\n=====myapp fetch\n\tat 3\n=====end\n";
+    assert_ne!(put(&sb, "qplan", "raw", data), by_hand);
+    assert_eq!(commits(&store), 3);
 }

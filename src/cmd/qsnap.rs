@@ -15,7 +15,7 @@ use crate::cli::{Tool, Verbosity};
 use crate::error::{Error, Location};
 use crate::snap::history::{self, short, show_time};
 use crate::snap::remote::{self, Pulled, Remote};
-use crate::snap::{diff, objects, store, verify, At, Put, Resource, Store, Version};
+use crate::snap::{check, diff, objects, store, verify, At, Put, Resource, Store, Version};
 use crate::stream::{Writer, PROVENANCE};
 
 /// Keep every version of raw, conditioned and result data in a git repository.
@@ -58,9 +58,11 @@ pub enum Command {
     /// Input from a pipe must end with `=====end`, or nothing is stored (65);
     /// a file named as an argument is complete by definition. A
     /// `qsnap provenance v1` section is recorded in the commit trailers, not
-    /// in the content. Content and provenance equal to the current version
-    /// make no commit: the current commit is printed and `unchanged` said
-    /// on stderr.
+    /// in the content. The same data and provenance as the current version
+    /// make no commit: the current commit is printed, `unchanged` said on
+    /// stderr, and the check recorded (shown by log and ls). Data is every
+    /// section but those headed `<app> fetch v<N>` (volatile metadata, such
+    /// as qpull's fetch times).
     Put {
         app: String,
         stage: String,
@@ -469,6 +471,9 @@ struct LogEntry {
     resource: Option<String>,
     message: String,
     provenance: Vec<JsonProvenance>,
+    /// When a later put last found the same data (see `snap::check`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checked: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -513,6 +518,7 @@ fn log(
         }
         entries.push(v);
     }
+    let checks = check::last_checks(&store.repo)?;
     match format {
         Format::Text => {
             for v in &entries {
@@ -533,12 +539,16 @@ fn log(
                         &p.commit[..p.commit.len().min(12)]
                     )?;
                 }
+                if let Some(t) = checks.get(&v.commit) {
+                    writeln!(out, "{:14}checked {}: same data", "", show_time(*t))?;
+                }
             }
         }
         Format::Json => {
             let json: Vec<LogEntry> = entries
                 .into_iter()
                 .map(|v| LogEntry {
+                    checked: checks.get(&v.commit).map(|t| show_time(*t)),
                     commit: v.commit.to_string(),
                     time: show_time(v.time),
                     resource: v.resource.map(|r| r.to_string()),
@@ -565,10 +575,14 @@ fn ls(store: &Store, at: &At, out: &mut dyn Write) -> anyhow::Result<()> {
     // Every line is worked out before the first is written: a damaged
     // object stops ls with nothing on stdout.
     let mut lines = Vec::new();
+    let checks = check::last_checks(&store.repo)?;
     for res in history::resources(&store.repo, &commit)? {
         let put = history::last_put(&store.repo, commit.id(), &res)?.unwrap_or(commit.clone());
+        let checked = checks
+            .get(&put.id())
+            .map_or(String::new(), |t| format!("  checked {}", show_time(*t)));
         lines.push(format!(
-            "{:<24}  {}  {}",
+            "{:<24}  {}  {}{checked}",
             res.to_string(),
             short(put.id()),
             show_time(put.time().seconds())

@@ -12,6 +12,7 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use git2::{Commit, Oid, Repository};
 
+use super::check::{CHECKED_TRAILER, DATA_TRAILER};
 use super::name::Resource;
 use super::objects::{self, git};
 use crate::error::{Error, Location, Result};
@@ -67,6 +68,11 @@ pub struct Version {
     pub resource: Option<Resource>,
     pub summary: String,
     pub provenance: Vec<Provenance>,
+    /// The SHA-256 of the version's data (`Qsnap-Data-Sha256`, see
+    /// [`super::check`]); absent on older and hand-made commits.
+    pub data: Option<String>,
+    /// On a check commit: the version whose data a put found again.
+    pub checked: Option<Oid>,
 }
 
 impl Version {
@@ -74,12 +80,20 @@ impl Version {
         let message = String::from_utf8_lossy(commit.message_bytes());
         let mut resource = None;
         let mut provenance = Vec::new();
+        let (mut data, mut checked) = (None, None);
         if let Ok(trailers) = git2::message_trailers_strs(&message) {
             for (key, value) in trailers.iter() {
                 if key.eq_ignore_ascii_case(RESOURCE_TRAILER) {
                     resource = Resource::parse(value.trim());
                 } else if key.eq_ignore_ascii_case(PROVENANCE_TRAILER) {
                     provenance.extend(Provenance::parse_trailer(value));
+                } else if key.eq_ignore_ascii_case(DATA_TRAILER) {
+                    let v = value.trim();
+                    if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        data = Some(v.to_ascii_lowercase());
+                    }
+                } else if key.eq_ignore_ascii_case(CHECKED_TRAILER) {
+                    checked = Oid::from_str(value.trim()).ok();
                 }
             }
         }
@@ -89,13 +103,20 @@ impl Version {
             resource,
             summary: message.lines().next().unwrap_or("").to_owned(),
             provenance,
+            data,
+            checked,
         }
     }
 }
 
 /// The message of a put: the user's message (or `put <resource>`), then the
-/// trailers.
-pub fn commit_message(res: &Resource, message: Option<&str>, provenance: &[Provenance]) -> String {
+/// trailers: the resource, its provenance, the SHA-256 of its data.
+pub fn commit_message(
+    res: &Resource,
+    message: Option<&str>,
+    provenance: &[Provenance],
+    data: &str,
+) -> String {
     let subject = match message.map(str::trim) {
         Some(m) if !m.is_empty() => m.to_owned(),
         _ => format!("put {res}"),
@@ -107,6 +128,7 @@ pub fn commit_message(res: &Resource, message: Option<&str>, provenance: &[Prove
             p.resource, p.commit
         ));
     }
+    text.push_str(&format!("{DATA_TRAILER}: {data}\n"));
     text
 }
 
@@ -422,7 +444,7 @@ mod tests {
         assert_eq!(p.commit, "abc123");
         assert_eq!(p.line(), "qplan raw\tabc123");
         let res = Resource::new("qplan", "results").unwrap();
-        let msg = commit_message(&res, Some("weekly"), std::slice::from_ref(&p));
+        let msg = commit_message(&res, Some("weekly"), std::slice::from_ref(&p), "ab");
         assert!(msg.starts_with("weekly\n\nQsnap-Resource: qplan results\n"));
         assert_eq!(
             Provenance::parse_trailer("qplan raw abc123"),

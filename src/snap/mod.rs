@@ -5,12 +5,15 @@
 //! - [`store`]: opening, creating, the locked put;
 //! - [`remote`]: push, pull and clone, through the git command;
 //! - [`lock`]: the store's locks, and what a killed put leaves behind;
+//! - [`check`]: "same data" despite new fetch sections, and the record of
+//!   the last check;
 //! - [`history`]: trailers, revisions and times, versions and provenance;
 //! - [`objects`]: objects checked before libgit2 reads them (a truncated one
 //!   made libgit2 loop forever);
 //! - [`verify`]: is every version readable, every provenance commit here?
 //! - [`diff`]: the section-aware diff of two versions.
 
+pub mod check;
 pub mod diff;
 pub mod history;
 pub mod lock;

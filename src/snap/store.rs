@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use git2::{build::TreeUpdateBuilder, Commit, FileMode, Oid, Repository, RepositoryInitOptions};
 
+use super::check::{self, DataDigest};
 use super::history::{self, Provenance};
 use super::lock::{self, StoreLock};
 use super::name::Resource;
@@ -154,6 +155,13 @@ impl Store {
     /// a valid stream; unless `complete` (a regular file, complete by
     /// definition) it must end with `=====end`. Provenance sections are taken
     /// out of the content and recorded in the commit's trailers.
+    ///
+    /// When the stream holds the same data as the current version (its
+    /// fetch sections aside, see [`check`]) and the same provenance, nothing
+    /// is added to main: the check is recorded and the version returned as
+    /// unchanged. The input is streamed into a temporary file first; it
+    /// becomes an object only when it is a new version, so a pull every 15
+    /// minutes of unchanged data adds no copy of it to the store.
     pub fn put(
         &self,
         res: &Resource,
@@ -162,27 +170,69 @@ impl Store {
         message: Option<&str>,
         wait: Duration,
     ) -> Result<Put> {
-        let (blob, provenance) = {
-            let _writing = lock::writing(self.repo.path())?;
-            self.write_blob(input, complete)?
+        // Held while the temporary file exists, so that no lock holder
+        // takes it for a dead put's leftover.
+        let mut writing = Some(lock::writing(self.repo.path())?);
+        let streamed = self.stream_blob(input, complete)?;
+        let Streamed {
+            writer,
+            data,
+            fetch,
+            provenance,
+        } = streamed;
+        let mut cache = None;
+        // A first look without the lock: a likely "same data" keeps the
+        // temporary file until the lock confirms it; anything else becomes
+        // an object now, outside the lock, as a put always did.
+        let likely_same = match self.main_commit()? {
+            Some(head) => self
+                .same_data(res, &head, &data, &provenance, &mut cache)?
+                .is_some(),
+            None => false,
         };
+        let mut pending = Some(writer);
+        let mut blob = None;
+        if !likely_same {
+            blob = pending.take().map(commit_blob).transpose()?;
+            writing = None;
+        }
         let lock = self.lock(wait)?;
+        let head = self.main_commit()?;
+        let same = match &head {
+            Some(h) => self.same_data(res, h, &data, &provenance, &mut cache)?,
+            None => None,
+        };
+        if let Some(version) = same {
+            // The temporary file goes with the writer.
+            drop(pending);
+            drop(writing);
+            lock.remove_leftovers()?;
+            let sig = signature(&self.repo)?;
+            let note = check::commit(&self.repo, res, &version, &fetch, &sig)?;
+            sync_dir(&self.repo.path().join("objects"))?;
+            self.repo
+                .reference(
+                    &check::checked_ref(res),
+                    note,
+                    true,
+                    &format!("checked {res}"),
+                )
+                .map_err(git(format!("recording the check of {res}")))?;
+            return Ok(Put::Unchanged(version.id()));
+        }
+        let blob = match blob {
+            Some(b) => b,
+            None => pending
+                .take()
+                .map(commit_blob)
+                .transpose()?
+                .ok_or_else(|| {
+                    Error::io("writing to the store", std::io::Error::other("no blob"))
+                })?,
+        };
+        drop(writing);
         // Only what no put is writing goes; the next put retries.
         lock.remove_leftovers()?;
-        let head = self.main_commit()?;
-        if let Some(head) = &head {
-            let current = objects::tree(&self.repo, head)?
-                .get_path(Path::new(&res.path()))
-                .ok()
-                .map(|entry| entry.id());
-            if current == Some(blob) {
-                if let Some(last) = history::last_put(&self.repo, head.id(), res)? {
-                    if history::Version::of(&last).provenance == provenance {
-                        return Ok(Put::Unchanged(last.id()));
-                    }
-                }
-            }
-        }
         let base = match &head {
             Some(c) => objects::tree(&self.repo, c)?,
             None => {
@@ -202,7 +252,7 @@ impl Store {
             .map_err(git("writing the tree"))?;
         let tree = self.repo.find_tree(tree).map_err(git("writing the tree"))?;
         let sig = signature(&self.repo)?;
-        let text = history::commit_message(res, message, &provenance);
+        let text = history::commit_message(res, message, &provenance, &data);
         let parents: Vec<&Commit> = head.iter().collect();
         let oid = self
             .repo
@@ -215,6 +265,44 @@ impl Store {
             &format!("put {res}"),
         )?;
         Ok(Put::Committed(oid))
+    }
+
+    /// The commit that put the version of `res` current at `head`, when
+    /// that version has the same provenance and the same data (digest
+    /// `data`). `cache` keeps the digest of a version read whole, for the
+    /// second look under the lock.
+    fn same_data<'r>(
+        &'r self,
+        res: &Resource,
+        head: &Commit<'r>,
+        data: &str,
+        provenance: &[Provenance],
+        cache: &mut Option<(Oid, String)>,
+    ) -> Result<Option<Commit<'r>>> {
+        let current = objects::tree(&self.repo, head)?
+            .get_path(Path::new(&res.path()))
+            .ok()
+            .map(|entry| entry.id());
+        let Some(blob) = current else {
+            return Ok(None);
+        };
+        let Some(last) = history::last_put(&self.repo, head.id(), res)? else {
+            return Ok(None);
+        };
+        let version = history::Version::of(&last);
+        if version.provenance != provenance {
+            return Ok(None);
+        }
+        let stored = match (&version.data, &*cache) {
+            (Some(d), _) => d.clone(),
+            (None, Some((b, d))) if *b == blob => d.clone(),
+            (None, _) => {
+                let d = check::digest_of_blob(&self.repo, blob)?;
+                *cache = Some((blob, d.clone()));
+                d
+            }
+        };
+        Ok((stored == data).then_some(last))
     }
 
     /// Points main at `oid`, which must be a child of `from` (what main was
@@ -251,9 +339,10 @@ impl Store {
         lock.committed()
     }
 
-    /// Streams the input into a new blob, without its provenance sections
-    /// and with exactly one `=====end`. Nothing is referenced yet.
-    fn write_blob(&self, input: impl BufRead, complete: bool) -> Result<(Oid, Vec<Provenance>)> {
+    /// Streams the input into a temporary file, without its provenance
+    /// sections and with exactly one `=====end`; nothing is an object yet
+    /// (see [`commit_blob`]).
+    fn stream_blob(&self, input: impl BufRead, complete: bool) -> Result<Streamed<'_>> {
         let blob = self
             .repo
             .blob_writer(None)
@@ -264,8 +353,10 @@ impl Store {
         let (mut in_provenance, mut ended, mut sections) = (false, false, 0u64);
         let write_err = |e| Error::io("writing to the store", e);
         let mut bad: Option<String> = None;
+        let mut digest = DataDigest::default();
         while let Some(event) = reader.next_event()? {
             ended = false;
+            digest.event(&event);
             match event {
                 Event::Header(h) if h == PROVENANCE => in_provenance = true,
                 Event::Header(h) => {
@@ -314,12 +405,17 @@ impl Store {
             });
         }
         out.end().map_err(write_err)?;
-        let blob = out
+        let writer = out
             .into_inner()
             .into_inner()
             .map_err(|e| write_err(e.into_error()))?;
-        let oid = blob.commit().map_err(git("writing to the store"))?;
-        Ok((oid, provenance))
+        let (data, fetch) = digest.finish();
+        Ok(Streamed {
+            writer,
+            data,
+            fetch,
+            provenance,
+        })
     }
 
     /// Removes the temporary files of dead puts, waiting up to `wait` for
@@ -327,11 +423,15 @@ impl Store {
     /// bytes removed.
     pub fn gc(&self, wait: Duration) -> Result<(u64, u64)> {
         let deadline = std::time::Instant::now() + wait;
-        let lock = self.lock(wait)?;
         loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            // Taken anew each round: a put that holds its temporary file
+            // while it waits for the lock (see `put`) gets in between.
+            let lock = self.lock(left)?;
             if let Some(done) = lock.remove_leftovers()? {
                 return Ok(done);
             }
+            drop(lock);
             if std::time::Instant::now() >= deadline {
                 return Err(Error::Temporary {
                     what: "store".into(),
@@ -350,6 +450,21 @@ impl Store {
     pub fn lock(&self, wait: Duration) -> Result<StoreLock> {
         lock::lock(self.repo.path(), wait)
     }
+}
+
+/// A stream written to a temporary file by [`Store::stream_blob`]; dropping
+/// the writer removes the file.
+struct Streamed<'r> {
+    writer: git2::BlobWriter<'r>,
+    /// The SHA-256 of its data, fetch sections aside.
+    data: String,
+    fetch: check::Fetch,
+    provenance: Vec<Provenance>,
+}
+
+/// Makes the streamed file an object of the store.
+fn commit_blob(writer: git2::BlobWriter<'_>) -> Result<Oid> {
+    writer.commit().map_err(git("writing to the store"))
 }
 
 /// The author and committer of a put: the git identity when one is

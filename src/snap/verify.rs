@@ -1,7 +1,7 @@
 //! `qsnap verify`: is every version in the store readable, and is every
 //! commit a provenance trailer names present?
 //!
-//! Every commit reachable from main or a tag is read (all parents, not only
+//! Every commit reachable from main, a tag or a checked ref is read (all parents, not only
 //! the first), with its trees and every blob in them: checked for damage
 //! first (see [`super::objects`]), then read whole by libgit2, which checks
 //! each object's hash. Provenance commits from another store (a result
@@ -11,6 +11,7 @@ use std::collections::HashSet;
 
 use git2::{ObjectType, Oid, Repository};
 
+use super::check;
 use super::history::{self, Version};
 use super::objects::{self, git};
 use crate::error::{Error, Result};
@@ -33,6 +34,16 @@ pub fn verify(repo: &Repository) -> Result<Report> {
     for name in tags.iter().flatten().flatten() {
         if let Ok(oid) = repo.refname_to_id(&format!("refs/tags/{name}")) {
             start.push((format!("tag {name}"), oid));
+        }
+    }
+    // The last check of each resource (see `super::check`): a commit on
+    // top of a version, read like the others.
+    let checks = repo
+        .references_glob(&format!("{}*", check::CHECKED_REFS))
+        .map_err(git("listing the checked refs"))?;
+    for r in checks.flatten() {
+        if let (Some(name), Some(oid)) = (r.name().ok(), r.target()) {
+            start.push((name.to_owned(), oid));
         }
     }
     let mut seen: HashSet<Oid> = HashSet::new();
