@@ -16,6 +16,16 @@ gen() { # gen FILE ARGS...
 }
 gen plan-30k.txt plan 30000 3000 20 6 365
 gen plan-1m.txt plan 1000000 50000 50 8 365
+# The shape the project is judged on (issue 9): 6 skills of which 3
+# schedule, holidays and vacations written `Oct 7, 2013`, 20 tracks, 365
+# days; the same at a million items on 50 tracks; and a small plan of many
+# tracks and scheduling skills over ten years, whose cost must follow the
+# work rather than tracks × skills × days. (bench/qcondition.sh conditions
+# the raw sheets of the judged shape, `gen raw`, into the same bytes.)
+gen judged-30k.txt plan 30000 3000 20 6 365 --sched 3 --dates text
+gen judged-1m.txt plan 1000000 50000 50 6 365 --sched 3 --dates text
+gen sparse.txt plan 300 300 500 500 3660 --sched 500 --dates text
+[ -s bench/data/judged-1m.results ] || "$R/qplan" bench/data/judged-1m.txt >bench/data/judged-1m.results
 gen stream-500mb.txt stream 500
 
 # median seconds of a command, from hyperfine's JSON
@@ -23,6 +33,18 @@ gen stream-500mb.txt stream 500
 q30=$(median qplan-30k 20 "$R/qplan bench/data/plan-30k.txt > /dev/null")
 q1m=$(median qplan-1m 5 "$R/qplan bench/data/plan-1m.txt > /dev/null")
 q1m_mem=$(peak_mib "$R/qplan bench/data/plan-1m.txt")
+j30=$(median_ms judged-30k 20 "$R/qplan bench/data/judged-30k.txt > /dev/null")
+j1m=$(median judged-1m 5 "$R/qplan bench/data/judged-1m.txt > /dev/null")
+j1m_mem=$(peak_mib "$R/qplan bench/data/judged-1m.txt")
+declare -A fmt fmt_mem
+for f in text json csv; do
+	fmt[$f]=$(median "judged-1m-$f" 3 "$R/qplan -f $f bench/data/judged-1m.txt > /dev/null")
+	fmt_mem[$f]=$(peak_mib "$R/qplan -f $f bench/data/judged-1m.txt")
+done
+stored=$(median judged-1m-stored 3 "$R/qplan -f text bench/data/judged-1m.results > /dev/null")
+stored_mem=$(peak_mib "$R/qplan -f text bench/data/judged-1m.results")
+sparse=$(median sparse 5 "$R/qplan bench/data/sparse.txt > /dev/null")
+sparse_kb=$(($(stat -c %s bench/data/sparse.txt) / 1024))
 copy=$(median stream-copy 5 "$R/examples/stream_copy < bench/data/stream-500mb.txt > /dev/null")
 copy_pipe=$(median stream-copy-pipe 5 "$R/examples/stream_copy < bench/data/stream-500mb.txt | cat > /dev/null")
 cat_pipe=$(median cat-pipe 5 "cat bench/data/stream-500mb.txt | cat > /dev/null")
@@ -36,6 +58,13 @@ rate() { python3 -c 'import sys; print("%.2f" % (int(sys.argv[1]) / float(sys.ar
 	echo "|---|---|---|---|"
 	echo "| qplan 30,000 items / 3,000 people / 20 tracks / 6 skills / 365 days | < 70 ms | ${q30} s | |"
 	echo "| qplan 1,000,000 items / 50,000 people / 50 tracks / 8 skills / 365 days | < 3 s, < 1 GiB | ${q1m} s | ${q1m_mem} MiB |"
+	echo "| judged shape: 30,000 items / 3,000 people / 20 tracks / 6 skills (3 scheduling) / 365 days, \`Oct 7, 2013\` dates | < 40 ms | ${j30} ms | |"
+	echo "| judged shape at 1,000,000 items / 50,000 people / 50 tracks, stream format | < 2 s, < 1 GiB | ${j1m} s | ${j1m_mem} MiB |"
+	for f in text json csv; do
+		echo "| the same, \`--format $f\` | < 3 s, < 1 GiB | ${fmt[$f]} s | ${fmt_mem[$f]} MiB |"
+	done
+	echo "| the same results stream, stored, rendered \`--format text\` | < 3 s, < 1 GiB | ${stored} s | ${stored_mem} MiB |"
+	echo "| ${sparse_kb} KB plan: 500 tracks, 500 scheduling skills, 3,660 days | < 1 s | ${sparse} s | |"
 	echo "| stream read+write, 500 MB file to /dev/null | ≥ 1 GB/s | ${copy} s ($(rate "$copy") GB/s) | |"
 	echo "| same through a pipe (\`| cat\`) | | ${copy_pipe} s ($(rate "$copy_pipe") GB/s) | |"
 	echo "| baseline: \`cat | cat\` of the same file | | ${cat_pipe} s ($(rate "$cat_pipe") GB/s) | |"

@@ -18,7 +18,33 @@ pub struct Arena {
     amounts: Vec<(u32, Amount)>,
 }
 
+impl Span {
+    /// The same span after what it points into has been appended behind
+    /// `text` bytes and `amounts` amounts of another arena
+    /// ([`Arena::append`]); a span of text moves by the first, a span of
+    /// amounts by the second.
+    pub fn shifted(self, by: usize) -> Span {
+        Span {
+            start: self.start + by,
+            end: self.end + by,
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}
+
 impl Arena {
+    /// Appends another arena; returns by how much its text spans and its
+    /// amount spans move ([`Span::shifted`]).
+    pub fn append(&mut self, other: &Arena) -> (usize, usize) {
+        let moved = (self.text.len(), self.amounts.len());
+        self.text.push_str(&other.text);
+        self.amounts.extend_from_slice(&other.amounts);
+        moved
+    }
+
     pub fn push_str(&mut self, s: &str) -> Span {
         let start = self.text.len();
         self.text.push_str(s);

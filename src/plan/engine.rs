@@ -9,12 +9,15 @@ use rustc_hash::FxHashSet;
 use chrono::{Datelike, NaiveDate, Weekday};
 
 use super::amount::Amount;
-use super::arena::Arena;
+use super::arena::{Arena, Span};
 use super::fields::Triage;
 use super::input::{Input, Person, WorkItem, ALL};
 use super::results::{PlannedItem, Results, TrackRow};
 use super::schedule::Pool;
 use crate::error::{Error, Location, Result};
+
+/// From how many items the copy in rank order is done on two threads.
+const PARALLEL_ITEMS: usize = 50_000;
 
 /// Sorted names and, for each input index, its position in that order.
 fn sorted(names: impl Iterator<Item = String>) -> (Vec<String>, Vec<u32>) {
@@ -102,11 +105,17 @@ pub fn compute(input: Input) -> Result<Results> {
     tracks.extend(sorted_tracks);
     // Result track of an input track: 0 is All.
     let track_of = |t: Option<u32>| t.map(|t| track_pos[t as usize] as usize + 1);
-    let sched: Vec<Option<usize>> = params
+    // The scheduling skills that are skills (index into skills), and for
+    // each skill its position among them.
+    let sched: Vec<usize> = params
         .sched
         .iter()
-        .map(|s| skills.iter().position(|k| k == s))
+        .filter_map(|s| skills.iter().position(|k| k == s))
         .collect();
+    let mut sched_of = vec![None; skills.len()];
+    for (k, &s) in sched.iter().enumerate() {
+        sched_of[s] = Some(k as u32);
+    }
 
     // People of each track (All holds everyone), with their vacation days.
     let mut people: Vec<Vec<usize>> = vec![Vec::new(); tracks.len()];
@@ -122,33 +131,58 @@ pub fn compute(input: Input) -> Result<Results> {
     }
 
     // Work items in rank order (stable: equal ranks keep input order).
-    // Each item is rebuilt with fresh allocations in that order, so that
-    // every later pass (All in rank order, each track in rank order) walks
-    // memory forwards instead of chasing items scattered by input order.
+    // Each item's text and amounts are copied in that order, so that every
+    // later pass (All in rank order, each track in rank order) walks memory
+    // forwards instead of chasing items scattered by input order. The copy
+    // reads the input in random order, which is slow for large plans, so
+    // it is done in two halves on two threads, the second half's arena
+    // then appended to the first's.
     let mut keyed: Vec<(i64, u32)> = work
         .iter()
         .enumerate()
         .map(|(i, w)| (w.rank, i as u32))
         .collect();
     keyed.sort_unstable();
-    let mut arena = Arena::default();
-    let items: Vec<PlannedItem> = keyed
-        .iter()
-        .map(|&(_, i)| {
-            let w: &WorkItem = &work[i as usize];
-            PlannedItem {
-                id: arena.push_str(input_arena.str(w.id)),
-                rank: w.rank,
-                name: arena.push_str(input_arena.str(w.name)),
-                triage: w.triage,
-                estimate: w.estimate.map(|e| {
-                    let amounts = input_arena.amounts(e).iter();
-                    arena.push_amounts(amounts.map(|&(s, a)| (skill_pos[s as usize], a)))
-                }),
-                track: track_of(w.track).map(|t| t as u32),
-            }
-        })
-        .collect();
+    let rebuild = |part: &[(i64, u32)]| {
+        let mut arena = Arena::default();
+        let items: Vec<PlannedItem> = part
+            .iter()
+            .map(|&(_, i)| {
+                let w: &WorkItem = &work[i as usize];
+                PlannedItem {
+                    id: arena.push_str(input_arena.str(w.id)),
+                    rank: w.rank,
+                    name: arena.push_str(input_arena.str(w.name)),
+                    triage: w.triage,
+                    estimate: w.estimate.map(|e| {
+                        let amounts = input_arena.amounts(e).iter();
+                        arena.push_amounts(amounts.map(|&(s, a)| (skill_pos[s as usize], a)))
+                    }),
+                    track: track_of(w.track).map(|t| t as u32),
+                }
+            })
+            .collect();
+        (items, arena)
+    };
+    let (items, mut arena) = if keyed.len() < PARALLEL_ITEMS {
+        rebuild(&keyed)
+    } else {
+        let (first, second) = keyed.split_at(keyed.len() / 2);
+        let (a, b) = std::thread::scope(|scope| {
+            let b = scope.spawn(|| rebuild(second));
+            let a = rebuild(first);
+            (a, join(b))
+        });
+        let (mut items, mut arena) = a;
+        let (text, amounts) = arena.append(&b.1);
+        items.extend(b.0.into_iter().map(|item| PlannedItem {
+            id: item.id.shifted(text),
+            name: item.name.shifted(text),
+            estimate: item.estimate.map(|e| e.shifted(amounts)),
+            ..item
+        }));
+        (items, arena)
+    };
     drop(keyed);
     drop(work);
     drop(input_arena);
@@ -169,6 +203,7 @@ pub fn compute(input: Input) -> Result<Results> {
         vac: &vac,
         person_skill: &person_skill,
         sched: &sched,
+        sched_of: &sched_of,
         n_skills: skills.len(),
         workdays,
         tracks: &tracks,
@@ -183,11 +218,7 @@ pub fn compute(input: Input) -> Result<Results> {
                 .collect::<Result<Vec<_>>>()
         });
         let all = ctx.track(0, &people[0], &track_items[0]);
-        // A panic in the other thread is a bug of ours; pass it on as one.
-        (
-            all,
-            rest.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-        )
+        (all, join(rest))
     });
     let mut results = Results {
         params_line,
@@ -201,11 +232,17 @@ pub fn compute(input: Input) -> Result<Results> {
         arena: Arena::default(),
         provenance,
     };
+    // Each track's shortages join the item amounts in one arena.
     for t in std::iter::once(all?).chain(rest?) {
         results.manpower.push(t.manpower);
         results.demand.push(t.demand);
         results.staff.push(t.staff);
-        results.work.push(t.rows);
+        let (_, by) = arena.append(&t.short);
+        let mut rows = t.rows;
+        for row in &mut rows {
+            row.shortage = row.shortage.shifted(by);
+        }
+        results.work.push(rows);
     }
     results.items = items;
     results.arena = arena;
@@ -220,7 +257,10 @@ struct Context<'a> {
     staff: &'a [Person],
     vac: &'a [Vec<u32>],
     person_skill: &'a [Option<usize>],
-    sched: &'a [Option<usize>],
+    /// The scheduling skills (index into skills).
+    sched: &'a [usize],
+    /// For each skill, its position in `sched`.
+    sched_of: &'a [Option<u32>],
     n_skills: usize,
     workdays: usize,
     /// Names, for messages.
@@ -234,6 +274,8 @@ struct TrackResults {
     demand: [Vec<Amount>; 5],
     staff: Vec<Vec<String>>,
     rows: Vec<TrackRow>,
+    /// The rows' shortages (their spans point into its amounts).
+    short: Arena,
 }
 
 impl Context<'_> {
@@ -289,40 +331,53 @@ impl Context<'_> {
         let demand = demand(self.items, &estimate, list, n_skills).map_err(|(level, s)| {
             too_large(&format!("demand up to triage {}", Triage::ALL[level]), s)
         })?;
-        let shortages = shortages(&estimate, list, &manpower);
+        let (short, spans) = shortages(&estimate, list, &manpower);
 
-        // Per-day availability of each scheduling skill in this track.
-        let mut pools: Vec<Option<Pool>> = self
+        // Per-day availability of each scheduling skill in this track. A
+        // skill nobody in the track has gets a pool of no days: whatever
+        // needs it does not finish, as on days of no one, without a
+        // calendar of zeros (cost follows the people, not tracks × skills
+        // × days).
+        let mut vacationers: Vec<Vec<usize>> = vec![Vec::new(); self.sched.len()];
+        for &p in members {
+            if let Some(k) = self.person_skill[p].and_then(|s| self.sched_of[s]) {
+                if !self.vac[p].is_empty() {
+                    vacationers[k as usize].push(p);
+                }
+            }
+        }
+        let mut pools: Vec<Pool> = self
             .sched
             .iter()
-            .map(|s| {
-                s.map(|s| {
-                    // Counts of people fit u32: a plan of 4 billion people
-                    // would not fit in memory.
-                    let mut avail: Vec<u32> = self
-                        .cal
-                        .workday
-                        .iter()
-                        .map(|&w| if w { heads[s] as u32 } else { 0 })
-                        .collect();
-                    for &p in members {
-                        if self.person_skill[p] == Some(s) {
-                            for &d in &self.vac[p] {
-                                avail[d as usize] -= 1;
-                            }
-                        }
+            .zip(&vacationers)
+            .map(|(&s, away)| {
+                if heads[s] == 0 {
+                    return Pool::new(std::iter::empty());
+                }
+                // Counts of people fit u32: a plan of 4 billion people
+                // would not fit in memory.
+                let mut avail: Vec<u32> = self
+                    .cal
+                    .workday
+                    .iter()
+                    .map(|&w| if w { heads[s] as u32 } else { 0 })
+                    .collect();
+                for &p in away {
+                    for &d in &self.vac[p] {
+                        avail[d as usize] -= 1;
                     }
-                    Pool::new(avail)
-                })
+                }
+                Pool::new(avail)
             })
             .collect();
         let rows = list
             .iter()
-            .zip(shortages)
+            .zip(spans)
             .map(|(&i, shortage)| TrackRow {
                 item: i,
                 shortage,
-                done: dev_complete(estimate(i), self.sched, &mut pools).map(|d| self.cal.date(d)),
+                done: dev_complete(estimate(i), self.sched_of, &mut pools)
+                    .map(|d| self.cal.date(d)),
             })
             .collect();
         Ok(TrackResults {
@@ -330,6 +385,7 @@ impl Context<'_> {
             demand,
             staff,
             rows,
+            short,
         })
     }
 }
@@ -362,50 +418,60 @@ fn demand<'a>(
 /// The shortage of each item of a ranked list: a running supply per skill
 /// starting at the manpower; the item is short where `max(supply, 0) - d`
 /// falls below zero, by that value. Both terms are at least zero, so the
-/// difference always fits.
+/// difference always fits. The shortages of all items are kept in one
+/// arena, each item's a span of it (empty when above the line).
 fn shortages<'a>(
     estimate: &impl Fn(u32) -> Option<&'a [(u32, Amount)]>,
     list: &[u32],
     manpower: &[Amount],
-) -> Vec<Vec<(u32, Amount)>> {
+) -> (Arena, Vec<Span>) {
     let mut supply = manpower.to_vec();
-    list.iter()
+    let mut short = Arena::default();
+    let mut item = Vec::new();
+    let spans = list
+        .iter()
         .map(|&i| {
-            let mut short = Vec::new();
+            item.clear();
             for &(s, d) in estimate(i).into_iter().flatten() {
                 let have = supply[s as usize].max(Amount::ZERO);
                 let next = Amount::from_units(have.units() - d.units());
                 supply[s as usize] = next;
                 if next.is_negative() {
-                    short.push((s, next));
+                    item.push((s, next));
                 }
             }
-            short
+            short.push_amounts(item.iter().copied())
         })
-        .collect()
+        .collect();
+    (short, spans)
 }
 
 /// The day an item is dev-complete: the latest over its scheduling skills;
 /// `None` (DNF) when any runs out of days or the item has no estimate.
 fn dev_complete(
     estimate: Option<&[(u32, Amount)]>,
-    sched: &[Option<usize>],
-    pools: &mut [Option<Pool>],
+    sched_of: &[Option<u32>],
+    pools: &mut [Pool],
 ) -> Option<usize> {
     let estimate = estimate?;
     let mut done = Some(0);
     for &(s, e) in estimate {
-        let Some(k) = sched.iter().position(|&x| x == Some(s as usize)) else {
+        let Some(k) = sched_of[s as usize] else {
             continue;
         };
-        let day = match &mut pools[k] {
-            Some(pool) => pool.place(e),
-            None => None,
-        };
+        let day = pools[k as usize].place(e);
         done = match (done, day) {
             (Some(a), Some(b)) => Some(a.max(b)),
             _ => None,
         };
     }
     done
+}
+
+/// The result of a scoped thread; a panic in it is a bug of ours, passed on
+/// as one.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
 }

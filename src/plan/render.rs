@@ -199,7 +199,7 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
                 clip(r.name(item), NAME_WIDTH),
                 r.track_name(item.track).to_owned(),
                 r.estimate_text(item),
-                r.amounts_text(&row.shortage),
+                r.amounts_text(r.shortage(row)),
                 date_text(row),
             ]);
         }
@@ -342,7 +342,7 @@ pub fn json(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
                         triage: item.triage.as_str(),
                         estimated: item.estimate.is_some(),
                         estimate: Amounts(&r.skills, r.estimate(item).unwrap_or(&[])),
-                        shortage: Amounts(&r.skills, &row.shortage),
+                        shortage: Amounts(&r.skills, r.shortage(row)),
                         done: row.done.map(|d| d.to_string()),
                         dnf: row.done.is_none(),
                     }
@@ -399,7 +399,7 @@ pub fn csv(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
                 r.id(item),
                 r.name(item),
                 &r.estimate_text(item),
-                &r.amounts_text(&row.shortage),
+                &r.amounts_text(r.shortage(row)),
                 &date_text(row),
             ])
             .map_err(to_io)?;

@@ -49,8 +49,10 @@ pub struct PlannedItem {
 pub struct TrackRow {
     /// Index into [`Results::items`].
     pub item: u32,
-    /// Skills short and by how much (negative), empty when above the line.
-    pub shortage: Vec<(u32, Amount)>,
+    /// Skills short and by how much (negative), empty when above the
+    /// line: amounts in [`Results::arena`] (read them with
+    /// [`Results::shortage`]).
+    pub shortage: Span,
     /// The dev-complete date; `None` is DNF.
     pub done: Option<NaiveDate>,
 }
@@ -93,6 +95,11 @@ impl Results {
     /// The amounts per skill; `None` when not estimated.
     pub fn estimate(&self, item: &PlannedItem) -> Option<&[(u32, Amount)]> {
         item.estimate.map(|e| self.arena.amounts(e))
+    }
+
+    /// Skills short and by how much (negative), empty when above the line.
+    pub fn shortage(&self, row: &TrackRow) -> &[(u32, Amount)] {
+        self.arena.amounts(row.shortage)
     }
 
     pub fn track_name(&self, t: Option<u32>) -> &str {
@@ -207,7 +214,7 @@ impl Results {
                 line.push('\t');
                 self.push_amounts(&mut line, self.estimate(item).unwrap_or(&[]));
                 line.push('\t');
-                self.push_amounts(&mut line, &row.shortage);
+                self.push_amounts(&mut line, self.shortage(row));
                 line.push('\t');
                 push_date(&mut line, row.done);
                 line.push('\t');
@@ -577,7 +584,7 @@ fn work_line(
         item,
         TrackRow {
             item: index,
-            shortage,
+            shortage: arena.push_amounts(shortage),
             done,
         },
     ))

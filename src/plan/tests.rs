@@ -149,7 +149,10 @@ fn shortage_walks_a_running_supply_that_restarts_at_zero() {
             "D|4|D|||T",
         ],
     );
-    let short: Vec<Vec<(u32, Amount)>> = r.work[1].iter().map(|row| row.shortage.clone()).collect();
+    let short: Vec<Vec<(u32, Amount)>> = r.work[1]
+        .iter()
+        .map(|row| r.shortage(row).to_vec())
+        .collect();
     let minus = |s: &str| Amount::parse_signed(s).unwrap();
     assert_eq!(
         short,
@@ -257,6 +260,72 @@ fn each_scheduling_skill_uses_its_own_availability() {
         dates(&r, "T"),
         [("W".into(), None), ("A".into(), Some(d("2013-10-07")))]
     );
+}
+
+#[test]
+fn many_tracks_and_scheduling_skills_with_few_people() {
+    // Fifty scheduling skills and thirty tracks, two people: each track
+    // has a pool only for the skills its people have; a skill nobody in
+    // the track has leaves its work DNF (or done at the start when the
+    // amount is zero), exactly as a calendar of zeros would. Two weeks,
+    // 10 workdays; Alice (Apps) is in T01, Bob (Web) in T02.
+    let sched: Vec<String> = std::iter::once("Apps".to_owned())
+        .chain(std::iter::once("Web".to_owned()))
+        .chain((0..48).map(|i| format!("S{i:02}")))
+        .collect();
+    let params = format!("2013-10-07|2013-10-18|{}", sched.join(":"));
+    let mut work = vec![
+        // T01 has Alice: 5 person-days of Apps at one a day, done Friday.
+        "W1|1|W1|Apps:1|1|T01".to_owned(),
+        // T01 has no Web person: DNF there; in All, Bob does it by Friday.
+        "W2|2|W2|Web:1|1|T01".to_owned(),
+        // Nobody has S07; a zero amount of it is done on the start date.
+        "W3|3|W3|S07:0|1|T09".to_owned(),
+        // Nobody has S08: DNF, and the Apps day it took stays taken.
+        "W4|4|W4|S08:1,Apps:0.2|1|T01".to_owned(),
+        // QA does not schedule: done on the start date.
+        "W5|5|W5|QA:1|1|T03".to_owned(),
+        // Alice's Apps after W1 and W4's day: Monday of the second week
+        // is taken by W4, so Tuesday.
+        "W6|6|W6|Apps:0.2|1|T01".to_owned(),
+    ];
+    // Tracks T10..T29 with work in skills nobody has.
+    work.extend((10..30).map(|t| format!("X{t}|{t}|X{t}|S{:02}:0.2|1|T{t}", t + 10)));
+    let work: Vec<&str> = work.iter().map(String::as_str).collect();
+    let r = plan(
+        &params,
+        &[],
+        &["a|Alice|M|T01|Apps|", "b|Bob|M|T02|Web|"],
+        &work,
+    );
+    let fri = Some(d("2013-10-11"));
+    let mon = Some(d("2013-10-07"));
+    assert_eq!(
+        dates(&r, "T01"),
+        [
+            ("W1".into(), fri),
+            ("W2".into(), None),
+            ("W4".into(), None),
+            ("W6".into(), Some(d("2013-10-15"))),
+        ]
+    );
+    assert_eq!(dates(&r, "T09"), [("W3".into(), mon)]);
+    assert_eq!(dates(&r, "T03"), [("W5".into(), mon)]);
+    let all = dates(&r, "All");
+    assert_eq!(
+        &all[..6],
+        [
+            ("W1".into(), fri),
+            ("W2".into(), fri),
+            ("W3".into(), mon),
+            ("W4".into(), None),
+            ("W5".into(), mon),
+            ("W6".into(), Some(d("2013-10-15"))),
+        ]
+    );
+    assert!(all[6..].iter().all(|(_, done)| done.is_none()));
+    assert_eq!(dates(&r, "T29"), [("X29".into(), None)]);
+    assert_eq!(r.tracks.len(), 1 + 24);
 }
 
 #[test]
