@@ -1217,3 +1217,98 @@ fn any_fetch_section_is_left_out_even_of_a_version_made_by_hand() {
     assert_ne!(put(&sb, "qplan", "raw", data), by_hand);
     assert_eq!(commits(&store), 3);
 }
+
+/// A small tmpfs, unmounted when dropped; `None` (with a note) where
+/// mounting is not permitted.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: PathBuf, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(&at).expect("mount point");
+        let done = Process::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !done {
+            eprintln!("note: cannot mount a tmpfs here (not root?): full-disk test skipped");
+        }
+        done.then_some(SmallDisk(at))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Process::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Regression (issue 10): a put on a full disk said "writing to the store:
+/// no error" (libgit2 sets no message, and its cleanup resets errno).
+#[test]
+fn a_put_on_a_full_disk_says_no_space_left() {
+    let sb = Sandbox::new();
+    let Some(disk) = SmallDisk::mount(sb.path().join("disk"), "1M") else {
+        return;
+    };
+    let store = disk.0.join("store");
+    let run = |content: &str| {
+        let mut c = sb.cmd("qsnap");
+        c.arg("--repo").arg(&store).args(["put", "qplan", "raw"]);
+        c.write_stdin(content.to_owned()).assert()
+    };
+    run(&stream(1)).success();
+    // Smaller than libgit2's 2 MiB buffer (it fails when the blob is
+    // committed), and larger (it fails while streaming).
+    for lines in [80_000, 250_000] {
+        let mut big = String::from("=====test data v1\n");
+        for i in 0..lines {
+            big.push_str(&format!("\tline {i:>12}\n"));
+        }
+        big.push_str("=====end\n");
+        run(&big)
+            .code(74)
+            .stdout("")
+            .stderr(predicate::str::contains("No space left on device"))
+            .stderr(predicate::str::contains("no error").not());
+        assert_eq!(temp_files(&store), (0, 0));
+    }
+    // Nothing half-stored: the store still works.
+    run(&stream(2)).success();
+    assert_eq!(commits(&store), 2);
+}
+
+/// Regression (issue 10): libgit2 reads ~/.gitconfig whenever it opens a
+/// repository, and a broken one made every store "not a qsnap store".
+#[test]
+fn a_broken_gitconfig_does_not_hide_the_store() {
+    let sb = Sandbox::new();
+    let id = put(&sb, "qplan", "raw", &stream(1));
+    sb.write(".gitconfig", "[user\n\tname = broken\n");
+    qsnap(&sb)
+        .args(["get", "qplan", "raw", "--raw"])
+        .assert()
+        .success()
+        .stdout(stream(1))
+        .stderr(predicate::str::contains(
+            "warning: ignoring the git configuration outside the store",
+        ))
+        .stderr(predicate::str::contains(".gitconfig"));
+    let log = stdout_of(qsnap(&sb).arg("log"));
+    assert!(log.starts_with(&id[..12]), "{log}");
+    put(&sb, "qplan", "raw", &stream(2));
+    // A new store too.
+    let mut c = sb.cmd("qsnap");
+    c.arg("--repo")
+        .arg(sb.path().join("new"))
+        .args(["put", "qplan", "raw"]);
+    assert!(is_commit_line(&stdout_of(c.write_stdin(stream(1)))));
+    // A .gitconfig that is a directory was never a problem; still not.
+    std::fs::remove_file(sb.path().join(".gitconfig")).unwrap();
+    std::fs::create_dir(sb.path().join(".gitconfig")).unwrap();
+    assert_eq!(
+        stdout_of(qsnap(&sb).args(["get", "qplan", "raw", "--raw"])),
+        stream(2)
+    );
+}

@@ -28,9 +28,38 @@ use crate::error::{Error, Result};
 pub const MAIN: &str = "refs/heads/main";
 
 /// Turns a libgit2 failure into an I/O error that says what was being done.
+/// When the system said why (a full disk, a read-only file system), that
+/// is the cause given: libgit2 does not always set a message when a write
+/// fails, and said "no error" for a full disk.
 pub fn git(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
     let context = context.into();
-    move |e| Error::io(context, io::Error::other(e.message().to_owned()))
+    // Read before anything else can change errno.
+    let os = system_cause();
+    move |e| match os {
+        Some(os) => Error::io(
+            context,
+            io::Error::new(os.kind(), format!("{os} ({})", e.message())),
+        ),
+        None => Error::io(context, io::Error::other(e.message().to_owned())),
+    }
+}
+
+/// The failure the system reported last (errno), when it is one that
+/// explains a failed write: a full disk or quota, a read-only file system,
+/// a file too large, an I/O error. Others (a missing file, say) are often
+/// left over from a probe that was expected to fail, and say nothing.
+pub fn system_cause() -> Option<io::Error> {
+    let e = io::Error::last_os_error();
+    let code = e.raw_os_error()?;
+    [
+        libc::ENOSPC,
+        libc::EDQUOT,
+        libc::EROFS,
+        libc::EFBIG,
+        libc::EIO,
+    ]
+    .contains(&code)
+    .then_some(e)
 }
 
 /// Where a loose object would be.

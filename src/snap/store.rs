@@ -75,6 +75,42 @@ fn durable() {
     });
 }
 
+/// Runs a libgit2 open (or init); when it fails on a git configuration
+/// file outside the store (a broken `~/.gitconfig`, the XDG or system
+/// one), warns and runs it once more with those files out of libgit2's
+/// search path. libgit2 reads them whenever it opens a repository, and
+/// gives up on the repository when one does not parse, so a typo in the
+/// user's git config made every store "not a qsnap store". A store needs
+/// nothing from them; qsnap only takes the commit identity (`user.name`),
+/// which then falls back to `qsnap`. They are not left out from the start,
+/// so that a user whose config is fine keeps their identity.
+fn outside_config_ignored<T>(
+    open: impl Fn() -> std::result::Result<T, git2::Error>,
+) -> std::result::Result<T, git2::Error> {
+    match open() {
+        Err(e) if e.class() == git2::ErrorClass::Config => {
+            eprintln!(
+                "qsnap: warning: ignoring the git configuration outside the store \
+                 ({}); commits are made as qsnap",
+                e.message()
+            );
+            for level in [
+                git2::ConfigLevel::System,
+                git2::ConfigLevel::XDG,
+                git2::ConfigLevel::Global,
+                git2::ConfigLevel::ProgramData,
+            ] {
+                // SAFETY: libgit2 options are process-wide and not
+                // synchronised; qsnap opens its store from one thread,
+                // before any other libgit2 work.
+                unsafe { git2::opts::set_search_path(level, "") }?;
+            }
+            open()
+        }
+        other => other,
+    }
+}
+
 /// Flushes a directory, so that the names of new files in it are durable.
 fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir)
@@ -86,7 +122,7 @@ impl Store {
     /// Opens an existing store; a missing one is "unavailable" (69).
     pub fn open(dir: &Path) -> Result<Store> {
         durable();
-        match Repository::open_bare(dir) {
+        match outside_config_ignored(|| Repository::open_bare(dir)) {
             Ok(repo) => Ok(Store {
                 repo,
                 dir: dir.to_path_buf(),
@@ -132,7 +168,7 @@ impl Store {
             .map_err(creating)?;
         let mut opts = RepositoryInitOptions::new();
         opts.bare(true).initial_head("main");
-        Repository::init_opts(tmp.path(), &opts)
+        outside_config_ignored(|| Repository::init_opts(tmp.path(), &opts))
             .map_err(git(format!("creating the store at {}", dir.display())))?;
         match std::fs::rename(tmp.path(), dir) {
             Ok(()) => {
@@ -176,10 +212,12 @@ impl Store {
         let streamed = self.stream_blob(input, complete)?;
         let Streamed {
             writer,
+            bytes,
             data,
             fetch,
             provenance,
         } = streamed;
+        let commit_blob = |w| commit_blob(self.repo.path(), w, bytes);
         let mut cache = None;
         // A first look without the lock: a likely "same data" keeps the
         // temporary file until the lock confirms it; anything else becomes
@@ -347,11 +385,16 @@ impl Store {
             .repo
             .blob_writer(None)
             .map_err(git("writing to the store"))?;
+        let blob = Counted { blob, bytes: 0 };
         let mut out = Writer::new(BufWriter::with_capacity(256 * 1024, blob));
         let mut reader = Reader::new(input);
         let mut provenance: Vec<Provenance> = Vec::new();
         let (mut in_provenance, mut ended, mut sections) = (false, false, 0u64);
-        let write_err = |e| Error::io("writing to the store", e);
+        // libgit2's stream says "Write error" whatever happened: the
+        // system's reason, when there is one, is the cause to give.
+        let write_err = |e: std::io::Error| {
+            Error::io("writing to the store", objects::system_cause().unwrap_or(e))
+        };
         let mut bad: Option<String> = None;
         let mut digest = DataDigest::default();
         while let Some(event) = reader.next_event()? {
@@ -405,13 +448,17 @@ impl Store {
             });
         }
         out.end().map_err(write_err)?;
-        let writer = out
+        let Counted {
+            blob: writer,
+            bytes,
+        } = out
             .into_inner()
             .into_inner()
             .map_err(|e| write_err(e.into_error()))?;
         let (data, fetch) = digest.finish();
         Ok(Streamed {
             writer,
+            bytes,
             data,
             fetch,
             provenance,
@@ -456,15 +503,86 @@ impl Store {
 /// the writer removes the file.
 struct Streamed<'r> {
     writer: git2::BlobWriter<'r>,
+    /// What was written to the temporary file.
+    bytes: u64,
     /// The SHA-256 of its data, fetch sections aside.
     data: String,
     fetch: check::Fetch,
     provenance: Vec<Provenance>,
 }
 
-/// Makes the streamed file an object of the store.
-fn commit_blob(writer: git2::BlobWriter<'_>) -> Result<Oid> {
-    writer.commit().map_err(git("writing to the store"))
+/// The blob stream, counting what goes through.
+struct Counted<'r> {
+    blob: git2::BlobWriter<'r>,
+    bytes: u64,
+}
+
+impl std::io::Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.blob.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.blob.flush()
+    }
+}
+
+/// Makes the streamed file (`bytes` long) an object of the store.
+///
+/// When libgit2 fails here it often says "no error": its last write failed
+/// and the cleanup reset errno. So the file system is asked: with less
+/// room than the file and its object need (the temporary file is gone by
+/// now), or read-only, that is the cause given.
+fn commit_blob(git_dir: &Path, writer: git2::BlobWriter<'_>, bytes: u64) -> Result<Oid> {
+    writer.commit().map_err(|e| {
+        let context = "writing to the store";
+        match room(git_dir) {
+            Some(Room {
+                read_only: true, ..
+            }) => Error::io(
+                context,
+                std::io::Error::new(
+                    std::io::ErrorKind::ReadOnlyFilesystem,
+                    format!("Read-only file system ({})", git_dir.display()),
+                ),
+            ),
+            Some(Room { free, .. }) if free / 2 < bytes.saturating_add(1 << 20) => Error::io(
+                context,
+                std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    format!(
+                        "No space left on device: the input is {bytes} bytes and \
+                         {} has {free} bytes free",
+                        git_dir.display()
+                    ),
+                ),
+            ),
+            _ => git(context)(e),
+        }
+    })
+}
+
+struct Room {
+    free: u64,
+    read_only: bool,
+}
+
+/// The room left on the file system that holds `dir`.
+fn room(dir: &Path) -> Option<Room> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs fills the zeroed struct it is given; the path is a
+    // NUL-terminated string that outlives the call.
+    let st = unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        (libc::statvfs(path.as_ptr(), &mut st) == 0).then_some(st)
+    }?;
+    Some(Room {
+        #[allow(clippy::unnecessary_cast)] // The field types differ by platform.
+        free: (st.f_bavail as u64).saturating_mul(st.f_frsize as u64),
+        read_only: st.f_flag & libc::ST_RDONLY != 0,
+    })
 }
 
 /// The author and committer of a put: the git identity when one is
