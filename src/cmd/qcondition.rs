@@ -200,7 +200,7 @@ impl Args {
                 // The final gate: what is written is read back with qplan's
                 // own reader, so conditioned output always passes qplan.
                 let mut again = Problems::default();
-                check::check(&written, &mut again)
+                check::errors(&written, &mut again)
                     .map_err(|e| anyhow::Error::new(e).context("reading the conditioned output"))?;
                 let errors = again.errors();
                 if errors > 0 {

@@ -227,6 +227,8 @@ pub fn compute(input: Input) -> Result<Results> {
         manpower: Vec::new(),
         demand: Vec::new(),
         staff: Vec::new(),
+        // A person without a skill is in no skill group but in the head count.
+        heads: people.iter().map(Vec::len).collect(),
         work: Vec::new(),
         items: Vec::new(),
         arena: Arena::default(),

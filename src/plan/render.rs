@@ -128,7 +128,7 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
         }
     )?;
     for t in view.tracks(r) {
-        let people: usize = r.staff[t].iter().map(Vec::len).sum();
+        let people = r.heads[t];
         let rows: Vec<&TrackRow> = r.work[t].iter().filter(|row| view.shows(r, row)).collect();
         let short = rows.iter().filter(|row| !row.shortage.is_empty()).count();
         let dnf = rows.iter().filter(|row| row.done.is_none()).count();

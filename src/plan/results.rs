@@ -70,6 +70,10 @@ pub struct Results {
     pub demand: Vec<[Vec<Amount>; 5]>,
     /// `[track][skill]`: names, sorted.
     pub staff: Vec<Vec<Vec<String>>>,
+    /// `[track]`: the head count, people with or without a skill. A stored
+    /// results stream lists people per skill only, so read back it counts
+    /// the people of the skill groups.
+    pub heads: Vec<usize>,
     /// `[track]`: rows in rank order.
     pub work: Vec<Vec<TrackRow>>,
     pub items: Vec<PlannedItem>,
@@ -383,6 +387,10 @@ impl Results {
             ));
         }
         let provenance = find(PROVENANCE).map(|s| s.lines.clone());
+        let heads = staff
+            .iter()
+            .map(|groups| groups.iter().map(Vec::len).sum())
+            .collect();
         Ok(Results {
             params_line,
             tracks,
@@ -390,6 +398,7 @@ impl Results {
             manpower,
             demand,
             staff,
+            heads,
             work,
             items,
             arena,

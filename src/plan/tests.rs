@@ -544,3 +544,25 @@ proptest! {
         }
     }
 }
+
+/// Issue 9: a person with an empty skill is in no skill group, but is one
+/// of the track's people; the text report's head count used to sum the
+/// skill groups and left them out.
+#[test]
+fn a_person_without_a_skill_counts_in_the_head_count() {
+    let r = plan(
+        "2013-10-07|2013-10-11|Apps",
+        &[],
+        &["p1|Ana|T|Tenor|Apps|", "p2|Bo|T|Tenor||", "p3|Cy|T|||"],
+        &["W1|1|Login|Apps:1|1|Tenor"],
+    );
+    assert_eq!(r.tracks, ["All", "Tenor"]);
+    // All holds all three, Tenor two; only Ana is in a skill group.
+    assert_eq!(r.heads, [3, 2]);
+    assert_eq!(r.staff[1], [vec!["Ana".to_owned()]]);
+    let mut text = Vec::new();
+    super::render::text(&r, Default::default(), &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("== All == 3 people, 1 item"), "{text}");
+    assert!(text.contains("== Tenor == 2 people, 1 item"), "{text}");
+}
