@@ -325,16 +325,6 @@ impl Context<'_> {
                 group.into_iter().map(str::to_owned).collect()
             })
             .collect();
-        let estimate = |i: u32| {
-            self.items[i as usize]
-                .estimate
-                .map(|e| self.arena.amounts(e))
-        };
-        let demand = demand(self.items, &estimate, list, n_skills).map_err(|(level, s)| {
-            too_large(&format!("demand up to triage {}", Triage::ALL[level]), s)
-        })?;
-        let (short, spans) = shortages(&estimate, list, &manpower);
-
         // Per-day availability of each scheduling skill in this track. A
         // skill nobody in the track has gets a pool of no days: whatever
         // needs it does not finish, as on days of no one, without a
@@ -372,16 +362,28 @@ impl Context<'_> {
                 Pool::new(avail)
             })
             .collect();
-        let rows = list
-            .iter()
-            .zip(spans)
-            .map(|(&i, shortage)| TrackRow {
+        // One walk of the ranked list does demand, shortages and dates, so
+        // that each item is fetched once (a track's items lie scattered
+        // among all the others).
+        let demand_error = |(level, s): (usize, usize)| {
+            too_large(&format!("demand up to triage {}", Triage::ALL[level]), s)
+        };
+        let mut demand: [Vec<Amount>; 5] = std::array::from_fn(|_| vec![Amount::ZERO; n_skills]);
+        let mut supply = manpower.clone();
+        let mut short = Arena::default();
+        let mut scratch = Vec::new();
+        let mut rows = Vec::with_capacity(list.len());
+        for &i in list {
+            let item = &self.items[i as usize];
+            let estimate = item.estimate.map(|e| self.arena.amounts(e));
+            add_demand(&mut demand, item.triage.index(), estimate).map_err(demand_error)?;
+            rows.push(TrackRow {
                 item: i,
-                shortage,
-                done: dev_complete(estimate(i), self.sched_of, &mut pools)
-                    .map(|d| self.cal.date(d)),
-            })
-            .collect();
+                shortage: shortage(&mut supply, estimate, &mut scratch, &mut short),
+                done: dev_complete(estimate, self.sched_of, &mut pools).map(|d| self.cal.date(d)),
+            });
+        }
+        cumulate(&mut demand).map_err(demand_error)?;
         Ok(TrackResults {
             manpower,
             demand,
@@ -392,60 +394,53 @@ impl Context<'_> {
     }
 }
 
-/// Demand per triage level per skill, accumulated from triage 1 down to 3;
-/// the (level, skill) of a total that does not fit when one does not.
-fn demand<'a>(
-    items: &[PlannedItem],
-    estimate: &impl Fn(u32) -> Option<&'a [(u32, Amount)]>,
-    list: &[u32],
-    n_skills: usize,
-) -> std::result::Result<[Vec<Amount>; 5], (usize, usize)> {
-    let mut rows: [Vec<Amount>; 5] = std::array::from_fn(|_| vec![Amount::ZERO; n_skills]);
-    for &i in list {
-        let level = items[i as usize].triage.index();
-        for &(s, a) in estimate(i).into_iter().flatten() {
-            let total = &mut rows[level][s as usize];
-            *total = total.checked_add(a).ok_or((level, s as usize))?;
-        }
+/// Adds an item's estimate to the demand at its triage level; the (level,
+/// skill) of a total that does not fit when one does not.
+fn add_demand(
+    demand: &mut [Vec<Amount>; 5],
+    level: usize,
+    estimate: Option<&[(u32, Amount)]>,
+) -> std::result::Result<(), (usize, usize)> {
+    for &(s, a) in estimate.into_iter().flatten() {
+        let total = &mut demand[level][s as usize];
+        *total = total.checked_add(a).ok_or((level, s as usize))?;
     }
+    Ok(())
+}
+
+/// Accumulates demand from triage 1 down to 3 (the row for 2 includes 1,
+/// 1.5 and 2).
+fn cumulate(demand: &mut [Vec<Amount>; 5]) -> std::result::Result<(), (usize, usize)> {
     for level in 1..Triage::ALL.len() {
-        let (done, rest) = rows.split_at_mut(level);
+        let (done, rest) = demand.split_at_mut(level);
         for (s, (acc, prev)) in rest[0].iter_mut().zip(&done[level - 1]).enumerate() {
             *acc = acc.checked_add(*prev).ok_or((level, s))?;
         }
     }
-    Ok(rows)
+    Ok(())
 }
 
-/// The shortage of each item of a ranked list: a running supply per skill
-/// starting at the manpower; the item is short where `max(supply, 0) - d`
-/// falls below zero, by that value. Both terms are at least zero, so the
-/// difference always fits. The shortages of all items are kept in one
-/// arena, each item's a span of it (empty when above the line).
-fn shortages<'a>(
-    estimate: &impl Fn(u32) -> Option<&'a [(u32, Amount)]>,
-    list: &[u32],
-    manpower: &[Amount],
-) -> (Arena, Vec<Span>) {
-    let mut supply = manpower.to_vec();
-    let mut short = Arena::default();
-    let mut item = Vec::new();
-    let spans = list
-        .iter()
-        .map(|&i| {
-            item.clear();
-            for &(s, d) in estimate(i).into_iter().flatten() {
-                let have = supply[s as usize].max(Amount::ZERO);
-                let next = Amount::from_units(have.units() - d.units());
-                supply[s as usize] = next;
-                if next.is_negative() {
-                    item.push((s, next));
-                }
-            }
-            short.push_amounts(item.iter().copied())
-        })
-        .collect();
-    (short, spans)
+/// The shortage of the next item of a ranked list: `supply` is the running
+/// supply per skill, starting at the manpower; the item is short where
+/// `max(supply, 0) - d` falls below zero, by that value. Both terms are at
+/// least zero, so the difference always fits. The shortages of a list are
+/// kept in one arena, each item's a span of it (empty when above the line).
+fn shortage(
+    supply: &mut [Amount],
+    estimate: Option<&[(u32, Amount)]>,
+    scratch: &mut Vec<(u32, Amount)>,
+    short: &mut Arena,
+) -> Span {
+    scratch.clear();
+    for &(s, d) in estimate.into_iter().flatten() {
+        let have = supply[s as usize].max(Amount::ZERO);
+        let next = Amount::from_units(have.units() - d.units());
+        supply[s as usize] = next;
+        if next.is_negative() {
+            scratch.push((s, next));
+        }
+    }
+    short.push_amounts(scratch.iter().copied())
 }
 
 /// The day an item is dev-complete: the latest over its scheduling skills;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::amount::Amount;
 use super::fields::{fmt_num, Triage};
-use super::results::{Results, TrackRow};
+use super::results::{in_chunks, push_date, Results, TrackRow};
 
 /// What part of the results to show.
 #[derive(Debug, Clone, Copy, Default)]
@@ -37,10 +37,6 @@ impl View {
         let last = self.triage.map_or(4, Triage::index);
         &Triage::ALL[..=last]
     }
-}
-
-fn date_text(row: &TrackRow) -> String {
-    row.done.map_or_else(|| "DNF".to_owned(), |d| d.to_string())
 }
 
 /// The params line as (start, end, scheduling skills).
@@ -98,19 +94,141 @@ impl Table {
     }
 }
 
+/// The width of a cell in characters (ASCII text, the usual case, is
+/// counted by its length).
+fn width(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+/// Lays out one line of a table: cells padded to `widths`, right-aligned
+/// where `right` says, two spaces apart, without trailing blanks.
+fn lay_out<'a>(
+    line: &mut String,
+    indent: &str,
+    cells: impl Iterator<Item = &'a str>,
+    widths: &[usize],
+    right: &[bool],
+) {
+    line.clear();
+    line.push_str(indent);
+    let cols = widths.len();
+    for (c, cell) in cells.enumerate() {
+        let pad = widths[c] - width(cell);
+        if c > 0 {
+            line.push_str("  ");
+        }
+        if right[c] {
+            line.extend(std::iter::repeat_n(' ', pad));
+            line.push_str(cell);
+        } else {
+            line.push_str(cell);
+            if c + 1 < cols {
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+    }
+    line.truncate(line.trim_end().len());
+    line.push('\n');
+}
+
+const WORK_HEADER: [&str; 8] = [
+    "rank", "triage", "id", "name", "track", "estimate", "short", "done",
+];
+const WORK_RIGHT: [bool; 8] = [true, true, false, false, false, false, false, false];
+
+/// The cells of a row of the work table, one after the other in `buf`;
+/// cell `c` ends at `ends[c]`.
+fn work_cells(r: &Results, row: &TrackRow, buf: &mut String, ends: &mut [usize; 8]) {
+    buf.clear();
+    let item = r.item(row);
+    buf.push_str(itoa::Buffer::new().format(item.rank));
+    ends[0] = buf.len();
+    buf.push_str(item.triage.as_str());
+    ends[1] = buf.len();
+    buf.push_str(r.id(item));
+    ends[2] = buf.len();
+    push_clipped(buf, r.name(item), NAME_WIDTH);
+    ends[3] = buf.len();
+    buf.push_str(r.track_name(item.track));
+    ends[4] = buf.len();
+    r.push_amounts(buf, r.estimate(item).unwrap_or(&[]));
+    ends[5] = buf.len();
+    r.push_amounts(buf, r.shortage(row));
+    ends[6] = buf.len();
+    push_date(buf, row.done);
+    ends[7] = buf.len();
+}
+
+fn cells<'a>(buf: &'a str, ends: &'a [usize; 8]) -> impl Iterator<Item = &'a str> + 'a {
+    (0..8).map(move |c| &buf[if c == 0 { 0 } else { ends[c - 1] }..ends[c]])
+}
+
+/// The widest cell of each column over some rows.
+fn work_widths(r: &Results, rows: &[&TrackRow]) -> [usize; 8] {
+    let mut widths = [0; 8];
+    let (mut buf, mut ends) = (String::new(), [0; 8]);
+    for row in rows {
+        work_cells(r, row, &mut buf, &mut ends);
+        for (w, cell) in widths.iter_mut().zip(cells(&buf, &ends)) {
+            *w = (*w).max(width(cell));
+        }
+    }
+    widths
+}
+
+/// The ranked work list of a track as an aligned table. Column widths are
+/// measured in a first pass and the lines formatted in a second, both on
+/// two threads, so that no cell is kept: memory stays that of the rows.
+fn work_table(r: &Results, rows: &[&TrackRow], out: &mut dyn Write) -> io::Result<()> {
+    let mut widths = WORK_HEADER.map(width);
+    let (a, b) = rows.split_at(rows.len() / 2);
+    let (wa, wb) = std::thread::scope(|scope| {
+        let wb = scope.spawn(|| work_widths(r, b));
+        (
+            work_widths(r, a),
+            wb.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        )
+    });
+    for c in 0..8 {
+        widths[c] = widths[c].max(wa[c]).max(wb[c]);
+    }
+    let mut line = String::new();
+    lay_out(
+        &mut line,
+        "  ",
+        WORK_HEADER.into_iter(),
+        &widths,
+        &WORK_RIGHT,
+    );
+    out.write_all(line.as_bytes())?;
+    in_chunks(rows, out, |_, chunk, out| {
+        let (mut buf, mut ends, mut line) = (String::new(), [0; 8], String::new());
+        for row in chunk {
+            work_cells(r, row, &mut buf, &mut ends);
+            lay_out(&mut line, "  ", cells(&buf, &ends), &widths, &WORK_RIGHT);
+            out.extend_from_slice(line.as_bytes());
+        }
+        Ok(())
+    })
+}
+
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
 const NAME_WIDTH: usize = 40;
 
-fn clip(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        s.to_owned()
+/// `s`, or its first `width - 1` characters and `…` when it is wider.
+fn push_clipped(buf: &mut String, s: &str, width: usize) {
+    if self::width(s) <= width {
+        buf.push_str(s);
     } else {
-        let mut c: String = s.chars().take(width - 1).collect();
-        c.push('…');
-        c
+        buf.extend(s.chars().take(width - 1));
+        buf.push('…');
     }
 }
 
@@ -182,28 +300,7 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "  no work")?;
             continue;
         }
-        let mut table = Table {
-            rows: vec![[
-                "rank", "triage", "id", "name", "track", "estimate", "short", "done",
-            ]
-            .map(str::to_owned)
-            .to_vec()],
-            right: vec![true, true, false, false, false, false, false, false],
-        };
-        for row in rows {
-            let item = r.item(row);
-            table.rows.push(vec![
-                item.rank.to_string(),
-                item.triage.to_string(),
-                r.id(item).to_owned(),
-                clip(r.name(item), NAME_WIDTH),
-                r.track_name(item.track).to_owned(),
-                r.estimate_text(item),
-                r.amounts_text(r.shortage(row)),
-                date_text(row),
-            ]);
-        }
-        table.write(out, "  ")?;
+        work_table(r, &rows, out)?;
     }
     if let Some(lines) = &r.provenance {
         writeln!(out)?;
@@ -272,27 +369,6 @@ impl Serialize for Demand<'_> {
 }
 
 #[derive(Serialize)]
-struct JsonDoc<'a> {
-    start: &'a str,
-    end: &'a str,
-    scheduling_skills: Vec<&'a str>,
-    skills: &'a [String],
-    triages: Vec<&'static str>,
-    tracks: Vec<JsonTrack<'a>>,
-    provenance: Vec<JsonProvenance>,
-}
-
-#[derive(Serialize)]
-struct JsonTrack<'a> {
-    name: &'a str,
-    manpower: PerSkill<'a>,
-    /// Keyed by triage level, cumulative.
-    demand: Demand<'a>,
-    staff: std::collections::BTreeMap<&'a str, &'a [String]>,
-    work: Vec<JsonWork<'a>>,
-}
-
-#[derive(Serialize)]
 struct JsonWork<'a> {
     id: &'a str,
     rank: i64,
@@ -313,44 +389,105 @@ struct JsonProvenance {
     commit: String,
 }
 
-/// One JSON document with everything, for web pages and jq.
+/// Appends `value` as pretty JSON nested `level` deep: serde_json's pretty
+/// form, each line after the first indented by two spaces a level (a JSON
+/// text has no newline but between its tokens, so this is exact).
+fn pretty_at(buf: &mut Vec<u8>, scratch: &mut Vec<u8>, level: usize, value: &impl Serialize) {
+    scratch.clear();
+    // Writing to memory cannot fail, nor can serializing these types.
+    let _ = serde_json::to_writer_pretty(&mut *scratch, value);
+    for (i, line) in scratch.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            buf.push(b'\n');
+            buf.extend(std::iter::repeat_n(b' ', 2 * level));
+        }
+        buf.extend_from_slice(line);
+    }
+}
+
+/// `"key": value` at `level`, then a comma unless it is the last.
+fn json_field(
+    buf: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+    level: usize,
+    key: &str,
+    value: &impl Serialize,
+    last: bool,
+) {
+    buf.extend(std::iter::repeat_n(b' ', 2 * level));
+    buf.push(b'"');
+    buf.extend_from_slice(key.as_bytes());
+    buf.extend_from_slice(b"\": ");
+    pretty_at(buf, scratch, level, value);
+    buf.extend_from_slice(if last { b"\n" } else { b",\n" });
+}
+
+/// One JSON document with everything, for web pages and jq: the layout
+/// serde_json's pretty printer gives the whole document, written part by
+/// part so that the work lists are formatted in chunks on two threads
+/// instead of held whole.
 pub fn json(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
     let (start, end, scheduling_skills) = params(r);
-    let tracks = view
-        .tracks(r)
-        .into_iter()
-        .map(|t| JsonTrack {
-            name: &r.tracks[t],
-            manpower: PerSkill(&r.skills, &r.manpower[t]),
-            demand: Demand(view.levels(), &r.skills, &r.demand[t]),
-            staff: r
-                .skills
-                .iter()
-                .zip(&r.staff[t])
-                .map(|(s, names)| (s.as_str(), names.as_slice()))
-                .collect(),
-            work: r.work[t]
-                .iter()
-                .filter(|row| view.shows(r, row))
-                .map(|row| {
-                    let item = r.item(row);
-                    JsonWork {
-                        id: r.id(item),
-                        rank: item.rank,
-                        name: r.name(item),
-                        track: r.track_name(item.track),
-                        triage: item.triage.as_str(),
-                        estimated: item.estimate.is_some(),
-                        estimate: Amounts(&r.skills, r.estimate(item).unwrap_or(&[])),
-                        shortage: Amounts(&r.skills, r.shortage(row)),
-                        done: row.done.map(|d| d.to_string()),
-                        dnf: row.done.is_none(),
+    let (mut buf, mut scratch) = (Vec::new(), Vec::new());
+    buf.extend_from_slice(b"{\n");
+    json_field(&mut buf, &mut scratch, 1, "start", &start, false);
+    json_field(&mut buf, &mut scratch, 1, "end", &end, false);
+    json_field(
+        &mut buf,
+        &mut scratch,
+        1,
+        "scheduling_skills",
+        &scheduling_skills,
+        false,
+    );
+    json_field(&mut buf, &mut scratch, 1, "skills", &r.skills, false);
+    let triages: Vec<&str> = Triage::ALL.iter().map(|t| t.as_str()).collect();
+    json_field(&mut buf, &mut scratch, 1, "triages", &triages, false);
+    buf.extend_from_slice(b"  \"tracks\": [\n");
+    let tracks = view.tracks(r);
+    for (k, &t) in tracks.iter().enumerate() {
+        buf.extend_from_slice(b"    {\n");
+        json_field(&mut buf, &mut scratch, 3, "name", &r.tracks[t], false);
+        let manpower = PerSkill(&r.skills, &r.manpower[t]);
+        json_field(&mut buf, &mut scratch, 3, "manpower", &manpower, false);
+        let demand = Demand(view.levels(), &r.skills, &r.demand[t]);
+        json_field(&mut buf, &mut scratch, 3, "demand", &demand, false);
+        let staff: std::collections::BTreeMap<&str, &[String]> = r
+            .skills
+            .iter()
+            .zip(&r.staff[t])
+            .map(|(s, names)| (s.as_str(), names.as_slice()))
+            .collect();
+        json_field(&mut buf, &mut scratch, 3, "staff", &staff, false);
+        buf.extend_from_slice(b"      \"work\": ");
+        let rows: Vec<&TrackRow> = r.work[t].iter().filter(|row| view.shows(r, row)).collect();
+        if rows.is_empty() {
+            buf.extend_from_slice(b"[]\n");
+        } else {
+            buf.extend_from_slice(b"[\n");
+            out.write_all(&buf)?;
+            buf.clear();
+            in_chunks(&rows, out, |at, chunk, buf| {
+                let mut scratch = Vec::new();
+                for (i, row) in chunk.iter().enumerate() {
+                    if at + i > 0 {
+                        buf.extend_from_slice(b",\n");
                     }
-                })
-                .collect(),
-        })
-        .collect();
-    let provenance = r
+                    buf.extend_from_slice(b"        ");
+                    pretty_at(buf, &mut scratch, 4, &json_work(r, row));
+                }
+                Ok(())
+            })?;
+            buf.extend_from_slice(b"\n      ]\n");
+        }
+        buf.extend_from_slice(if k + 1 < tracks.len() {
+            b"    },\n"
+        } else {
+            b"    }\n"
+        });
+    }
+    buf.extend_from_slice(b"  ],\n");
+    let provenance: Vec<JsonProvenance> = r
         .provenance
         .iter()
         .flatten()
@@ -363,23 +500,31 @@ pub fn json(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
             }
         })
         .collect();
-    let doc = JsonDoc {
-        start,
-        end,
-        scheduling_skills,
-        skills: &r.skills,
-        triages: Triage::ALL.iter().map(|t| t.as_str()).collect(),
-        tracks,
-        provenance,
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
-    writeln!(out)
+    json_field(&mut buf, &mut scratch, 1, "provenance", &provenance, true);
+    buf.extend_from_slice(b"}\n");
+    out.write_all(&buf)
+}
+
+fn json_work<'a>(r: &'a Results, row: &'a TrackRow) -> JsonWork<'a> {
+    let item = r.item(row);
+    JsonWork {
+        id: r.id(item),
+        rank: item.rank,
+        name: r.name(item),
+        track: r.track_name(item.track),
+        triage: item.triage.as_str(),
+        estimated: item.estimate.is_some(),
+        estimate: Amounts(&r.skills, r.estimate(item).unwrap_or(&[])),
+        shortage: Amounts(&r.skills, r.shortage(row)),
+        done: row.done.map(|d| d.to_string()),
+        dnf: row.done.is_none(),
+    }
 }
 
 /// The work lists as CSV, one row per item per list (`list` is `All` or the
 /// track whose schedule gave the date).
 pub fn csv(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = csv::Writer::from_writer(&mut *out);
     let to_io = |e: csv::Error| match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
         other => io::Error::other(format!("{other:?}")),
@@ -388,22 +533,32 @@ pub fn csv(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
         "list", "track", "rank", "triage", "id", "name", "estimate", "shortage", "done",
     ])
     .map_err(to_io)?;
+    w.flush()?;
+    drop(w);
+    // The rows in chunks on two threads, each chunk a CSV writer of its own.
     for t in view.tracks(r) {
-        for row in r.work[t].iter().filter(|row| view.shows(r, row)) {
-            let item = r.item(row);
-            w.write_record([
-                r.tracks[t].as_str(),
-                r.track_name(item.track),
-                &item.rank.to_string(),
-                item.triage.as_str(),
-                r.id(item),
-                r.name(item),
-                &r.estimate_text(item),
-                &r.amounts_text(r.shortage(row)),
-                &date_text(row),
-            ])
-            .map_err(to_io)?;
-        }
+        in_chunks(&r.work[t], out, |_, chunk, buf| {
+            let mut w = csv::Writer::from_writer(buf);
+            let (mut cells, mut ends) = (String::new(), [0; 8]);
+            for row in chunk.iter().filter(|row| view.shows(r, row)) {
+                work_cells(r, row, &mut cells, &mut ends);
+                let cell = |c: usize| &cells[if c == 0 { 0 } else { ends[c - 1] }..ends[c]];
+                let item = r.item(row);
+                w.write_record([
+                    r.tracks[t].as_str(),
+                    cell(4),
+                    cell(0),
+                    cell(1),
+                    cell(2),
+                    r.name(item),
+                    cell(5),
+                    cell(6),
+                    cell(7),
+                ])
+                .map_err(to_io)?;
+            }
+            w.flush()
+        })?;
     }
-    w.flush()
+    Ok(())
 }
