@@ -349,6 +349,59 @@ estimate = 2
         .stdout(predicate::str::contains("\t2\tSearch\tWeb:2\t1\tTenor\n"));
 }
 
+/// Regression (issue 9): the map's gate had rules of its own and let
+/// through rows qplan refuses (a track named All, a plan over 3,660 days,
+/// totals that overflow); it now checks with qplan's rule book, naming the
+/// raw cells.
+#[test]
+fn the_map_refuses_what_qplan_refuses_naming_the_raw_cell() {
+    let sb = Sandbox::new();
+    let map = sb.write(
+        "m.toml",
+        r#"
+[params]
+start = "2013-10-07"
+end = "2023-10-15"
+skills = "Apps"
+[holidays]
+dates = []
+[staff]
+source = "staff"
+layout = "table"
+name = 1
+team = 2
+skill = 3
+track = 4
+[work]
+source = "work"
+name = 1
+estimate = 2
+triage = 3
+track = { value = "Tenor" }
+"#,
+    );
+    let raw = "=====raw staff\n\tName,Team,Skill,Track\n\tAna,Mobile,Apps,All\n\
+               =====raw work\n\tSummary,Estimate,Triage\n\tLogin,Apps:9000000000,\n\tSearch,Apps:9000000000,1\n=====end\n";
+    let out = sb
+        .cmd("qcondition")
+        .arg("--map")
+        .arg(map)
+        .write_stdin(raw)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(65), "{stderr}");
+    assert!(out.stdout.is_empty());
+    for want in [
+        "the plan spans 3661 days; at most 3660 are supported",
+        "line 3, section 'raw staff', column 4, value \"All\": the track name All is reserved",
+        "line 7, section 'raw work', column 2, value \"Apps:9000000000\": the estimates of skill Apps add up to more than",
+        "3 problems in stdin: nothing written",
+    ] {
+        assert!(stderr.contains(want), "{want:?} not in:\n{stderr}");
+    }
+}
+
 /// Runs the grid fixture with its raw stream changed by `edit`.
 fn grid_with(sb: &Sandbox, args: &[&str], edit: impl Fn(String) -> String) -> std::process::Output {
     let raw = fixture_text("qcondition/grid.raw.txt");
