@@ -17,7 +17,7 @@ use super::schedule::Pool;
 use crate::error::{Error, Location, Result};
 
 /// From how many items the copy in rank order is done on two threads.
-const PARALLEL_ITEMS: usize = 50_000;
+const PARALLEL_ITEMS: usize = 10_000;
 
 /// Sorted names and, for each input index, its position in that order.
 fn sorted(names: impl Iterator<Item = String>) -> (Vec<String>, Vec<u32>) {

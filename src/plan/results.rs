@@ -2,7 +2,6 @@
 //! the v1 output streams, and reading a stored results stream back so it can
 //! be rendered without recomputing.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -13,7 +12,9 @@ use super::arena::{Arena, Span};
 use super::fields::{self, push_num, Triage};
 use super::input::{ALL, PARAMS};
 use crate::error::{Error, Location, Result};
-use crate::stream::{Section, Writer, PROVENANCE};
+use crate::stream::{Event, Section, Writer, PROVENANCE};
+
+use rustc_hash::FxHashMap;
 
 pub const TRACKS: &str = "qplan tracks v1";
 pub const SKILLS: &str = "qplan skills v1";
@@ -240,12 +241,12 @@ impl Results {
                 format!("the first track must be {ALL}"),
             ));
         }
-        let track_index: HashMap<&str, u32> = tracks
+        let track_index: FxHashMap<&str, u32> = tracks
             .iter()
             .enumerate()
             .map(|(i, t)| (t.as_str(), i as u32))
             .collect();
-        let skill_index: HashMap<&str, u32> = skills
+        let skill_index: FxHashMap<&str, u32> = skills
             .iter()
             .enumerate()
             .map(|(i, s)| (s.as_str(), i as u32))
@@ -330,35 +331,62 @@ impl Results {
         }
 
         let work_section = need(WORK)?;
-        let mut work = Vec::new();
+        let mut work: Vec<Vec<TrackRow>> = Vec::new();
         let mut items = Vec::new();
         let mut arena = Arena::default();
-        for (t, track) in nested(work_section, TRACK_ITEM)?.iter().enumerate() {
-            let mut rows = Vec::new();
-            for l in track.text_lines() {
-                let (line, text) = l?;
-                let index = items.len() as u32;
-                let (item, row) =
-                    work_line(line, text, &track_index, &skill_index, index, &mut arena)?;
-                // All lists everything; every other list its own work.
-                if t > 0 && item.track != Some(t as u32) {
-                    return Err(Error::data(
-                        Location::section(WORK)
-                            .line(line)
-                            .column("1 (track)")
-                            .value(text.split('\t').next().unwrap_or("")),
-                        format!(
-                            "an item of another track in the list of track {}",
-                            tracks
-                                .get(t)
-                                .map_or("(beyond the tracks section)", String::as_str)
-                        ),
-                    ));
+        let mut scratch = Vec::new();
+        // The lists are read as they come (a million lines are not copied
+        // into nested sections first).
+        let mut reader = work_section.nested();
+        loop {
+            let line = reader.line_no() + 1;
+            let text = match reader.next_event()? {
+                None => break,
+                Some(Event::End) => continue,
+                Some(Event::Header(h)) => {
+                    if h != TRACK_ITEM {
+                        return Err(Error::data(
+                            Location::section(WORK).line(line),
+                            format!("nested section '{h}' where '{TRACK_ITEM}' is expected"),
+                        ));
+                    }
+                    work.push(Vec::new());
+                    continue;
                 }
-                items.push(item);
-                rows.push(row);
+                Some(Event::Line(l)) => std::str::from_utf8(l).map_err(|_| Error::Stream {
+                    line,
+                    message: format!("section '{TRACK_ITEM}': line is not UTF-8"),
+                })?,
+            };
+            // The nested reader refuses lines outside a section.
+            let t = work.len() - 1;
+            let index = items.len() as u32;
+            let (item, row) = work_line(
+                line,
+                text,
+                &track_index,
+                &skill_index,
+                index,
+                &mut arena,
+                &mut scratch,
+            )?;
+            // All lists everything; every other list its own work.
+            if t > 0 && item.track != Some(t as u32) {
+                return Err(Error::data(
+                    Location::section(WORK)
+                        .line(line)
+                        .column("1 (track)")
+                        .value(text.split('\t').next().unwrap_or("")),
+                    format!(
+                        "an item of another track in the list of track {}",
+                        tracks
+                            .get(t)
+                            .map_or("(beyond the tracks section)", String::as_str)
+                    ),
+                ));
             }
-            work.push(rows);
+            items.push(item);
+            work[t].push(row);
         }
         if work.len() != tracks.len() {
             return Err(count_error(
@@ -526,22 +554,31 @@ fn numbers(section: &str, line: u64, text: &str, want: usize) -> Result<Vec<Amou
 fn work_line(
     line: u64,
     text: &str,
-    tracks: &HashMap<&str, u32>,
-    skills: &HashMap<&str, u32>,
+    tracks: &FxHashMap<&str, u32>,
+    skills: &FxHashMap<&str, u32>,
     index: u32,
     arena: &mut Arena,
+    scratch: &mut Vec<(u32, Amount)>,
 ) -> Result<(PlannedItem, TrackRow)> {
-    let f: Vec<&str> = text.split('\t').collect();
+    // The first eight fields (more are ignored) and how many there are.
+    let mut f = [""; 8];
+    let mut n = 0;
+    for field in text.split('\t') {
+        if let Some(slot) = f.get_mut(n) {
+            *slot = field;
+        }
+        n += 1;
+    }
     let at = |col: usize, name: &str| {
         Location::section(WORK)
             .line(line)
             .column(format!("{col} ({name})"))
-            .value(f.get(col - 1).copied().unwrap_or(""))
+            .value(f[col - 1])
     };
-    if f.len() < 7 {
+    if n < 7 {
         return Err(Error::data(
             Location::section(WORK).line(line),
-            format!("{} columns where 7 are expected (track, rank, triage, name, estimate, shortage, date)", f.len()),
+            format!("{n} columns where 7 are expected (track, rank, triage, name, estimate, shortage, date)"),
         ));
     }
     let track =
@@ -559,76 +596,66 @@ fn work_line(
         };
     let rank = fields::parse_rank(f[1]).map_err(|m| Error::data(at(2, "rank"), m))?;
     let triage = fields::parse_triage(f[2]).map_err(|m| Error::data(at(3, "triage"), m))?;
-    let amounts = |col: usize, name: &str| -> Result<Option<Vec<(u32, Amount)>>> {
-        let parsed = parse_signed_amounts(f[col - 1]).map_err(|m| Error::data(at(col, name), m))?;
-        parsed
-            .map(|parts| {
-                parts
-                    .into_iter()
-                    .map(|(s, a)| {
-                        skills.get(s).map(|&k| (k, a)).ok_or_else(|| {
-                            Error::data(
-                                at(col, name),
-                                format!("skill {s} is not in the skills section"),
-                            )
-                        })
-                    })
-                    .collect()
-            })
-            .transpose()
+    // `Skill:Amount, …` (amounts may be negative: shortages) into
+    // `scratch`; false when empty.
+    let amounts = |col: usize, name: &str, scratch: &mut Vec<(u32, Amount)>| -> Result<bool> {
+        scratch.clear();
+        let s = f[col - 1];
+        if s.trim().is_empty() {
+            return Ok(false);
+        }
+        for part in s.split(',') {
+            let (k, v) = part.trim().split_once(':').ok_or_else(|| {
+                Error::data(at(col, name), format!("{part:?} is not Skill:Amount"))
+            })?;
+            let v = Amount::parse_signed(v).map_err(|m| Error::data(at(col, name), m))?;
+            let k = k.trim();
+            let k = skills.get(k).ok_or_else(|| {
+                Error::data(
+                    at(col, name),
+                    format!("skill {k} is not in the skills section"),
+                )
+            })?;
+            scratch.push((*k, v));
+        }
+        Ok(true)
     };
     // qplan writes estimates of at least zero, and a shortage only where
     // it is below zero.
-    let estimate = amounts(5, "estimate")?;
-    if estimate.iter().flatten().any(|(_, a)| a.is_negative()) {
+    let estimated = amounts(5, "estimate", scratch)?;
+    if scratch.iter().any(|(_, a)| a.is_negative()) {
         return Err(Error::data(
             at(5, "estimate"),
             "an estimate is never negative",
         ));
     }
-    let shortage = amounts(6, "shortage")?.unwrap_or_default();
-    if shortage.iter().any(|(_, a)| !a.is_negative()) {
+    let estimate = estimated.then(|| arena.push_amounts(scratch.iter().copied()));
+    amounts(6, "shortage", scratch)?;
+    if scratch.iter().any(|(_, a)| !a.is_negative()) {
         return Err(Error::data(
             at(6, "shortage"),
             "a shortage is below zero; qplan writes none where there is none",
         ));
     }
+    let shortage = arena.push_amounts(scratch.iter().copied());
     let done = match f[6] {
         "DNF" => None,
         d => Some(fields::parse_date(d).map_err(|m| Error::data(at(7, "date"), m))?),
     };
     let item = PlannedItem {
-        id: arena.push_str(f.get(7).copied().unwrap_or("")),
+        id: arena.push_str(f[7]),
         rank,
         name: arena.push_str(f[3]),
         triage,
-        estimate: estimate.map(|e| arena.push_amounts(e)),
+        estimate,
         track,
     };
     Ok((
         item,
         TrackRow {
             item: index,
-            shortage: arena.push_amounts(shortage),
+            shortage,
             done,
         },
     ))
-}
-
-/// `Skill:Amount, …` where amounts may be negative (shortages).
-fn parse_signed_amounts(s: &str) -> std::result::Result<Option<Vec<(&str, Amount)>>, String> {
-    if s.trim().is_empty() {
-        return Ok(None);
-    }
-    s.split(',')
-        .map(|part| {
-            let (k, v) = part
-                .trim()
-                .split_once(':')
-                .ok_or_else(|| format!("{part:?} is not Skill:Amount"))?;
-            let v = Amount::parse_signed(v)?;
-            Ok((k.trim(), v))
-        })
-        .collect::<std::result::Result<Vec<_>, String>>()
-        .map(Some)
 }

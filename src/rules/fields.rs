@@ -15,6 +15,11 @@ pub use crate::plan::amount::Amount;
 /// be padded with spaces: `Oct  7, 2013`).
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     let t = s.trim();
+    // The usual form read directly (a results stream has a date on every
+    // line); anything else, valid or not, goes the general way below.
+    if let Some(d) = iso_date(t.as_bytes()) {
+        return Ok(d);
+    }
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         // chrono accepts a one-digit month or day; ISO asks for two.
         if t.len() == 10 {
@@ -27,6 +32,22 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
         }
     }
     Err("not a date (expected 2013-10-07 or Oct 7, 2013)".into())
+}
+
+/// `YYYY-MM-DD` of ASCII digits, when it is a valid date.
+fn iso_date(b: &[u8]) -> Option<NaiveDate> {
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *b else {
+        return None;
+    };
+    let mut n = [0u32; 8];
+    for (slot, c) in n.iter_mut().zip([y0, y1, y2, y3, m0, m1, d0, d1]) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        *slot = u32::from(c - b'0');
+    }
+    let year = n[0] * 1000 + n[1] * 100 + n[2] * 10 + n[3];
+    NaiveDate::from_ymd_opt(year as i32, n[4] * 10 + n[5], n[6] * 10 + n[7])
 }
 
 /// Reads a vacation entry: a date or an inclusive range `FROM..TO`.
@@ -311,6 +332,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn iso_dates_read_directly_agree_with_chrono(y in 0u32..10000, m in 0u32..14, d in 0u32..33) {
+            let s = format!("{y:04}-{m:02}-{d:02}");
+            let chrono = NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok();
+            prop_assert_eq!(parse_date(&s).ok(), chrono);
+        }
+
         #[test]
         fn field_parsers_never_panic(s in "\\PC{0,30}") {
             let _ = parse_date(&s);
