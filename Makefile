@@ -9,7 +9,7 @@ TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null
 RELEASE := $(or $(TARGET_DIR),target)/release
 export QPLAN_RELEASE := $(RELEASE)
 
-.PHONY: all build deps test demo docs bench clean
+.PHONY: all build deps test demo docs bench bench-faults clean
 
 all: build
 
@@ -50,6 +50,11 @@ docs:
 
 bench:
 	bench/run.sh
+
+# Fault handling's costs and leftovers (issue 10); about a minute, so
+# apart from bench. Needs the release build.
+bench-faults: build
+	bench/faults.sh
 
 clean:
 	$(CARGO) clean

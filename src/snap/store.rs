@@ -55,6 +55,13 @@ pub enum Put {
     Unchanged(Oid),
 }
 
+/// Whether puts flush what they write: yes, unless `QSNAP_FSYNC=0` (for
+/// benchmarks, and throwaway stores in tests or CI, where a power loss
+/// does not matter; `bench/faults.sh` measures the difference).
+fn fsync_on() -> bool {
+    std::env::var_os("QSNAP_FSYNC").is_none_or(|v| v != "0")
+}
+
 /// Makes libgit2 flush (fsync) every object and ref it writes, and the
 /// directory that names it, before reporting success: a put whose commit
 /// id was printed survives a power loss. Process-wide, and read by libgit2
@@ -63,13 +70,14 @@ fn durable() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         libgit2_sys::init();
+        let on = std::ffi::c_int::from(fsync_on());
         // SAFETY: GIT_OPT_ENABLE_FSYNC_GITDIR takes one int; libgit2 is
         // initialised above and this runs once, before any repository is
         // opened by this process.
         unsafe {
             libgit2_sys::git_libgit2_opts(
                 libgit2_sys::GIT_OPT_ENABLE_FSYNC_GITDIR as std::ffi::c_int,
-                1 as std::ffi::c_int,
+                on,
             );
         }
     });
@@ -113,6 +121,9 @@ fn outside_config_ignored<T>(
 
 /// Flushes a directory, so that the names of new files in it are durable.
 fn sync_dir(dir: &Path) -> Result<()> {
+    if !fsync_on() {
+        return Ok(());
+    }
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io(format!("flushing {}", dir.display()), e))
@@ -222,12 +233,14 @@ impl Store {
         // A first look without the lock: a likely "same data" keeps the
         // temporary file until the lock confirms it; anything else becomes
         // an object now, outside the lock, as a put always did.
-        let likely_same = match self.main_commit()? {
-            Some(head) => self
-                .same_data(res, &head, &data, &provenance, &mut cache)?
-                .is_some(),
-            None => false,
+        let first = match self.main_commit()? {
+            Some(head) => Some((
+                head.id(),
+                self.same_data(res, &head, &data, &provenance, &mut cache)?,
+            )),
+            None => None,
         };
+        let likely_same = matches!(first, Some((_, Some(_))));
         let mut pending = Some(writer);
         let mut blob = None;
         if !likely_same {
@@ -236,9 +249,11 @@ impl Store {
         }
         let lock = self.lock(wait)?;
         let head = self.main_commit()?;
-        let same = match &head {
-            Some(h) => self.same_data(res, h, &data, &provenance, &mut cache)?,
-            None => None,
+        let same = match (&head, first) {
+            // main has not moved since the first look: its answer holds.
+            (Some(h), Some((seen, answer))) if h.id() == seen => answer,
+            (Some(h), _) => self.same_data(res, h, &data, &provenance, &mut cache)?,
+            (None, _) => None,
         };
         if let Some(version) = same {
             // The temporary file goes with the writer.
