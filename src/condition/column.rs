@@ -4,7 +4,9 @@
 
 use regex::Regex;
 
-use super::gate::{Cell, Problems};
+use std::rc::Rc;
+
+use super::gate::{Cell, CellAt, Problems};
 use super::map::{self, ColumnSpec};
 use super::raw::{Col, RawRow, Table};
 use crate::error::Location;
@@ -17,6 +19,9 @@ pub struct Compiled {
     pub key: String,
     /// How the column is named in messages.
     name: String,
+    /// Where its cells are: the table's section, the column's name.
+    section: Rc<str>,
+    column: Rc<str>,
     spec: ColumnSpec,
     skip: Vec<Regex>,
 }
@@ -90,6 +95,8 @@ impl Compiled {
         Some(Compiled {
             col,
             key: key.to_owned(),
+            section: Rc::from(table.section.as_str()),
+            column: Rc::from(name.as_str()),
             name,
             spec,
             skip,
@@ -110,10 +117,10 @@ impl Compiled {
     /// A cell's text with the column's rules applied; `None` when a `skip`
     /// rule matches.
     pub fn text(&self, raw: String) -> Option<String> {
-        let mut text = if self.spec.trim.unwrap_or(true) {
-            raw.trim().to_owned()
-        } else {
-            raw
+        let mut text = match raw.trim() {
+            // Most cells have nothing to trim: keep their allocation.
+            t if t.len() < raw.len() && self.spec.trim.unwrap_or(true) => t.to_owned(),
+            _ => raw,
         };
         if self.skip.iter().any(|r| r.is_match(&text)) {
             return None;
@@ -129,7 +136,7 @@ impl Compiled {
         Some(text)
     }
 
-    pub fn get(&self, table: &Table, row: &RawRow) -> Got {
+    pub fn get(&self, row: &RawRow) -> Got {
         let raw = match (&self.col, &self.spec.value) {
             (Some(col), _) => {
                 if let (Col::Index(i), Some(width)) = (col, Table::width(row)) {
@@ -144,7 +151,14 @@ impl Compiled {
         };
         match self.text(raw) {
             None => Got::Skip,
-            Some(t) => Got::Cell(Cell::new(t, self.location(table, row))),
+            Some(t) => Got::Cell(Cell::new(
+                t,
+                CellAt {
+                    section: Some(self.section.clone()),
+                    line: Some(row.line),
+                    column: Some(self.column.clone()),
+                },
+            )),
         }
     }
 }

@@ -139,7 +139,7 @@ pub(crate) fn cell_of(
     row: &RawRow,
     p: &mut Problems,
 ) -> Result<Cell, Outcome> {
-    match f.get(t, row) {
+    match f.get(row) {
         Got::Cell(c) => Ok(c),
         Got::Skip => Err(Outcome::Skipped(f.skip_rule())),
         Got::Missing { width } => {
@@ -239,7 +239,7 @@ fn holidays(map: &Map, input: &RawStream, p: &mut Problems, out: &mut Conditione
                         Err(o) => o,
                         Ok(c) if c.text.is_empty() => {
                             p.warn(
-                                &c.at,
+                                &c.at.location(),
                                 "no date in this row of the holidays; the row is left out",
                             );
                             Outcome::Reported

@@ -5,6 +5,7 @@
 //! qplan's reader itself ([`super::check`]).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -15,14 +16,45 @@ use crate::rules::{Book, Sink};
 #[derive(Debug, Clone)]
 pub struct Cell {
     pub text: String,
-    pub at: Location,
+    pub at: CellAt,
 }
 
 impl Cell {
-    pub fn new(text: impl Into<String>, at: Location) -> Cell {
+    pub fn new(text: impl Into<String>, at: impl Into<CellAt>) -> Cell {
         Cell {
             text: text.into(),
-            at,
+            at: at.into(),
+        }
+    }
+}
+
+/// Where a cell came from: a [`Location`] without a value whose section
+/// and column names are shared by every cell of the column, so that a
+/// hundred thousand rows do not copy them a million times.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CellAt {
+    pub section: Option<Rc<str>>,
+    pub line: Option<u64>,
+    pub column: Option<Rc<str>>,
+}
+
+impl CellAt {
+    pub fn location(&self) -> Location {
+        Location {
+            section: self.section.as_deref().map(str::to_owned),
+            line: self.line,
+            column: self.column.as_deref().map(str::to_owned),
+            value: None,
+        }
+    }
+}
+
+impl From<Location> for CellAt {
+    fn from(at: Location) -> CellAt {
+        CellAt {
+            section: at.section.map(Rc::from),
+            line: at.line,
+            column: at.column.map(Rc::from),
         }
     }
 }
@@ -193,7 +225,7 @@ impl Problems {
 
     /// A problem about a cell: its location with its value.
     pub fn bad(&mut self, cell: &Cell, message: impl Into<String>) {
-        let at = cell.at.clone().value(cell.text.clone());
+        let at = cell.at.location().value(cell.text.clone());
         self.error(&at, message);
     }
 
@@ -243,11 +275,11 @@ fn check_text(p: &mut Problems, cell: &Cell) {
 fn cell_at(row: &[Cell], c: usize) -> Location {
     match c {
         0 => {
-            let mut at = row.first().map(|c| c.at.clone()).unwrap_or_default();
+            let mut at = row.first().map(|c| c.at.location()).unwrap_or_default();
             at.column = None;
             at
         }
-        c => row.get(c - 1).map(|c| c.at.clone()).unwrap_or_default(),
+        c => row.get(c - 1).map(|c| c.at.location()).unwrap_or_default(),
     }
 }
 
@@ -283,7 +315,7 @@ fn fill(data: &Conditioned, p: &mut Problems) -> crate::error::Result<()> {
         book.params(p, &text, f, |c| cell_at(&data.params, c))?;
     }
     for h in &data.holidays {
-        book.holiday(p, &h.text, |_| h.at.clone())?;
+        book.holiday(p, &h.text, |_| h.at.location())?;
     }
     for row in &data.staff {
         book.staff(p, texts(row), |c| cell_at(row, c))?;

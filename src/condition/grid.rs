@@ -111,7 +111,7 @@ pub(super) fn staff(
             continue;
         }
         let mut set_skill = false;
-        match skill.get(t, row) {
+        match skill.get(row) {
             super::column::Got::Skip => {
                 tally.count(Outcome::Skipped(skill.skip_rule()));
                 continue;
