@@ -104,6 +104,15 @@ fn width(s: &str) -> usize {
     }
 }
 
+fn push_spaces(line: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        line.push_str(&SPACES[..k]);
+        n -= k;
+    }
+}
+
 /// Lays out one line of a table: cells padded to `widths`, right-aligned
 /// where `right` says, two spaces apart, without trailing blanks.
 fn lay_out<'a>(
@@ -122,12 +131,12 @@ fn lay_out<'a>(
             line.push_str("  ");
         }
         if right[c] {
-            line.extend(std::iter::repeat_n(' ', pad));
+            push_spaces(line, pad);
             line.push_str(cell);
         } else {
             line.push_str(cell);
             if c + 1 < cols {
-                line.extend(std::iter::repeat_n(' ', pad));
+                push_spaces(line, pad);
             }
         }
     }
@@ -329,8 +338,10 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Amounts per skill as a JSON object.
+#[cfg(test)]
 struct Amounts<'a>(&'a [String], &'a [(u32, Amount)]);
 
+#[cfg(test)]
 impl Serialize for Amounts<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.1.len()))?;
@@ -368,6 +379,7 @@ impl Serialize for Demand<'_> {
     }
 }
 
+#[cfg(test)]
 #[derive(Serialize)]
 struct JsonWork<'a> {
     id: &'a str,
@@ -468,13 +480,13 @@ pub fn json(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
             out.write_all(&buf)?;
             buf.clear();
             in_chunks(&rows, out, |at, chunk, buf| {
-                let mut scratch = Vec::new();
+                let mut scratch = String::new();
                 for (i, row) in chunk.iter().enumerate() {
                     if at + i > 0 {
                         buf.extend_from_slice(b",\n");
                     }
                     buf.extend_from_slice(b"        ");
-                    pretty_at(buf, &mut scratch, 4, &json_work(r, row));
+                    push_json_work(buf, &mut scratch, r, row);
                 }
                 Ok(())
             })?;
@@ -505,6 +517,104 @@ pub fn json(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(&buf)
 }
 
+/// A JSON string as serde_json writes it: `"`, `\\` and control
+/// characters escaped, everything else as is.
+fn push_json_str(buf: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+    } else {
+        // Writing to memory cannot fail.
+        let _ = serde_json::to_writer(&mut *buf, s);
+    }
+}
+
+/// Amounts per skill as a pretty JSON object whose members are `level`
+/// deep (`{}` when there are none).
+fn push_json_amounts(buf: &mut Vec<u8>, r: &Results, amounts: &[(u32, Amount)], level: usize) {
+    if amounts.is_empty() {
+        buf.extend_from_slice(b"{}");
+        return;
+    }
+    buf.extend_from_slice(b"{\n");
+    for (i, &(k, a)) in amounts.iter().enumerate() {
+        if i > 0 {
+            buf.extend_from_slice(b",\n");
+        }
+        buf.extend(std::iter::repeat_n(b' ', 2 * level));
+        push_json_str(buf, &r.skills[k as usize]);
+        buf.extend_from_slice(b": ");
+        let _ = serde_json::to_writer(&mut *buf, &a);
+    }
+    buf.push(b'\n');
+    buf.extend(std::iter::repeat_n(b' ', 2 * (level - 1)));
+    buf.push(b'}');
+}
+
+/// A work item of the JSON document, four levels deep, exactly as
+/// serde_json's pretty printer writes a [`JsonWork`] there (the test
+/// `json_work_by_hand_is_serde_json_pretty` holds them together), without
+/// its generic machinery: the work lists are most of the document.
+fn push_json_work(buf: &mut Vec<u8>, scratch: &mut String, r: &Results, row: &TrackRow) {
+    const IN: &[u8] = b"          ";
+    let item = r.item(row);
+    buf.extend_from_slice(b"{\n");
+    buf.extend_from_slice(IN);
+    buf.extend_from_slice(b"\"id\": ");
+    push_json_str(buf, r.id(item));
+    buf.extend_from_slice(b",\n");
+    buf.extend_from_slice(IN);
+    buf.extend_from_slice(b"\"rank\": ");
+    buf.extend_from_slice(itoa::Buffer::new().format(item.rank).as_bytes());
+    buf.extend_from_slice(b",\n");
+    buf.extend_from_slice(IN);
+    buf.extend_from_slice(b"\"name\": ");
+    push_json_str(buf, r.name(item));
+    buf.extend_from_slice(b",\n");
+    buf.extend_from_slice(IN);
+    buf.extend_from_slice(b"\"track\": ");
+    push_json_str(buf, r.track_name(item.track));
+    buf.extend_from_slice(b",\n");
+    buf.extend_from_slice(IN);
+    buf.extend_from_slice(b"\"triage\": \"");
+    buf.extend_from_slice(item.triage.as_str().as_bytes());
+    buf.extend_from_slice(b"\",\n");
+    buf.extend_from_slice(IN);
+    buf.extend_from_slice(if item.estimate.is_some() {
+        b"\"estimated\": true,\n".as_slice()
+    } else {
+        b"\"estimated\": false,\n".as_slice()
+    });
+    buf.extend_from_slice(IN);
+    buf.extend_from_slice(b"\"estimate\": ");
+    push_json_amounts(buf, r, r.estimate(item).unwrap_or(&[]), 6);
+    buf.extend_from_slice(b",\n");
+    buf.extend_from_slice(IN);
+    buf.extend_from_slice(b"\"shortage\": ");
+    push_json_amounts(buf, r, r.shortage(row), 6);
+    buf.extend_from_slice(b",\n");
+    buf.extend_from_slice(IN);
+    buf.extend_from_slice(b"\"done\": ");
+    match row.done {
+        Some(_) => {
+            scratch.clear();
+            push_date(scratch, row.done);
+            push_json_str(buf, scratch);
+        }
+        None => buf.extend_from_slice(b"null"),
+    }
+    buf.extend_from_slice(b",\n");
+    buf.extend_from_slice(IN);
+    buf.extend_from_slice(if row.done.is_none() {
+        b"\"dnf\": true\n".as_slice()
+    } else {
+        b"\"dnf\": false\n".as_slice()
+    });
+    buf.extend_from_slice(b"        }");
+}
+
+#[cfg(test)]
 fn json_work<'a>(r: &'a Results, row: &'a TrackRow) -> JsonWork<'a> {
     let item = r.item(row);
     JsonWork {
@@ -561,4 +671,110 @@ pub fn csv(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{compute, input::Loaded};
+    use crate::stream::Reader;
+
+    fn results(stream: &str) -> Results {
+        let loaded =
+            crate::rules::read(&mut Reader::new(stream.as_bytes()), &mut crate::rules::Stop);
+        match loaded {
+            Ok(Some(Loaded::Input(input))) => compute(*input).unwrap(),
+            _ => panic!("not a plan"),
+        }
+    }
+
+    #[test]
+    fn json_work_by_hand_is_serde_json_pretty() {
+        // Quotes, a backslash, non-ASCII text, a shortage, a DNF, an
+        // amount too precise for an f64 (written as its decimal text) and
+        // an item without estimate.
+        let r = results(
+            "=====qplan params v1\n\t2013-10-07\t2013-10-18\tApps\n=====qplan holidays v1\n\
+             =====qplan staff v1\n\ta\tAlice\tM\tT\"1\tApps\t\n\
+             =====qplan work v1\n\
+             \tW\"1\t1\tSay \"hi\" \\ café…\tApps:1.5,Web:0.25\t1\tT\"1\n\
+             \tW2\t2\tBig\tApps:1234567.123456789\t2\tT\"1\n\
+             \tW3\t3\tNone\t\t\t\n=====end\n",
+        );
+        let (mut by_hand, mut serde, mut scratch) = (Vec::new(), Vec::new(), String::new());
+        let mut rows = 0;
+        for list in &r.work {
+            for row in list {
+                by_hand.clear();
+                serde.clear();
+                push_json_work(&mut by_hand, &mut scratch, &r, row);
+                pretty_at(&mut serde, &mut Vec::new(), 4, &json_work(&r, row));
+                assert_eq!(
+                    String::from_utf8_lossy(&by_hand),
+                    String::from_utf8_lossy(&serde)
+                );
+                rows += 1;
+            }
+        }
+        assert_eq!(rows, 3 + 2);
+        let doc = {
+            let mut out = Vec::new();
+            json(&r, View::default(), &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(v["tracks"][0]["work"][0]["name"], "Say \"hi\" \\ café…");
+        assert_eq!(v["tracks"][0]["work"][1]["done"], serde_json::Value::Null);
+        assert!(doc.contains("\"Apps\": 1234567.123456789"));
+    }
+
+    #[test]
+    fn text_table_lines_are_padded_to_the_widest_cell() {
+        let r = results(
+            "=====qplan params v1\n\t2013-10-07\t2013-10-18\tApps\n=====qplan holidays v1\n\
+             =====qplan staff v1\n\ta\tAlice\tM\tT\tApps\t\n\
+             =====qplan work v1\n\
+             \tW1\t1\tÉtude\tApps:1\t1\tT\n\
+             \tLONG-ID\t10\tA name longer than forty characters, clipped\tApps:0.5\t3\tT\n=====end\n",
+        );
+        let mut out = Vec::new();
+        text(
+            &r,
+            View {
+                track: Some(1),
+                triage: None,
+            },
+            &mut out,
+        )
+        .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let table: Vec<&str> = out.lines().skip_while(|l| !l.contains("rank")).collect();
+        // Widths: rank 4 (header), triage 6, id 7, name 40 (clipped),
+        // track 5, estimate 8, short 5 (header), done last.
+        let line = |c: [&str; 8]| {
+            format!(
+                "  {:>4}  {:>6}  {:<7}  {:<40}  {:<5}  {:<8}  {:<5}  {}",
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+            )
+        };
+        assert_eq!(
+            table,
+            [
+                line(["rank", "triage", "id", "name", "track", "estimate", "short", "done"]),
+                // 5 days of Alice: Friday.
+                line(["1", "1", "W1", "Étude", "T", "Apps:1", "", "2013-10-11"]),
+                // 2.5 days from the next Monday: Wednesday.
+                line([
+                    "10",
+                    "3",
+                    "LONG-ID",
+                    "A name longer than forty characters, cl…",
+                    "T",
+                    "Apps:0.5",
+                    "",
+                    "2013-10-16"
+                ]),
+            ]
+        );
+    }
 }
