@@ -87,7 +87,8 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
     },
-    /// History, newest first: commit, time, resource, message, provenance.
+    /// History, newest first: commit, time, resource, message, provenance,
+    /// and when a put last found a version's data again (`checked`).
     Log {
         /// Only the history of this resource (APP STAGE).
         #[arg(requires = "stage")]
@@ -107,7 +108,8 @@ pub enum Command {
         /// Default: the newest commit.
         rev2: Option<String>,
     },
-    /// The resources at a revision, with the commit of their version.
+    /// The resources at a revision, with the commit and time of their
+    /// version, and when a put last found its data again (`checked`).
     Ls {
         #[arg(long, value_name = "REV")]
         at: Option<String>,
