@@ -74,6 +74,53 @@ impl Amount {
     /// like are not numbers here. The message says why not.
     pub fn parse_signed(s: &str) -> Result<Amount, String> {
         let t = s.trim();
+        if let Some(a) = Self::parse_plain(t.as_bytes()) {
+            return Ok(a);
+        }
+        Self::parse_general(t)
+    }
+
+    /// The usual form, read without the general machinery: an optional
+    /// sign, up to 18 digits, an optional point and up to nine decimals, no
+    /// exponent. `None` for anything else, and for a value that does not
+    /// fit, so that [`Amount::parse_general`] gives the answer or says why
+    /// not (the property test `plain_form_agrees_with_the_general_one`
+    /// holds the two together).
+    fn parse_plain(b: &[u8]) -> Option<Amount> {
+        let (negative, b) = match b.first()? {
+            b'-' => (true, &b[1..]),
+            b'+' => (false, &b[1..]),
+            _ => (false, b),
+        };
+        let point = b.iter().position(|&c| c == b'.');
+        let (whole, frac) = match point {
+            Some(p) => (&b[..p], &b[p + 1..]),
+            None => (b, &b[..0]),
+        };
+        if whole.len() + frac.len() == 0 || whole.len() > 18 || frac.len() > DECIMALS as usize {
+            return None;
+        }
+        let mut w: i64 = 0;
+        for &c in whole {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            w = w * 10 + i64::from(c - b'0');
+        }
+        let mut f: i64 = 0;
+        for &c in frac {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            f = f * 10 + i64::from(c - b'0');
+        }
+        f *= 10i64.pow(DECIMALS - frac.len() as u32);
+        let units = w.checked_mul(SCALE)?.checked_add(f)?;
+        Some(Amount(if negative { -units } else { units }))
+    }
+
+    /// [`Amount::parse_signed`] of any form, on trimmed text.
+    fn parse_general(t: &str) -> Result<Amount, String> {
         let not_a_number = || format!("{t:?} is not a number");
         let b = t.as_bytes();
         let mut i = 0;
@@ -322,6 +369,20 @@ mod tests {
         fn decimals_agree_with_integer_arithmetic(whole in 0u32..1_000_000, frac in 0u32..1_000_000_000) {
             let text = format!("{whole}.{frac:09}");
             prop_assert_eq!(p(&text), Ok(Amount(i64::from(whole) * SCALE + i64::from(frac))));
+        }
+
+        #[test]
+        fn plain_form_agrees_with_the_general_one(s in "[+-]?[0-9]{0,20}(\\.[0-9]{0,11})?") {
+            if let Some(a) = Amount::parse_plain(s.as_bytes()) {
+                prop_assert_eq!(Amount::parse_general(&s), Ok(a));
+            }
+        }
+
+        #[test]
+        fn plain_form_reads_what_it_can(whole in 0i64..999_999_999, frac in 0i64..1_000_000_000, negative: bool) {
+            let text = format!("{}{whole}.{frac:09}", if negative { "-" } else { "" });
+            let units = whole * SCALE + frac;
+            prop_assert_eq!(Amount::parse_plain(text.as_bytes()), Some(Amount(if negative { -units } else { units })));
         }
 
         #[test]

@@ -45,6 +45,19 @@ impl Arena {
         moved
     }
 
+    /// An arena with room for `text` bytes and `amounts` amounts.
+    pub fn with_capacity(text: usize, amounts: usize) -> Self {
+        Arena {
+            text: String::with_capacity(text),
+            amounts: Vec::with_capacity(amounts),
+        }
+    }
+
+    /// The bytes of text and the number of amounts held.
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.text.len(), self.amounts.len())
+    }
+
     pub fn push_str(&mut self, s: &str) -> Span {
         let start = self.text.len();
         self.text.push_str(s);

@@ -143,8 +143,11 @@ pub fn compute(input: Input) -> Result<Results> {
         .map(|(i, w)| (w.rank, i as u32))
         .collect();
     keyed.sort_unstable();
+    // Room for all the input's text and amounts: what a half does not use
+    // is never touched, so costs no memory, and nothing is copied to grow.
+    let (text_len, amounts_len) = input_arena.sizes();
     let rebuild = |part: &[(i64, u32)]| {
-        let mut arena = Arena::default();
+        let mut arena = Arena::with_capacity(text_len, amounts_len);
         let items: Vec<PlannedItem> = part
             .iter()
             .map(|&(_, i)| {
