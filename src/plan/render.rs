@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::amount::Amount;
 use super::fields::{fmt_num, Triage};
-use super::results::{in_chunks, push_date, Results, TrackRow};
+use super::results::{in_chunks, in_chunks_of, push_date, Results, TrackRow};
 
 /// What part of the results to show.
 #[derive(Debug, Clone, Copy, Default)]
@@ -176,34 +176,82 @@ fn cells<'a>(buf: &'a str, ends: &'a [usize; 8]) -> impl Iterator<Item = &'a str
     (0..8).map(move |c| &buf[if c == 0 { 0 } else { ends[c - 1] }..ends[c]])
 }
 
-/// The widest cell of each column over some rows.
-fn work_widths(r: &Results, rows: &[&TrackRow]) -> [usize; 8] {
-    let mut widths = [0; 8];
-    let (mut buf, mut ends) = (String::new(), [0; 8]);
-    for row in rows {
-        work_cells(r, row, &mut buf, &mut ends);
-        for (w, cell) in widths.iter_mut().zip(cells(&buf, &ends)) {
-            *w = (*w).max(width(cell));
-        }
-    }
-    widths
+/// The cells of a block of rows of the work table: their text one after
+/// the other, where each ends (eight a row), and the widest of each column.
+struct Block {
+    text: String,
+    ends: Vec<u32>,
+    widths: [usize; 8],
 }
 
-/// The ranked work list of a track as an aligned table. Column widths are
-/// measured in a first pass and the lines formatted in a second, both on
-/// two threads, so that no cell is kept: memory stays that of the rows.
+/// How many rows a [`Block`] holds.
+const BLOCK_ROWS: usize = 16_384;
+
+impl Block {
+    fn new(r: &Results, rows: &[&TrackRow]) -> Block {
+        let mut b = Block {
+            text: String::with_capacity(rows.len() * 96),
+            ends: Vec::with_capacity(rows.len() * 8),
+            widths: [0; 8],
+        };
+        let (mut buf, mut ends) = (String::new(), [0; 8]);
+        for row in rows {
+            work_cells(r, row, &mut buf, &mut ends);
+            for (w, cell) in b.widths.iter_mut().zip(cells(&buf, &ends)) {
+                *w = (*w).max(width(cell));
+            }
+            let base = b.text.len();
+            b.text.push_str(&buf);
+            // A block's text is far below 4 GiB.
+            b.ends.extend(ends.iter().map(|&e| (base + e) as u32));
+        }
+        b
+    }
+
+    fn rows(&self) -> usize {
+        self.ends.len() / 8
+    }
+
+    /// The cells of row `k`.
+    fn cells(&self, k: usize) -> impl Iterator<Item = &str> + '_ {
+        (0..8).map(move |c| {
+            let i = 8 * k + c;
+            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+            &self.text[start..self.ends[i] as usize]
+        })
+    }
+}
+
+/// The ranked work list of a track as an aligned table. The cells are
+/// formatted once, in blocks on two threads, measuring the columns; then
+/// the lines are laid out, block by block on two threads. Memory holds the
+/// cells of one track's table at a time.
 fn work_table(r: &Results, rows: &[&TrackRow], out: &mut dyn Write) -> io::Result<()> {
+    let chunks: Vec<&[&TrackRow]> = rows.chunks(BLOCK_ROWS).collect();
+    let (a, b) = chunks.split_at(chunks.len().div_ceil(2));
+    let make = |chunks: &[&[&TrackRow]]| -> Vec<Block> {
+        chunks.iter().map(|rows| Block::new(r, rows)).collect()
+    };
+    let mut blocks = if b.is_empty() {
+        make(a)
+    } else {
+        let (mut first, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| make(b));
+            (
+                make(a),
+                second
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            )
+        });
+        first.extend(second);
+        first
+    };
     let mut widths = WORK_HEADER.map(width);
-    let (a, b) = rows.split_at(rows.len() / 2);
-    let (wa, wb) = std::thread::scope(|scope| {
-        let wb = scope.spawn(|| work_widths(r, b));
-        (
-            work_widths(r, a),
-            wb.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-        )
-    });
-    for c in 0..8 {
-        widths[c] = widths[c].max(wa[c]).max(wb[c]);
+    for block in &blocks {
+        for (w, b) in widths.iter_mut().zip(block.widths) {
+            *w = (*w).max(b);
+        }
     }
     let mut line = String::new();
     lay_out(
@@ -214,15 +262,18 @@ fn work_table(r: &Results, rows: &[&TrackRow], out: &mut dyn Write) -> io::Resul
         &WORK_RIGHT,
     );
     out.write_all(line.as_bytes())?;
-    in_chunks(rows, out, |_, chunk, out| {
-        let (mut buf, mut ends, mut line) = (String::new(), [0; 8], String::new());
-        for row in chunk {
-            work_cells(r, row, &mut buf, &mut ends);
-            lay_out(&mut line, "  ", cells(&buf, &ends), &widths, &WORK_RIGHT);
-            out.extend_from_slice(line.as_bytes());
+    in_chunks_of(1, &blocks, out, |_, blocks, out| {
+        let mut line = String::new();
+        for block in blocks {
+            for k in 0..block.rows() {
+                lay_out(&mut line, "  ", block.cells(k), &widths, &WORK_RIGHT);
+                out.extend_from_slice(line.as_bytes());
+            }
         }
         Ok(())
-    })
+    })?;
+    blocks.clear();
+    Ok(())
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {

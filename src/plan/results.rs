@@ -426,15 +426,25 @@ pub(super) fn in_chunks<T: Sync>(
     out: &mut dyn Write,
     format: impl Fn(usize, &[T], &mut Vec<u8>) -> io::Result<()> + Sync,
 ) -> io::Result<()> {
+    in_chunks_of(CHUNK_ROWS, rows, out, format)
+}
+
+/// [`in_chunks`] with chunks of `n` rows.
+pub(super) fn in_chunks_of<T: Sync>(
+    n: usize,
+    rows: &[T],
+    out: &mut dyn Write,
+    format: impl Fn(usize, &[T], &mut Vec<u8>) -> io::Result<()> + Sync,
+) -> io::Result<()> {
     let mut first = Vec::new();
-    if rows.len() <= CHUNK_ROWS {
+    if rows.len() <= n {
         format(0, rows, &mut first)?;
         return out.write_all(&first);
     }
     let mut second = Vec::new();
-    for (k, pair) in rows.chunks(2 * CHUNK_ROWS).enumerate() {
-        let (a, b) = pair.split_at(pair.len().min(CHUNK_ROWS));
-        let at = k * 2 * CHUNK_ROWS;
+    for (k, pair) in rows.chunks(2 * n).enumerate() {
+        let (a, b) = pair.split_at(pair.len().min(n));
+        let at = k * 2 * n;
         first.clear();
         second.clear();
         let (one, two) = (&mut first, &mut second);
