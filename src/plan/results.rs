@@ -573,7 +573,7 @@ fn work_line(
     // The first eight fields (more are ignored) and how many there are.
     let mut f = [""; 8];
     let mut n = 0;
-    for field in text.split('\t') {
+    for field in fields::split_ascii(text, b'\t') {
         if let Some(slot) = f.get_mut(n) {
             *slot = field;
         }
@@ -614,8 +614,8 @@ fn work_line(
         if s.trim().is_empty() {
             return Ok(false);
         }
-        for part in s.split(',') {
-            let (k, v) = part.trim().split_once(':').ok_or_else(|| {
+        for part in fields::split_ascii(s, b',') {
+            let (k, v) = fields::split_once_ascii(part.trim(), b':').ok_or_else(|| {
                 Error::data(at(col, name), format!("{part:?} is not Skill:Amount"))
             })?;
             let v = Amount::parse_signed(v).map_err(|m| Error::data(at(col, name), m))?;

@@ -59,7 +59,10 @@ fn split<'a, const N: usize, K: Sink>(
 ) -> Result<Option<[&'a str; N]>> {
     let mut fields = [""; N];
     let mut n = 0;
-    for (slot, f) in fields.iter_mut().zip(text.split('\t')) {
+    for (slot, f) in fields
+        .iter_mut()
+        .zip(super::fields::split_ascii(text, b'\t'))
+    {
         *slot = f;
         n += 1;
     }
