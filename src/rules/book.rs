@@ -64,13 +64,17 @@ fn unique<'a, K: Sink>(
         if id.is_empty() {
             return Ok(());
         }
-        match seen.get(id) {
-            Some(&first) => k.problem(
-                again(first_at, 1, line, id),
-                format!("{what} id is not unique (first on line {first})"),
-            ),
-            None => {
-                seen.insert(id, line);
+        // One hash lookup an id (a million ids for a large plan).
+        match seen.entry(id) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let first = *e.get();
+                k.problem(
+                    again(first_at, 1, line, id),
+                    format!("{what} id is not unique (first on line {first})"),
+                )
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(line);
                 Ok(())
             }
         }
