@@ -410,6 +410,58 @@ fn push_and_pull_wait_for_the_lock_of_the_store_they_move() {
         .code(75);
 }
 
+/// A pull transfers before it waits for the lock (a put need not wait for
+/// a slow transfer), stages in a namespace of its own, and clears what it
+/// and pulls that died left there.
+#[test]
+fn a_pull_fetches_before_it_takes_the_lock_and_leaves_no_staging_refs() {
+    let sb = Sandbox::new();
+    put(&sb, "a", 1);
+    let hub = sb.path().join("hub");
+    ok(qsnap(&sb, "a").arg("push").arg(&hub));
+    ok(bare(&sb).arg("clone").arg(&hub).arg(sb.path().join("b")));
+    let before = put(&sb, "a", 2);
+    ok(qsnap(&sb, "a").arg("push").arg(&hub));
+    let b = sb.path().join("b");
+    let old = main_of(&b);
+    {
+        // What a killed pull left: a namespace whose process is gone
+        // (above Linux's largest pid), and the layout of earlier versions.
+        let repo = git2::Repository::open_bare(&b).expect("store");
+        let at = git2::Oid::from_str(&old).expect("oid");
+        for name in ["refs/qsnap/pull/4194305/main", "refs/qsnap/pull/main"] {
+            repo.reference(name, at, true, "left").expect("ref");
+        }
+    }
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(b.join("qsnap.lock"))
+        .expect("lock file");
+    held.lock().expect("lock");
+    qsnap(&sb, "b")
+        .args(["pull", "--wait", "1"])
+        .arg(&hub)
+        .assert()
+        .code(75);
+    let repo = git2::Repository::open_bare(&b).expect("store");
+    // The commit came over; main did not move without the lock.
+    let fetched = git2::Oid::from_str(&before).expect("oid");
+    assert!(repo.find_commit(fetched).is_ok());
+    assert_eq!(main_of(&b), old);
+    let staged: Vec<String> = repo
+        .references_glob("refs/qsnap/pull/*")
+        .expect("refs")
+        .flatten()
+        .filter_map(|r| r.name().ok().map(str::to_owned))
+        .collect();
+    assert!(staged.is_empty(), "{staged:?}");
+    held.unlock().expect("unlock");
+    ok(qsnap(&sb, "b").arg("pull").arg(&hub));
+    assert_eq!(main_of(&b), before);
+}
+
 #[test]
 fn without_git_push_says_it_is_needed() {
     let sb = Sandbox::new();

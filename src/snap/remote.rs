@@ -19,9 +19,11 @@
 //!   lacks, or a tag that names another commit there, is refused (65, the
 //!   data disagree and a person must decide). Into a store directory it
 //!   holds that store's lock, like a put.
-//! - A pull fetches the replica's main and tags into `refs/qsnap/pull/`
-//!   (cleared before and after), then, under this store's lock, moves main
-//!   only forward and adds missing tags. A diverged main or a tag that
+//! - A pull fetches the replica's main and tags into
+//!   `refs/qsnap/pull/<pid>/` (its own: cleared before and after, and what
+//!   a killed pull left is cleared by the next), without the store's lock,
+//!   so that puts go on during a slow transfer; then, under the lock, it
+//!   moves main only forward and adds missing tags. A diverged main or a tag that
 //!   names another commit changes nothing (65); local commits are never
 //!   lost. Other refs (such as `refs/qsnap/checked/`) are left alone, here
 //!   and on the replica.
@@ -480,27 +482,53 @@ pub enum Pulled {
     Ahead(usize),
 }
 
-/// Removes the staging refs when dropped.
-struct Staging<'s>(&'s Store);
+/// A pull's own staging refs, `refs/qsnap/pull/<pid>/`, removed when
+/// dropped.
+struct Staging<'s> {
+    store: &'s Store,
+    prefix: String,
+}
 
-impl Staging<'_> {
-    fn clear(&self) -> Result<()> {
+impl<'s> Staging<'s> {
+    /// Clears this process's namespace and those of pulls that died.
+    fn new(store: &'s Store) -> Result<Staging<'s>> {
+        let staging = Staging {
+            store,
+            prefix: format!("{STAGING}{}/", std::process::id()),
+        };
+        let left = staging.names(STAGING)?.into_iter().filter(|name| {
+            let pid = name[STAGING.len()..].split('/').next().unwrap_or("");
+            pid.parse::<u32>().map_or(true, |pid| !alive(pid))
+        });
+        staging.delete(left)?;
+        staging.clear()?;
+        Ok(staging)
+    }
+
+    fn names(&self, prefix: &str) -> Result<Vec<String>> {
         let refs = self
-            .0
+            .store
             .repo
-            .references_glob(&format!("{STAGING}*"))
+            .references_glob(&format!("{prefix}*"))
             .map_err(git("listing staged refs"))?;
-        let names: Vec<String> = refs
+        Ok(refs
             .flatten()
             .filter_map(|r| r.name().ok().map(str::to_owned))
-            .collect();
+            .collect())
+    }
+
+    fn delete(&self, names: impl IntoIterator<Item = String>) -> Result<()> {
         for name in names {
-            if let Ok(mut r) = self.0.repo.find_reference(&name) {
+            if let Ok(mut r) = self.store.repo.find_reference(&name) {
                 r.delete()
                     .map_err(git(format!("removing the staged ref {name}")))?;
             }
         }
         Ok(())
+    }
+
+    fn clear(&self) -> Result<()> {
+        self.delete(self.names(&self.prefix)?)
     }
 }
 
@@ -510,8 +538,19 @@ impl Drop for Staging<'_> {
     }
 }
 
-/// Fast-forwards main from `remote` and adds its missing tags, under the
-/// store's lock (waited for up to `wait`); see the module doc.
+/// Whether a process `pid` exists (one we may not signal exists too).
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Fetches from `remote`, then fast-forwards main and adds the missing
+/// tags under the store's lock (waited for up to `wait`); see the module
+/// doc.
 pub fn pull(
     store: &Store,
     remote: &Remote,
@@ -519,12 +558,11 @@ pub fn pull(
     echo: bool,
 ) -> Result<(Pulled, Vec<String>)> {
     remote.check_exists("pull from it")?;
-    let lock = store.lock(wait)?;
-    let staging = Staging(store);
-    staging.clear()?;
+    let staging = Staging::new(store)?;
+    let prefix = staging.prefix.clone();
     let refspecs = [
-        format!("+{MAIN}:{STAGING}main"),
-        format!("+refs/tags/*:{STAGING}tags/*"),
+        format!("+{MAIN}:{prefix}main"),
+        format!("+refs/tags/*:{prefix}tags/*"),
     ];
     let ran = run_git(
         &store.dir,
@@ -550,19 +588,20 @@ pub fn pull(
     }
     let repo = &store.repo;
     let theirs = repo
-        .refname_to_id(&format!("{STAGING}main"))
+        .refname_to_id(&format!("{prefix}main"))
         .map_err(git("reading the fetched main"))?;
     let mut tags = BTreeMap::new();
     for r in repo
-        .references_glob(&format!("{STAGING}tags/*"))
+        .references_glob(&format!("{prefix}tags/*"))
         .map_err(git("reading the fetched tags"))?
         .flatten()
     {
         if let (Ok(name), Some(oid)) = (r.name(), r.target()) {
-            tags.insert(name[STAGING.len() + "tags/".len()..].to_owned(), oid);
+            tags.insert(name[prefix.len() + "tags/".len()..].to_owned(), oid);
         }
     }
-    // Everything is decided before anything moves.
+    // Everything is decided under the lock, before anything moves.
+    let lock = store.lock(wait)?;
     let ours = store.main_commit()?.map(|c| c.id());
     let shown = remote.shown();
     let pulled = match ours {
