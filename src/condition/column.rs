@@ -6,7 +6,7 @@ use regex::Regex;
 
 use std::rc::Rc;
 
-use super::gate::{Cell, CellAt, Problems};
+use super::gate::{Cell, CellAt, Place, Problems};
 use super::map::{self, ColumnSpec};
 use super::raw::{Col, RawRow, Table};
 use crate::error::Location;
@@ -20,8 +20,7 @@ pub struct Compiled {
     /// How the column is named in messages.
     name: String,
     /// Where its cells are: the table's section, the column's name.
-    section: Rc<str>,
-    column: Rc<str>,
+    place: Rc<Place>,
     spec: ColumnSpec,
     skip: Vec<Regex>,
 }
@@ -95,8 +94,10 @@ impl Compiled {
         Some(Compiled {
             col,
             key: key.to_owned(),
-            section: Rc::from(table.section.as_str()),
-            column: Rc::from(name.as_str()),
+            place: Rc::new(Place {
+                section: Some(table.section.clone()),
+                column: Some(name.clone()),
+            }),
             name,
             spec,
             skip,
@@ -154,9 +155,8 @@ impl Compiled {
             Some(t) => Got::Cell(Cell::new(
                 t,
                 CellAt {
-                    section: Some(self.section.clone()),
+                    place: self.place.clone(),
                     line: Some(row.line),
-                    column: Some(self.column.clone()),
                 },
             )),
         }

@@ -16,16 +16,18 @@ use crate::error::Location;
 
 /// Conditions raw sections with a map. Problems (errors and warnings) and
 /// the tallies of rows are collected in `p`; the result is only to be
-/// written when there are no errors.
-pub fn condition(map: &Map, input: &RawStream, p: &mut Problems) -> Conditioned {
-    twice(map, input, p);
+/// written when there are no errors. The input is let go once read, before
+/// the rows are checked.
+pub fn condition(map: &Map, input: RawStream, p: &mut Problems) -> Conditioned {
+    twice(map, &input, p);
     let mut out = Conditioned {
-        params: params(map, input, p),
+        params: params(map, &input, p),
         ..Conditioned::default()
     };
-    holidays(map, input, p, &mut out);
-    staff(map, input, p, &mut out);
-    work(map, input, p, &mut out);
+    holidays(map, &input, p, &mut out);
+    staff(map, &input, p, &mut out);
+    work(map, &input, p, &mut out);
+    drop(input);
     if p.errors() == 0 {
         gate::check(&out, p);
     }
@@ -686,7 +688,7 @@ track = 4
                 sections: vec![section("raw staff", &staff), section("raw work", &work)],
             };
             let mut p = Problems::default();
-            let data = condition(&map, &input, &mut p);
+            let data = condition(&map, input, &mut p);
             // Every row read is accounted for.
             for t in &p.tallies {
                 prop_assert_eq!(t.read, t.used + t.reported + t.skipped.values().sum::<u64>(), "{}", t);

@@ -29,21 +29,28 @@ impl Cell {
 }
 
 /// Where a cell came from: a [`Location`] without a value whose section
-/// and column names are shared by every cell of the column, so that a
-/// hundred thousand rows do not copy them a million times.
+/// and column names are shared by every cell of the column (one pointer
+/// per cell), so that a hundred thousand rows do not copy them a million
+/// times.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CellAt {
-    pub section: Option<Rc<str>>,
+    pub place: Rc<Place>,
     pub line: Option<u64>,
-    pub column: Option<Rc<str>>,
+}
+
+/// The section and column of a column's cells.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Place {
+    pub section: Option<String>,
+    pub column: Option<String>,
 }
 
 impl CellAt {
     pub fn location(&self) -> Location {
         Location {
-            section: self.section.as_deref().map(str::to_owned),
+            section: self.place.section.clone(),
             line: self.line,
-            column: self.column.as_deref().map(str::to_owned),
+            column: self.place.column.clone(),
             value: None,
         }
     }
@@ -52,9 +59,11 @@ impl CellAt {
 impl From<Location> for CellAt {
     fn from(at: Location) -> CellAt {
         CellAt {
-            section: at.section.map(Rc::from),
+            place: Rc::new(Place {
+                section: at.section,
+                column: at.column,
+            }),
             line: at.line,
-            column: at.column.map(Rc::from),
         }
     }
 }

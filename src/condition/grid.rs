@@ -139,7 +139,7 @@ pub(super) fn staff(
                 .line(row.line)
                 .column((i + 1).to_string());
             // A cell the name rules leave out is left out wherever it is.
-            let Some(person) = name.text(cell.clone()).filter(|n| !n.is_empty()) else {
+            let Some(person) = name.text(cell.to_owned()).filter(|n| !n.is_empty()) else {
                 skipped = Some(name.skip_rule());
                 continue;
             };

@@ -28,7 +28,8 @@ pub struct RawRow {
 }
 
 pub enum RowData {
-    Cells(Vec<String>),
+    /// The cells of a CSV/TSV row in one allocation (not one per cell).
+    Cells(csv::StringRecord),
     Record(Json),
 }
 
@@ -132,15 +133,14 @@ impl Table {
             newlines += memchr::memchr_iter(b'\n', &text[counted_to..byte]).count() as u64;
             counted_to = byte;
             let line = section.line + 1 + newlines;
-            let cells: Vec<String> = record.iter().map(str::to_owned).collect();
             if first {
-                table.headers = cells;
+                table.headers = record.iter().map(str::to_owned).collect();
                 table.header_line = line;
                 first = false;
-            } else if cells.iter().any(|c| !c.trim().is_empty()) {
+            } else if record.iter().any(|c| !c.trim().is_empty()) {
                 table.rows.push(RawRow {
                     line,
-                    data: RowData::Cells(cells),
+                    data: RowData::Cells(record),
                 });
             } else {
                 table.blank_rows += 1;
@@ -188,7 +188,9 @@ impl Table {
     /// The text of a cell; a missing cell is empty.
     pub fn cell(row: &RawRow, col: &Col) -> String {
         match (&row.data, col) {
-            (RowData::Cells(cells), Col::Index(i)) => cells.get(*i).cloned().unwrap_or_default(),
+            (RowData::Cells(cells), Col::Index(i)) => {
+                cells.get(*i).map(str::to_owned).unwrap_or_default()
+            }
             (RowData::Record(r), Col::Pointer(p)) => match r.pointer(p) {
                 None | Some(Json::Null) => String::new(),
                 Some(Json::String(s)) => s.clone(),
