@@ -86,7 +86,7 @@ fn split<'a, const N: usize, K: Sink>(
 /// One content line of an input section, to the book.
 fn line<K: Sink>(b: &mut Book, k: &mut K, current: Current, line: u64, text: &str) -> Result<()> {
     // Editors strip the lone TAB of empty lines; blank lines carry no data.
-    if text.trim().is_empty() {
+    if super::fields::trim(text).is_empty() {
         return Ok(());
     }
     match current {
@@ -102,12 +102,12 @@ fn line<K: Sink>(b: &mut Book, k: &mut K, current: Current, line: u64, text: &st
         }
         Current::Staff => {
             if let Some(f) = split(k, STAFF, line, text, &STAFF_COLUMNS, 5)? {
-                b.staff(k, f, |c| locate(STAFF, &STAFF_COLUMNS, line, c))?;
+                b.staff_on(k, f, line, |c| locate(STAFF, &STAFF_COLUMNS, line, c))?;
             }
         }
         Current::Work => {
             if let Some(f) = split(k, WORK, line, text, &WORK_COLUMNS, 5)? {
-                b.work(k, f, |c| locate(WORK, &WORK_COLUMNS, line, c))?;
+                b.work_on(k, f, line, |c| locate(WORK, &WORK_COLUMNS, line, c))?;
             }
         }
         Current::Keep | Current::Skip => {}
