@@ -57,7 +57,7 @@ pub struct Book {
 /// An empty vector of the same layout on the same allocation (collecting
 /// an emptied vector's iterator into one of the same layout reuses it), so
 /// that a buffer of borrowed parts outlives each row's borrow.
-fn reuse<'a, 'b>(mut v: Vec<(&'a str, Amount)>) -> Vec<(&'b str, Amount)> {
+fn reuse<'b>(mut v: Vec<(&str, Amount)>) -> Vec<(&'b str, Amount)> {
     v.clear();
     v.into_iter().map(|_| unreachable!()).collect()
 }
