@@ -76,6 +76,29 @@ pub fn trim(s: &str) -> &str {
     }
 }
 
+/// The first `N` TAB-separated fields of `s` (the others empty) and how
+/// many there were, at most `N`: [`split_ascii`] by TAB into an array, the
+/// TABs found with `memchr` (a content line is split once per line).
+pub fn tab_fields<const N: usize>(s: &str) -> ([&str; N], usize) {
+    let mut fields = [""; N];
+    let mut n = 0;
+    let mut start = 0;
+    for i in memchr::memchr_iter(b'\t', s.as_bytes()) {
+        if n == N {
+            break;
+        }
+        // A TAB is a character of its own: the slices are on boundaries.
+        fields[n] = &s[start..i];
+        n += 1;
+        start = i + 1;
+    }
+    if n < N {
+        fields[n] = &s[start..];
+        n += 1;
+    }
+    (fields, n)
+}
+
 /// `s.split_once(sep)` for an ASCII separator, by bytes.
 pub fn split_once_ascii(s: &str, sep: u8) -> Option<(&str, &str)> {
     let i = s.bytes().position(|b| b == sep)?;
@@ -172,6 +195,10 @@ pub fn parse_triage(s: &str) -> Result<Triage, String> {
     let t = trim(s);
     if t.is_empty() {
         return Ok(Triage::LOWEST);
+    }
+    // The five names, as a tool writes them, without reading a float.
+    if let Some(i) = Triage::NAMES.iter().position(|n| *n == t) {
+        return Ok(Triage(i as u8));
     }
     match t.parse::<f64>() {
         Ok(x) if x.is_finite() => Ok(Triage::bucket(x)),
@@ -379,7 +406,32 @@ mod tests {
         assert!(parse_estimate("Apps:2,").is_err());
     }
 
+    #[test]
+    fn triage_names_read_as_their_numbers() {
+        for name in Triage::NAMES {
+            let x: f64 = name.parse().unwrap();
+            assert_eq!(parse_triage(name), Ok(Triage::bucket(x)));
+            assert_eq!(parse_triage(name).unwrap().as_str(), name);
+        }
+    }
+
     proptest! {
+        #[test]
+        fn tab_fields_agree_with_split_ascii(s in "[a\t\\PC]{0,20}") {
+            fn check<const N: usize>(s: &str) -> Result<(), TestCaseError> {
+                let all: Vec<&str> = split_ascii(s, b'\t').collect();
+                let (fields, n) = tab_fields::<N>(s);
+                prop_assert_eq!(n, all.len().min(N));
+                for (c, f) in fields.iter().enumerate() {
+                    prop_assert_eq!(*f, all.get(c).copied().unwrap_or(""));
+                }
+                Ok(())
+            }
+            check::<1>(&s)?;
+            check::<3>(&s)?;
+            check::<6>(&s)?;
+        }
+
         #[test]
         fn trim_agrees_with_str_trim(s in "[ \t\u{a0}\u{3000}a,:\\PC]{0,12}") {
             prop_assert_eq!(trim(&s), s.trim());

@@ -57,15 +57,7 @@ fn split<'a, const N: usize, K: Sink>(
     names: &[&str; N],
     min: usize,
 ) -> Result<Option<[&'a str; N]>> {
-    let mut fields = [""; N];
-    let mut n = 0;
-    for (slot, f) in fields
-        .iter_mut()
-        .zip(super::fields::split_ascii(text, b'\t'))
-    {
-        *slot = f;
-        n += 1;
-    }
+    let (fields, n) = super::fields::tab_fields::<N>(text);
     if n < min {
         k.problem(
             Location::section(section).line(line),
