@@ -118,7 +118,7 @@ impl Compiled {
     /// A cell's text with the column's rules applied; `None` when a `skip`
     /// rule matches.
     pub fn text(&self, raw: String) -> Option<String> {
-        let mut text = match raw.trim() {
+        let mut text = match super::raw::trim(&raw) {
             // Most cells have nothing to trim: keep their allocation.
             t if t.len() < raw.len() && self.spec.trim.unwrap_or(true) => t.to_owned(),
             _ => raw,
