@@ -26,8 +26,16 @@ pub struct Names {
 }
 
 impl Names {
+    /// Up to this many names, [`Names::intern`] looks them over instead of
+    /// hashing (a plan's skills: several a work line).
+    const FEW: usize = 8;
+
     pub fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&i) = self.index.get(name) {
+        if self.names.len() <= Self::FEW {
+            if let Some(i) = self.names.iter().position(|n| n == name) {
+                return i as u32;
+            }
+        } else if let Some(&i) = self.index.get(name) {
             return i;
         }
         let i = self.names.len() as u32;
@@ -133,4 +141,26 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
     // went through holds a plan.
     rules::read(reader, &mut rules::Stop)?
         .ok_or_else(|| Error::data(Location::section(PARAMS), "the input holds no plan"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Names;
+
+    #[test]
+    fn names_keep_their_numbers_below_and_above_a_few() {
+        let mut names = Names::default();
+        let all: Vec<String> = (0..20).map(|i| format!("Track{i:03}")).collect();
+        for (i, n) in all.iter().enumerate() {
+            assert_eq!(names.intern(n), i as u32);
+            // Every name so far, again: the same number, nothing added.
+            for (j, m) in all[..=i].iter().enumerate() {
+                assert_eq!(names.intern(m), j as u32);
+                assert_eq!(names.get(m), Some(j as u32));
+            }
+            assert_eq!(names.len(), i + 1);
+        }
+        assert_eq!(names.get("Track999"), None);
+        assert_eq!(names.name(7), "Track007");
+    }
 }
