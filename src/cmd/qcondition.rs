@@ -184,7 +184,10 @@ impl Args {
                 Some((data, provenance))
             }
             None => {
-                check::check(&bytes, problems).map_err(reading)?;
+                let read = check::check(&bytes, problems).map_err(reading)?;
+                // The process ends soon: freeing millions of rows one by
+                // one only delays the exit.
+                std::mem::forget(read);
                 None
             }
         };
@@ -203,8 +206,9 @@ impl Args {
                 // The final gate: what is written is read back with qplan's
                 // own reader, so conditioned output always passes qplan.
                 let mut again = Problems::default();
-                check::errors(&written, &mut again)
+                let read = check::errors(&written, &mut again)
                     .map_err(|e| anyhow::Error::new(e).context("reading the conditioned output"))?;
+                std::mem::forget(read);
                 let errors = again.errors();
                 if errors > 0 {
                     for mut p in again.list.into_iter().filter(|p| p.severity == "error") {

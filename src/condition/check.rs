@@ -6,31 +6,32 @@ use std::io::{self, Write};
 
 use super::gate::Problems;
 use crate::error::{Location, Result};
-use crate::plan::input::Loaded;
+use crate::plan::input::{Input, Loaded};
 use crate::rules;
 use crate::stream::{Event, Reader, Writer};
 
 /// Reads a conditioned stream with the rule book, every problem and
 /// warning into `p`. `Err` only when it is not a stacked stream at all
-/// (or on I/O), as for qplan.
-pub fn check(stream: &[u8], p: &mut Problems) -> Result<()> {
+/// (or on I/O), as for qplan. Returns what was read, so that a caller about
+/// to exit may leave it unfreed.
+pub fn check(stream: &[u8], p: &mut Problems) -> Result<Option<Box<Input>>> {
     match rules::read(&mut Reader::new(stream), p)? {
-        Some(Loaded::Results(_)) => p.error(
-            &Location::section("qplan track work v1"),
-            "this is a results stream (qplan's output), not the v1 inputs qcondition checks",
-        ),
-        Some(Loaded::Input(input)) => {
-            // Freeing millions of rows one by one only delays the exit.
-            std::mem::forget(input);
+        Some(Loaded::Results(_)) => {
+            p.error(
+                &Location::section("qplan track work v1"),
+                "this is a results stream (qplan's output), not the v1 inputs qcondition checks",
+            );
+            Ok(None)
         }
-        None => {}
+        Some(Loaded::Input(input)) => Ok(Some(input)),
+        None => Ok(None),
     }
-    Ok(())
 }
 
 /// Reads a stream with the rule book for its errors only: the final gate
-/// of `--map`, whose warnings were given on the raw rows already.
-pub fn errors(stream: &[u8], p: &mut Problems) -> Result<()> {
+/// of `--map`, whose warnings were given on the raw rows already. Returns
+/// what was read, as [`check`] does.
+pub fn errors(stream: &[u8], p: &mut Problems) -> Result<Option<Box<Input>>> {
     struct Errors<'a>(&'a mut Problems);
     impl rules::Sink for Errors<'_> {
         fn problem(&mut self, at: Location, message: String) -> Result<()> {
@@ -38,10 +39,10 @@ pub fn errors(stream: &[u8], p: &mut Problems) -> Result<()> {
             Ok(())
         }
     }
-    if let Some(Loaded::Input(input)) = rules::read(&mut Reader::new(stream), &mut Errors(p))? {
-        std::mem::forget(input);
+    match rules::read(&mut Reader::new(stream), &mut Errors(p))? {
+        Some(Loaded::Input(input)) => Ok(Some(input)),
+        _ => Ok(None),
     }
-    Ok(())
 }
 
 /// Writes a valid stream the way every tool writes (SPEC section 2): a
