@@ -25,7 +25,7 @@ fn gate(s: &[u8]) -> (Vec<String>, Problems) {
     let mut p = Problems::default();
     let errors = match check::check(s, &mut p) {
         Err(e) => vec![e.to_string()],
-        Ok(()) => p
+        Ok(_) => p
             .list
             .iter()
             .filter(|p| p.severity == "error")
