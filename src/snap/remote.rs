@@ -48,7 +48,7 @@ use super::lock;
 use super::objects::{git, MAIN};
 use super::store::Store;
 use crate::error::{Error, Location, Result};
-use crate::sources::redact::url_redact;
+use crate::sources::redact::{percent_decode, url_redact};
 
 /// Where a pull stages what it fetched, before deciding under the lock.
 const STAGING: &str = "refs/qsnap/pull/";
@@ -142,26 +142,6 @@ impl Remote {
             _ => Ok(()),
         }
     }
-}
-
-/// `%20` → space in a `file://` path; invalid escapes stay as they are.
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What a run of git said.
