@@ -714,16 +714,7 @@ fn make(remote: &Remote, dir: &Path, echo: bool) -> Result<(Pulled, Vec<String>)
         )));
     }
     remote.check_exists("clone")?;
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let creating = |e| Error::io(format!("creating the store at {}", dir.display()), e);
-    std::fs::create_dir_all(parent).map_err(creating)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".qsnap-clone-")
-        .tempdir_in(parent)
-        .map_err(creating)?;
+    let tmp = super::store::staging_beside(dir, ".qsnap-clone-")?;
     let staged = tmp.path().join("store");
     let done = {
         let (store, _) = Store::init(&staged)?;
@@ -731,7 +722,7 @@ fn make(remote: &Remote, dir: &Path, echo: bool) -> Result<(Pulled, Vec<String>)
     };
     // The lock file records this process; a clone starts with none.
     let _ = std::fs::remove_file(staged.join("qsnap.lock"));
-    std::fs::rename(&staged, dir).map_err(creating)?;
+    std::fs::rename(&staged, dir).map_err(|e| super::store::creating(dir, e))?;
     Ok(done)
 }
 

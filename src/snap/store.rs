@@ -129,6 +129,26 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("flushing {}", dir.display()), e))
 }
 
+/// A temporary directory beside `dir` (its parent is created), in which a
+/// store is made whole before it is renamed to `dir`: a store is never
+/// seen half made.
+pub(super) fn staging_beside(dir: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(|e| creating(dir, e))?;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(parent)
+        .map_err(|e| creating(dir, e))
+}
+
+/// The error of making the store at `dir`.
+pub(super) fn creating(dir: &Path, e: std::io::Error) -> Error {
+    Error::io(format!("creating the store at {}", dir.display()), e)
+}
+
 impl Store {
     /// Opens an existing store; a missing one is "unavailable" (69).
     pub fn open(dir: &Path) -> Result<Store> {
@@ -167,16 +187,7 @@ impl Store {
                 dir.display()
             )));
         }
-        let parent = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let creating = |e| Error::io(format!("creating the store at {}", dir.display()), e);
-        std::fs::create_dir_all(parent).map_err(creating)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".qsnap-init-")
-            .tempdir_in(parent)
-            .map_err(creating)?;
+        let tmp = staging_beside(dir, ".qsnap-init-")?;
         let mut opts = RepositoryInitOptions::new();
         opts.bare(true).initial_head("main");
         outside_config_ignored(|| Repository::init_opts(tmp.path(), &opts))
@@ -189,7 +200,7 @@ impl Store {
             }
             // Another process made it first: use theirs.
             Err(_) if dir.join("HEAD").exists() => Ok((Store::open(dir)?, false)),
-            Err(e) => Err(creating(e)),
+            Err(e) => Err(creating(dir, e)),
         }
     }
 
