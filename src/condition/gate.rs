@@ -326,11 +326,12 @@ fn fill(data: &Conditioned, p: &mut Problems) -> crate::error::Result<()> {
     for h in &data.holidays {
         book.holiday(p, &h.text, |_| h.at.location())?;
     }
+    let line = |row: &[Cell]| cell_at(row, 0).line.unwrap_or(0);
     for row in &data.staff {
-        book.staff(p, texts(row), |c| cell_at(row, c))?;
+        book.staff(p, texts(row), line(row), |c| cell_at(row, c))?;
     }
     for row in &data.work {
-        book.work(p, texts(row), |c| cell_at(row, c))?;
+        book.work(p, texts(row), line(row), |c| cell_at(row, c))?;
     }
     book.finish(p)?;
     Ok(())

@@ -229,20 +229,9 @@ impl Book {
 
     /// A person: id and name non-empty, a track other than `All` (empty:
     /// only in `All`), a skill (empty: in the head count, in no skill's
-    /// manpower), vacations.
+    /// manpower), vacations. `line` is the row's, so that a good row builds
+    /// no [`Location`] (`at` is called only for a problem).
     pub fn staff<K: Sink>(
-        &mut self,
-        k: &mut K,
-        f: [&str; 6],
-        at: impl Fn(usize) -> Location,
-    ) -> Result<()> {
-        let line = at(0).line.unwrap_or(0);
-        self.staff_on(k, f, line, at)
-    }
-
-    /// [`Book::staff`] told the row's line, so that a good row builds no
-    /// [`Location`] (the v1 reader: one row a line).
-    pub fn staff_on<K: Sink>(
         &mut self,
         k: &mut K,
         f: [&str; 6],
@@ -280,21 +269,9 @@ impl Book {
 
     /// A work item: id and name non-empty, an integer rank, an estimate
     /// whose totals per skill stay representable, a triage, a track other
-    /// than `All` (empty: only in `All`).
+    /// than `All` (empty: only in `All`). `line` is the row's, so that a
+    /// good row builds no [`Location`] and allocates nothing of its own.
     pub fn work<K: Sink>(
-        &mut self,
-        k: &mut K,
-        f: [&str; 6],
-        at: impl Fn(usize) -> Location,
-    ) -> Result<()> {
-        let line = at(0).line.unwrap_or(0);
-        self.work_on(k, f, line, at)
-    }
-
-    /// [`Book::work`] told the row's line, so that a good row builds no
-    /// [`Location`] and allocates nothing of its own (the v1 reader: one
-    /// row a line, 0.9 µs each before this).
-    pub fn work_on<K: Sink>(
         &mut self,
         k: &mut K,
         f: [&str; 6],

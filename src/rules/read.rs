@@ -94,12 +94,12 @@ fn line<K: Sink>(b: &mut Book, k: &mut K, current: Current, line: u64, text: &st
         }
         Current::Staff => {
             if let Some(f) = split(k, STAFF, line, text, &STAFF_COLUMNS, 5)? {
-                b.staff_on(k, f, line, |c| locate(STAFF, &STAFF_COLUMNS, line, c))?;
+                b.staff(k, f, line, |c| locate(STAFF, &STAFF_COLUMNS, line, c))?;
             }
         }
         Current::Work => {
             if let Some(f) = split(k, WORK, line, text, &WORK_COLUMNS, 5)? {
-                b.work_on(k, f, line, |c| locate(WORK, &WORK_COLUMNS, line, c))?;
+                b.work(k, f, line, |c| locate(WORK, &WORK_COLUMNS, line, c))?;
             }
         }
         Current::Keep | Current::Skip => {}
