@@ -608,45 +608,35 @@ fn push_json_amounts(buf: &mut Vec<u8>, r: &Results, amounts: &[(u32, Amount)], 
 /// `json_work_by_hand_is_serde_json_pretty` holds them together), without
 /// its generic machinery: the work lists are most of the document.
 fn push_json_work(buf: &mut Vec<u8>, scratch: &mut String, r: &Results, row: &TrackRow) {
-    const IN: &[u8] = b"          ";
+    // A member's start: the comma ending the one before, its indentation
+    // and its name.
+    fn key(buf: &mut Vec<u8>, name: &[u8]) {
+        if buf.last() != Some(&b'\n') {
+            buf.extend_from_slice(b",\n");
+        }
+        buf.extend_from_slice(b"          \"");
+        buf.extend_from_slice(name);
+        buf.extend_from_slice(b"\": ");
+    }
     let item = r.item(row);
     buf.extend_from_slice(b"{\n");
-    buf.extend_from_slice(IN);
-    buf.extend_from_slice(b"\"id\": ");
+    key(buf, b"id");
     push_json_str(buf, r.id(item));
-    buf.extend_from_slice(b",\n");
-    buf.extend_from_slice(IN);
-    buf.extend_from_slice(b"\"rank\": ");
+    key(buf, b"rank");
     buf.extend_from_slice(itoa::Buffer::new().format(item.rank).as_bytes());
-    buf.extend_from_slice(b",\n");
-    buf.extend_from_slice(IN);
-    buf.extend_from_slice(b"\"name\": ");
+    key(buf, b"name");
     push_json_str(buf, r.name(item));
-    buf.extend_from_slice(b",\n");
-    buf.extend_from_slice(IN);
-    buf.extend_from_slice(b"\"track\": ");
+    key(buf, b"track");
     push_json_str(buf, r.track_name(item.track));
-    buf.extend_from_slice(b",\n");
-    buf.extend_from_slice(IN);
-    buf.extend_from_slice(b"\"triage\": \"");
-    buf.extend_from_slice(item.triage.as_str().as_bytes());
-    buf.extend_from_slice(b"\",\n");
-    buf.extend_from_slice(IN);
-    buf.extend_from_slice(if item.estimate.is_some() {
-        b"\"estimated\": true,\n".as_slice()
-    } else {
-        b"\"estimated\": false,\n".as_slice()
-    });
-    buf.extend_from_slice(IN);
-    buf.extend_from_slice(b"\"estimate\": ");
+    key(buf, b"triage");
+    push_json_str(buf, item.triage.as_str());
+    key(buf, b"estimated");
+    buf.extend_from_slice(bool_text(item.estimate.is_some()));
+    key(buf, b"estimate");
     push_json_amounts(buf, r, r.estimate(item).unwrap_or(&[]), 6);
-    buf.extend_from_slice(b",\n");
-    buf.extend_from_slice(IN);
-    buf.extend_from_slice(b"\"shortage\": ");
+    key(buf, b"shortage");
     push_json_amounts(buf, r, r.shortage(row), 6);
-    buf.extend_from_slice(b",\n");
-    buf.extend_from_slice(IN);
-    buf.extend_from_slice(b"\"done\": ");
+    key(buf, b"done");
     match row.done {
         Some(_) => {
             scratch.clear();
@@ -655,14 +645,17 @@ fn push_json_work(buf: &mut Vec<u8>, scratch: &mut String, r: &Results, row: &Tr
         }
         None => buf.extend_from_slice(b"null"),
     }
-    buf.extend_from_slice(b",\n");
-    buf.extend_from_slice(IN);
-    buf.extend_from_slice(if row.done.is_none() {
-        b"\"dnf\": true\n".as_slice()
+    key(buf, b"dnf");
+    buf.extend_from_slice(bool_text(row.done.is_none()));
+    buf.extend_from_slice(b"\n        }");
+}
+
+fn bool_text(b: bool) -> &'static [u8] {
+    if b {
+        b"true"
     } else {
-        b"\"dnf\": false\n".as_slice()
-    });
-    buf.extend_from_slice(b"        }");
+        b"false"
+    }
 }
 
 #[cfg(test)]
