@@ -85,6 +85,19 @@ fn main_of(dir: &Path) -> String {
         .to_string()
 }
 
+/// Holds the lock of the store at `dir` as a put would, until dropped or
+/// unlocked.
+fn hold_lock(dir: &Path) -> std::fs::File {
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("qsnap.lock"))
+        .expect("lock file");
+    held.lock().expect("lock");
+    held
+}
+
 /// An empty store to serve, made with qsnap init.
 fn hub(sb: &Sandbox, root: &Path) -> PathBuf {
     let dir = root.join("hub.git");
@@ -379,13 +392,7 @@ fn push_and_pull_wait_for_the_lock_of_the_store_they_move() {
     put(&sb, "a", 1);
     let root = githttp::root_of(sb.path());
     let hub = hub(&sb, &root);
-    let held = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(hub.join("qsnap.lock"))
-        .expect("lock file");
-    held.lock().expect("lock");
+    let held = hold_lock(&hub);
     qsnap(&sb, "a")
         .args(["push", "--wait", "1"])
         .arg(&hub)
@@ -396,13 +403,7 @@ fn push_and_pull_wait_for_the_lock_of_the_store_they_move() {
     ok(qsnap(&sb, "a").arg("push").arg(&hub));
     // The store a pull moves is locked the same way.
     ok(bare(&sb).arg("clone").arg(&hub).arg(sb.path().join("b")));
-    let held = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(sb.path().join("b/qsnap.lock"))
-        .expect("lock file");
-    held.lock().expect("lock");
+    let _held = hold_lock(&sb.path().join("b"));
     qsnap(&sb, "b")
         .args(["pull", "--wait", "1"])
         .arg(&hub)
@@ -433,13 +434,7 @@ fn a_pull_fetches_before_it_takes_the_lock_and_leaves_no_staging_refs() {
             repo.reference(name, at, true, "left").expect("ref");
         }
     }
-    let held = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(b.join("qsnap.lock"))
-        .expect("lock file");
-    held.lock().expect("lock");
+    let held = hold_lock(&b);
     qsnap(&sb, "b")
         .args(["pull", "--wait", "1"])
         .arg(&hub)
