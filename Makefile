@@ -16,12 +16,14 @@ all: build
 build:
 	$(CARGO) build --release --bins
 
-# What a fresh Debian machine with only the Rust toolchain lacks.
+# What a fresh Debian machine with only the Rust toolchain lacks (cmake
+# builds the vendored nng of the bus).
 deps:
 	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@command -v cc >/dev/null || { apt-get update -qq && apt-get install -y -qq build-essential; }
 	@command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git; }
+	@command -v cmake >/dev/null || { apt-get update -qq && apt-get install -y -qq cmake; }
 
 test: deps
 	$(CARGO) fmt --check
