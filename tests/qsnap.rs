@@ -433,11 +433,21 @@ fn ls_tag_and_diff() {
     let v2 = "=====a\n\ty\n\tw\n=====end\n";
     let first = put(&sb, "qplan", "raw", v1);
     stdout_of(qsnap(&sb).args(["tag", "before"]));
-    put(&sb, "qplan", "raw", v2);
-    put(&sb, "qplan", "results", &stream(1));
+    let second = put(&sb, "qplan", "raw", v2);
+    let third = put(&sb, "qplan", "results", &stream(1));
     let ls = stdout_of(qsnap(&sb).arg("ls"));
     assert_eq!(ls.lines().count(), 2);
-    assert!(ls.starts_with("qplan raw "));
+    // Each resource is headed by the put that made its version, not by
+    // the newest commit of the store.
+    let lines: Vec<&str> = ls.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("qplan raw                 {}", &second[..12])),
+        "{ls}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("qplan results             {}", &third[..12])),
+        "{ls}"
+    );
     let ls = stdout_of(qsnap(&sb).args(["ls", "--at", "before"]));
     assert!(
         ls.starts_with(&format!("qplan raw                 {}", &first[..12])),

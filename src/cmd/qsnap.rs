@@ -578,8 +578,8 @@ fn ls(store: &Store, at: &At, out: &mut dyn Write) -> anyhow::Result<()> {
     // object stops ls with nothing on stdout.
     let mut lines = Vec::new();
     let checks = check::last_checks(&store.repo)?;
-    for res in history::resources(&store.repo, &commit)? {
-        let put = history::last_put(&store.repo, commit.id(), &res)?.unwrap_or(commit.clone());
+    for (res, put) in history::heads(&store.repo, commit.id())? {
+        let put = objects::commit(&store.repo, put)?;
         let checked = checks
             .get(&put.id())
             .map_or(String::new(), |t| format!("  checked {}", show_time(*t)));

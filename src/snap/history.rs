@@ -353,6 +353,36 @@ pub fn last_put<'r>(repo: &'r Repository, from: Oid, res: &Resource) -> Result<O
     Ok(None)
 }
 
+/// Every resource in `from`'s tree with the commit that put its current
+/// version, sorted by resource: the heads the bus announces and qwatch
+/// compares with what it has processed. One first-parent walk, stopped as
+/// soon as every resource is found.
+pub fn heads(repo: &Repository, from: Oid) -> Result<Vec<(Resource, Oid)>> {
+    let tip = objects::commit(repo, from)?;
+    let wanted = resources(repo, &tip)?;
+    let mut found: Vec<Option<Oid>> = vec![None; wanted.len()];
+    let mut missing = wanted.len();
+    for oid in first_parents(repo, from)? {
+        if missing == 0 {
+            break;
+        }
+        let c = objects::commit(repo, oid?)?;
+        let version = Version::of(&c);
+        for (res, slot) in wanted.iter().zip(found.iter_mut()) {
+            if slot.is_none() && touches(repo, &c, &version, res)? {
+                *slot = Some(c.id());
+                missing -= 1;
+            }
+        }
+    }
+    // A resource no commit claims (a hand-made root) is headed by the tip.
+    Ok(wanted
+        .into_iter()
+        .zip(found)
+        .map(|(res, oid)| (res, oid.unwrap_or(from)))
+        .collect())
+}
+
 /// The resources in a commit's tree, sorted.
 pub fn resources(repo: &Repository, commit: &Commit) -> Result<Vec<Resource>> {
     let tree = objects::tree(repo, commit)?;
