@@ -17,13 +17,16 @@ build:
 	$(CARGO) build --release --bins
 
 # What a fresh Debian machine with only the Rust toolchain lacks (cmake
-# builds the vendored nng of the bus).
+# builds the vendored nng of the bus; chromium runs the HTML report's
+# browser test, which is skipped, loudly, when it cannot be installed).
 deps:
 	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@command -v cc >/dev/null || { apt-get update -qq && apt-get install -y -qq build-essential; }
 	@command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git; }
 	@command -v cmake >/dev/null || { apt-get update -qq && apt-get install -y -qq cmake; }
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| echo "make deps: WARNING: could not install chromium; the browser test of the HTML report will be skipped" >&2
 
 test: deps
 	$(CARGO) fmt --check

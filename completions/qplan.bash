@@ -23,18 +23,18 @@ _qplan() {
 
     case "${cmd}" in
         qplan)
-            opts="-f -o -q -v -h -V --format --track --triage --output --quiet --verbose --help --version"
+            opts="-f -o -q -v -h -V --format --track --triage --store --output --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "stream text json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "stream text json csv html" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "stream text json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "stream text json csv html" -- "${cur}"))
                     return 0
                     ;;
                 --track)
@@ -42,6 +42,10 @@ _qplan() {
                     return 0
                     ;;
                 --triage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,9 +1,11 @@
 complete -c qplan -s f -l format -d 'Output format' -r -f -a "stream\t'The v1 results streams (SPEC section 5), for qsnap and other tools'
 text\t'A report to read: supply against demand and the ranked work list'
 json\t'One JSON document with everything, for web pages and jq'
-csv\t'The work lists, one row per item per track'"
-complete -c qplan -l track -d 'Show only this track (text, json, csv)' -r
-complete -c qplan -l triage -d 'Show only work at this triage level or more important (1, 1.5, 2, 2.5, 3), and demand up to this level (text, json, csv)' -r
+csv\t'The work lists, one row per item per track'
+html\t'A report to look at: one self-contained HTML page with charts (add the trend across stored versions with --store)'"
+complete -c qplan -l track -d 'Show only this track (text, json, csv, html)' -r
+complete -c qplan -l triage -d 'Show only work at this triage level or more important (1, 1.5, 2, 2.5, 3), and demand up to this level (text, json, csv, html)' -r
+complete -c qplan -l store -d 'With --format html: the snapshot store whose stored versions of `qplan results` make the report\'s trend (the newest 52, read, not recomputed) and whose commits give the provenance its times. Without FILE the report is of the store\'s newest results; `-` reads stdin' -r -F
 complete -c qplan -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only when qplan succeeds' -r -F
 complete -c qplan -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qplan -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'

@@ -10,3 +10,4 @@ mod qplan;
 mod qpull;
 mod qsnap;
 mod remote;
+mod report;

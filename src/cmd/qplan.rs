@@ -11,8 +11,10 @@ use clap::{Parser, ValueEnum};
 use crate::cli::{self, Tool, Verbosity};
 use crate::error::Error;
 use crate::plan::fields::{parse_triage, Triage};
+use crate::plan::html::{self, Extras};
 use crate::plan::render::{self, View};
-use crate::plan::{compute, input, Loaded, Results};
+use crate::plan::{compute, input, trend, Loaded, Results};
+use crate::snap::Store;
 use crate::stream::Reader;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -25,6 +27,9 @@ pub enum Format {
     Json,
     /// The work lists, one row per item per track.
     Csv,
+    /// A report to look at: one self-contained HTML page with charts (add
+    /// the trend across stored versions with --store).
+    Html,
 }
 
 /// Compute supply, demand, shortages and dev-complete dates.
@@ -39,6 +44,7 @@ pub enum Format {
 ///   qsnap get qplan conditioned | qplan | qsnap put qplan results
 ///   qsnap get qplan results | qplan -f text --track Tenor --triage 2
 ///   qplan -f csv plan.txt > work.csv
+///   qplan -f html --store ~/.local/share/qsnap -o report.html
 #[derive(Parser, Debug)]
 #[command(name = "qplan", version, after_long_help = super::AFTER_HELP)]
 #[command(verbatim_doc_comment)]
@@ -51,14 +57,22 @@ pub struct Args {
     #[arg(short, long, value_enum, default_value_t = Format::Stream)]
     pub format: Format,
 
-    /// Show only this track (text, json, csv).
+    /// Show only this track (text, json, csv, html).
     #[arg(long, value_name = "NAME")]
     pub track: Option<String>,
 
     /// Show only work at this triage level or more important (1, 1.5, 2,
-    /// 2.5, 3), and demand up to this level (text, json, csv).
+    /// 2.5, 3), and demand up to this level (text, json, csv, html).
     #[arg(long, value_name = "LEVEL", value_parser = triage_arg)]
     pub triage: Option<Triage>,
+
+    /// With --format html: the snapshot store whose stored versions of
+    /// `qplan results` make the report's trend (the newest 52, read, not
+    /// recomputed) and whose commits give the provenance its times.
+    /// Without FILE the report is of the store's newest results; `-` reads
+    /// stdin.
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
 
     /// Write to FILE instead of stdout; FILE is replaced only when qplan
     /// succeeds.
@@ -91,28 +105,32 @@ impl Tool for Args {
             )
             .into());
         }
-        let name = cli::input_name(self.input.as_deref());
-        let input = cli::open_input(self.input.as_deref())?;
-        let loaded =
-            input::read(&mut Reader::new(input)).with_context(|| format!("reading {name}"))?;
-        let results = match loaded {
-            Loaded::Input(input) => {
-                self.verbosity.note(
-                    Self::NAME,
-                    format!(
-                        "computing {} items, {} people, {} days",
-                        input.work.len(),
-                        input.staff.len(),
-                        (input.params.end - input.params.start).num_days() + 1
-                    ),
-                );
-                compute(*input)?
-            }
-            Loaded::Results(sections) => {
-                self.verbosity
-                    .note(Self::NAME, "rendering a results stream");
-                Results::from_sections(sections).with_context(|| format!("reading {name}"))?
-            }
+        if self.store.is_some() && self.format != Format::Html {
+            return Err(Error::Usage(
+                "--store reads the trend of the html report; for the other formats, \
+                 `qsnap get qplan results | qplan -f FORMAT`"
+                    .into(),
+            )
+            .into());
+        }
+        let store = match &self.store {
+            Some(dir) => Some(Store::open(dir)?),
+            None => None,
+        };
+        let trend = match &store {
+            Some(s) => Some(trend::read(s).with_context(|| {
+                format!(
+                    "reading the stored versions of qplan results in {}",
+                    s.dir.display()
+                )
+            })?),
+            None => None,
+        };
+        let results = match (&store, &self.input) {
+            (Some(s), None) => trend::newest(s).with_context(|| {
+                format!("reading the newest qplan results in {}", s.dir.display())
+            })?,
+            _ => self.read_input()?,
         };
         let track = match &self.track {
             None => None,
@@ -132,11 +150,49 @@ impl Tool for Args {
             Format::Text => render::text(&results, view, out),
             Format::Json => render::json(&results, view, out),
             Format::Csv => render::csv(&results, view, out),
+            Format::Html => {
+                let extras = Extras {
+                    trend: trend.as_ref(),
+                    provenance: trend::provenance_rows(&results, store.as_ref()),
+                    store: store.is_some(),
+                };
+                html::html(&results, view, &extras, out)
+            }
         }
         .map_err(|e| Error::io("writing the output", e))?;
         // The process ends here: freeing millions of rows one by one would
         // only delay the exit (a tenth of the run for a million items).
         std::mem::forget(results);
         Ok(())
+    }
+}
+
+impl Args {
+    /// The results from the input: computed from conditioned inputs, or a
+    /// results stream read back.
+    fn read_input(&self) -> anyhow::Result<Results> {
+        let name = cli::input_name(self.input.as_deref());
+        let input = cli::open_input(self.input.as_deref())?;
+        let loaded =
+            input::read(&mut Reader::new(input)).with_context(|| format!("reading {name}"))?;
+        Ok(match loaded {
+            Loaded::Input(input) => {
+                self.verbosity.note(
+                    Self::NAME,
+                    format!(
+                        "computing {} items, {} people, {} days",
+                        input.work.len(),
+                        input.staff.len(),
+                        (input.params.end - input.params.start).num_days() + 1
+                    ),
+                );
+                compute(*input)?
+            }
+            Loaded::Results(sections) => {
+                self.verbosity
+                    .note(Self::NAME, "rendering a results stream");
+                Results::from_sections(sections).with_context(|| format!("reading {name}"))?
+            }
+        })
     }
 }

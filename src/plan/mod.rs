@@ -10,15 +10,20 @@
 //! - [`engine`]: the computation, track by track;
 //! - [`schedule`]: the day-by-day dev-complete schedule;
 //! - [`results`]: the results model and the v1 output streams;
-//! - [`render`]: the human formats (text, JSON, CSV).
+//! - [`render`]: the human formats (text, JSON, CSV);
+//! - [`html`]: the HTML report with its charts;
+//! - [`trend`]: the stored versions of the results, summed up for the
+//!   report's trend, and their provenance.
 
 pub mod amount;
 pub mod arena;
 pub mod engine;
+pub mod html;
 pub mod input;
 pub mod render;
 pub mod results;
 pub mod schedule;
+pub mod trend;
 
 pub use crate::rules::fields;
 

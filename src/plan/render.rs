@@ -22,25 +22,25 @@ pub struct View {
 }
 
 impl View {
-    fn tracks(&self, r: &Results) -> Vec<usize> {
+    pub(super) fn tracks(&self, r: &Results) -> Vec<usize> {
         match self.track {
             Some(t) => vec![t],
             None => (0..r.tracks.len()).collect(),
         }
     }
 
-    fn shows(&self, r: &Results, row: &TrackRow) -> bool {
+    pub(super) fn shows(&self, r: &Results, row: &TrackRow) -> bool {
         self.triage.is_none_or(|t| r.item(row).triage <= t)
     }
 
-    fn levels(&self) -> &'static [Triage] {
+    pub(super) fn levels(&self) -> &'static [Triage] {
         let last = self.triage.map_or(4, Triage::index);
         &Triage::ALL[..=last]
     }
 }
 
 /// The params line as (start, end, scheduling skills).
-fn params(r: &Results) -> (&str, &str, Vec<&str>) {
+pub(super) fn params(r: &Results) -> (&str, &str, Vec<&str>) {
     let mut f = r.params_line.split('\t');
     let start = f.next().unwrap_or("");
     let end = f.next().unwrap_or("");
