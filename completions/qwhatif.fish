@@ -1,4 +1,47 @@
-complete -c qwhatif -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c qwhatif -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
-complete -c qwhatif -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c qwhatif -s V -l version -d 'Print version'
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_qwhatif_global_optspecs
+    string join \n f/file= format= o/output= q/quiet v/verbose h/help V/version
+end
+
+function __fish_qwhatif_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_qwhatif_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_qwhatif_using_subcommand
+    set -l cmd (__fish_qwhatif_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -s f -l file -d 'Read changes from SCRIPT too (after CHANGES; repeatable, in order)' -r -F
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -l format -d 'Output format' -r -f -a "stream\t'The scenario\'s v1 results streams, then `qwhatif changes v1` and `qwhatif diff v1`'
+text\t'A report to read: banner, what moves, then the scenario\'s report'
+json\t'One JSON document: the what-if and the scenario\'s results'
+csv\t'The diff: one row per item and list whose date or shortage moved'"
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only on success' -r -F
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -s V -l version -d 'Print version'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "compare" -d 'Several scenarios against the same baseline, in one table'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s f -l file -d 'A scenario\'s change script (repeatable)' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -l format -d 'Output format' -r -f -a "text\t'Aligned columns'
+json\t'One JSON document'
+csv\t'One row per scenario and track'"
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare help" -f -a "compare" -d 'Several scenarios against the same baseline, in one table'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -13,6 +13,7 @@
 //! - [`sources`]: fetching sources of truth (`qpull`);
 //! - [`cmd`]: one module per command, each an `Args` and a `run`;
 //! - [`cli`]: what every command shares (inputs, outputs, errors, exit codes);
+//! - [`whatif`]: hypothetical changes to a plan and what they move (`qwhatif`);
 //! - [`docs`]: man pages and shell completions generated from the commands.
 
 pub mod cli;
@@ -25,5 +26,6 @@ pub mod rules;
 pub mod snap;
 pub mod sources;
 pub mod stream;
+pub mod whatif;
 
 pub use error::{Error, Location, Result};

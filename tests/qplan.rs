@@ -361,7 +361,7 @@ fn help_and_version_exit_0() {
 
 #[test]
 fn tools_not_built_yet_say_so() {
-    for tool in ["qwhatif", "qwatch"] {
+    for tool in ["qwatch"] {
         Sandbox::new()
             .cmd(tool)
             .assert()

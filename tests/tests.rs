@@ -9,5 +9,6 @@ mod qcondition;
 mod qplan;
 mod qpull;
 mod qsnap;
+mod qwhatif;
 mod remote;
 mod report;

@@ -1,34 +1,220 @@
-//! `qwhatif`: Answer what-if questions against a baseline plan.
-//!
-//! Not built yet: the command exists so that scripts and man pages can name
-//! it, and says plainly that it does nothing (exit 2).
+//! `qwhatif`: ask "what if" of a plan. Applies a change script (SPEC
+//! section 6) to conditioned v1 input, computes baseline and scenario with
+//! the same engine, and writes the scenario's results with the changes and
+//! what they moved; `compare` puts several scenarios side by side.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::cli::{Tool, Verbosity};
-use crate::error::Error;
+use crate::cli::{self, Tool, Verbosity};
+use crate::error::{Error, Location};
+use crate::plan::{input, Input, Loaded};
+use crate::stream::Reader;
+use crate::whatif::{self, compare, lang, render, Located};
 
-/// Answer what-if questions against a baseline plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The scenario's v1 results streams, then `qwhatif changes v1` and
+    /// `qwhatif diff v1`.
+    Stream,
+    /// A report to read: banner, what moves, then the scenario's report.
+    Text,
+    /// One JSON document: the what-if and the scenario's results.
+    Json,
+    /// The diff: one row per item and list whose date or shortage moved.
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// Aligned columns.
+    Text,
+    /// One JSON document.
+    Json,
+    /// One row per scenario and track.
+    Csv,
+}
+
+/// Ask "what if" of a plan.
 ///
-/// Not implemented yet: this command exits with status 2.
+/// Reads conditioned v1 input (as `qsnap get qplan conditioned` writes it,
+/// provenance included), applies the changes in order, computes the
+/// baseline and the scenario with qplan's engine, and writes the
+/// scenario's results, the changes applied and every item whose date or
+/// shortage moved. Nothing is stored.
+///
+/// CHANGES is a change script: changes separated by newlines or `;`,
+/// people and items named by id or exact name (quoted when it has
+/// spaces):
+///
+///   start 2013-10-14            end 2014-02-28        skills Apps:Native
+///   holiday 2013-12-24          unholiday 2013-12-26
+///   add staff "New hire" track=Tenor skill=Apps [team=Mobile] [count=2]
+///   remove staff Bob            move staff Bob track=Money
+///   reskill staff Bob skill=Web vacation Bob 2013-12-01..2013-12-10
+///   rank "Item X" 3             estimate "Item X" Apps:4,Web:1
+///   triage "Item X" 1           drop "Item X"
+///   add work "New item" track=Tenor estimate=Apps:2 [triage=1.5] [rank=4] [id=X-9]
+///
+/// With -f and one argument, the argument is the FILE.
+///
+/// Examples:
+///   qsnap get qplan conditioned | qwhatif -f text 'end 2014-02-28'
+///   qwhatif -f hire.whatif --format csv plan.txt
+///   qwhatif compare -f hire.whatif -f cut.whatif plan.txt
 #[derive(Parser, Debug)]
 #[command(name = "qwhatif", version, after_long_help = super::AFTER_HELP)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, args_conflicts_with_subcommands = true)]
 pub struct Args {
-    /// Arguments of the command to come (ignored).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The changes (a script; see above).
+    #[arg(value_name = "CHANGES")]
+    pub changes: Option<String>,
+
+    /// Input stream; `-` or nothing reads stdin.
+    #[arg(value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Read changes from SCRIPT too (after CHANGES; repeatable, in order).
+    #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
+    pub scripts: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Stream)]
+    pub format: Format,
+
+    /// Write to FILE instead of stdout; FILE is replaced only on success.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     #[command(flatten)]
     pub verbosity: Verbosity,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Several scenarios against the same baseline, in one table.
+    ///
+    /// Each -f SCRIPT is one scenario, named after its file (`hire.whatif`
+    /// is `hire`); the table has a row per scenario (the baseline first)
+    /// and track: items done, items DNF, the total shortage per skill and
+    /// the latest date.
+    Compare {
+        /// A scenario's change script (repeatable).
+        #[arg(short = 'f', long = "file", value_name = "SCRIPT", required = true)]
+        scripts: Vec<PathBuf>,
+
+        /// Input stream; `-` or nothing reads stdin.
+        #[arg(value_name = "FILE")]
+        input: Option<PathBuf>,
+
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+        format: TableFormat,
+    },
+}
+
+/// Reads a change script file (UTF-8).
+pub fn read_script(path: &Path) -> anyhow::Result<Vec<Located>> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        Error::data(
+            Location::default().line(line),
+            format!("{}: the script is not UTF-8", path.display()),
+        )
+    })?;
+    Ok(lang::parse(&path.display().to_string(), &text)?)
+}
+
+/// Reads the conditioned input a what-if starts from.
+pub fn read_input(path: Option<&Path>) -> anyhow::Result<Input> {
+    let name = cli::input_name(path);
+    let input = cli::open_input(path)?;
+    match input::read(&mut Reader::new(input)).with_context(|| format!("reading {name}"))? {
+        Loaded::Input(input) => Ok(*input),
+        Loaded::Results(_) => Err(Error::data(
+            Location::default(),
+            format!(
+                "{name} is a results stream; qwhatif starts from the conditioned input (qplan params, holidays, staff and work v1), as `qsnap get qplan conditioned` gives it"
+            ),
+        )
+        .into()),
+    }
+}
+
 impl Tool for Args {
     const NAME: &'static str = "qwhatif";
 
-    fn run(self, _out: &mut dyn Write) -> anyhow::Result<()> {
-        Err(Error::NotImplemented("qwhatif").into())
+    fn output(&self) -> Option<&Path> {
+        self.output.as_deref()
+    }
+
+    fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        if let Some(Command::Compare {
+            scripts,
+            input,
+            format,
+        }) = &self.command
+        {
+            let scenarios = scripts
+                .iter()
+                .map(|p| {
+                    let name = p
+                        .file_stem()
+                        .map_or_else(|| p.display().to_string(), |s| s.to_string_lossy().into());
+                    Ok((name, read_script(p)?))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let base = read_input(input.as_deref())?;
+            let table = compare::compare(base, &scenarios)?;
+            return match format {
+                TableFormat::Text => table.text(out),
+                TableFormat::Json => table.json(out),
+                TableFormat::Csv => table.csv(out),
+            }
+            .map_err(|e| Error::io("writing the output", e).into());
+        }
+        // With -f and one argument, the argument is the input.
+        let (text, path) = match (&self.changes, &self.input) {
+            (Some(c), None) if !self.scripts.is_empty() => (None, Some(PathBuf::from(c))),
+            (c, p) => (c.clone(), p.clone()),
+        };
+        let mut changes = match &text {
+            Some(t) => lang::parse("changes", t)?,
+            None => Vec::new(),
+        };
+        for p in &self.scripts {
+            changes.extend(read_script(p)?);
+        }
+        let base = read_input(path.as_deref())?;
+        self.verbosity.note(
+            Self::NAME,
+            format!(
+                "{} changes to {} items, {} people; based on {}",
+                changes.len(),
+                base.work.len(),
+                base.staff.len(),
+                whatif::based_on(base.provenance.as_ref())
+                    .as_deref()
+                    .unwrap_or("no provenance")
+            ),
+        );
+        let w = whatif::run(base, changes)?;
+        match self.format {
+            Format::Stream => render::stream(&w, out),
+            Format::Text => render::text(&w, out),
+            Format::Json => render::json(&w, out),
+            Format::Csv => render::csv(&w, out),
+        }
+        .map_err(|e| Error::io("writing the output", e))?;
+        Ok(())
     }
 }

@@ -1,0 +1,209 @@
+//! Several scenarios against one baseline (`qwhatif compare`): per
+//! scenario and track, the items done, the items DNF, the total shortage
+//! per skill and the latest date.
+//!
+//! The scenarios are computed from the one input read, each through the
+//! same engine; only their table rows are kept.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::apply;
+use super::lang::Located;
+use crate::error::Result;
+use crate::plan::amount::Amount;
+use crate::plan::{compute, Input, Results};
+
+/// One scenario's figures in one track.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    pub scenario: String,
+    pub track: String,
+    /// Items with a date.
+    pub done: usize,
+    pub dnf: usize,
+    /// Per skill (of [`Table::skills`]): the sum of the items' shortages
+    /// (negative, or zero).
+    pub short: Vec<Amount>,
+    /// The latest dev-complete date of the track's items; `None` when none
+    /// finishes.
+    #[serde(serialize_with = "iso")]
+    pub latest: Option<NaiveDate>,
+}
+
+/// A date as ISO text in JSON (`null` when none).
+fn iso<S: serde::Serializer>(d: &Option<NaiveDate>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&d.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+/// The table of a comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Table {
+    /// The skills of every scenario, sorted.
+    pub skills: Vec<String>,
+    pub rows: Vec<Row>,
+}
+
+/// The rows of one scenario's results, one per track.
+fn rows(name: &str, r: &Results, skills: &[String]) -> Vec<Row> {
+    let col: Vec<usize> = r
+        .skills
+        .iter()
+        .map(|k| skills.iter().position(|s| s == k).unwrap_or(0))
+        .collect();
+    r.tracks
+        .iter()
+        .zip(&r.work)
+        .map(|(track, list)| {
+            let mut short = vec![Amount::ZERO; skills.len()];
+            let (mut done, mut dnf, mut latest) = (0, 0, None);
+            for row in list {
+                match row.done {
+                    Some(d) => {
+                        done += 1;
+                        latest = latest.max(Some(d));
+                    }
+                    None => dnf += 1,
+                }
+                for &(k, a) in r.shortage(row) {
+                    let total = &mut short[col[k as usize]];
+                    *total = Amount::from_units(total.units().saturating_add(a.units()));
+                }
+            }
+            Row {
+                scenario: name.to_owned(),
+                track: track.clone(),
+                done,
+                dnf,
+                short,
+                latest,
+            }
+        })
+        .collect()
+}
+
+/// The baseline and every named scenario, each applied to `base` and
+/// computed. Every script is applied before anything is computed, so a
+/// script that names nothing stops the comparison at once.
+pub fn compare(base: Input, scenarios: &[(String, Vec<Located>)]) -> Result<Table> {
+    let inputs: Vec<Input> = scenarios
+        .iter()
+        .map(|(_, changes)| apply(&base, changes))
+        .collect::<Result<_>>()?;
+    let names: Vec<&str> = std::iter::once("baseline")
+        .chain(scenarios.iter().map(|(n, _)| n.as_str()))
+        .collect();
+    // Two at a time: the engine's threads wait on each other part of the
+    // time, and one computation at a time leaves a core idle then.
+    let mut all: Vec<Input> = Vec::with_capacity(inputs.len() + 1);
+    all.push(base);
+    all.extend(inputs);
+    let mut results: Vec<Results> = Vec::with_capacity(all.len());
+    let mut it = all.into_iter();
+    loop {
+        match (it.next(), it.next()) {
+            (None, _) => break,
+            (Some(a), None) => results.push(compute(a)?),
+            (Some(a), Some(b)) => {
+                let (ra, rb) = super::compute_both(a, b)?;
+                results.push(ra);
+                results.push(rb);
+            }
+        }
+    }
+    let mut skills: Vec<String> = results
+        .iter()
+        .flat_map(|r| r.skills.iter().cloned())
+        .collect();
+    skills.sort();
+    skills.dedup();
+    let mut table = Vec::new();
+    for (name, r) in names.iter().zip(&results) {
+        table.extend(rows(name, r, &skills));
+    }
+    Ok(Table {
+        skills,
+        rows: table,
+    })
+}
+
+impl Table {
+    /// The cells of the table, a header row first.
+    fn cells(&self) -> Vec<Vec<String>> {
+        let mut head: Vec<String> = ["scenario", "track", "done", "DNF"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        head.extend(self.skills.iter().map(|k| format!("short {k}")));
+        head.push("latest".into());
+        let mut out = vec![head];
+        for r in &self.rows {
+            let mut line = vec![
+                r.scenario.clone(),
+                r.track.clone(),
+                r.done.to_string(),
+                r.dnf.to_string(),
+            ];
+            line.extend(r.short.iter().map(|a| a.to_string()));
+            line.push(r.latest.map_or("-".into(), |d| d.to_string()));
+            out.push(line);
+        }
+        out
+    }
+
+    /// The table aligned in columns (numbers to the right).
+    pub fn text(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let cells = self.cells();
+        let n = cells.first().map_or(0, Vec::len);
+        let widths: Vec<usize> = (0..n)
+            .map(|c| {
+                cells
+                    .iter()
+                    .map(|r| r[c].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        for row in &cells {
+            let mut line = String::new();
+            for (c, cell) in row.iter().enumerate() {
+                let pad = widths[c] - cell.chars().count();
+                if c > 0 {
+                    line.push_str("  ");
+                }
+                if c < 2 {
+                    line.push_str(cell);
+                    if c + 1 < n {
+                        line.extend(std::iter::repeat_n(' ', pad));
+                    }
+                } else {
+                    line.extend(std::iter::repeat_n(' ', pad));
+                    line.push_str(cell);
+                }
+            }
+            writeln!(out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+
+    /// The table as CSV.
+    pub fn csv(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
+        for row in self.cells() {
+            w.write_record(&row).map_err(|e| match e.into_kind() {
+                csv::ErrorKind::Io(e) => e,
+                other => std::io::Error::other(format!("{other:?}")),
+            })?;
+        }
+        w.flush()
+    }
+
+    /// The table as one JSON document.
+    pub fn json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")
+    }
+}
