@@ -49,6 +49,9 @@ _qsnap() {
             qsnap,put)
                 cmd="qsnap__subcmd__put"
                 ;;
+            qsnap,serve)
+                cmd="qsnap__subcmd__serve"
+                ;;
             qsnap,tag)
                 cmd="qsnap__subcmd__tag"
                 ;;
@@ -91,6 +94,9 @@ _qsnap() {
             qsnap__subcmd__help,put)
                 cmd="qsnap__subcmd__help__subcmd__put"
                 ;;
+            qsnap__subcmd__help,serve)
+                cmd="qsnap__subcmd__help__subcmd__serve"
+                ;;
             qsnap__subcmd__help,tag)
                 cmd="qsnap__subcmd__help__subcmd__tag"
                 ;;
@@ -107,7 +113,7 @@ _qsnap() {
 
     case "${cmd}" in
         qsnap)
-            opts="-q -v -h -V --repo --quiet --verbose --help --version init put get log diff ls tag trace verify gc push pull clone help"
+            opts="-q -v -h -V --repo --quiet --verbose --help --version init put get log diff ls tag trace verify gc push pull serve clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -209,7 +215,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__help)
-            opts="init put get log diff ls tag trace verify gc push pull clone help"
+            opts="init put get log diff ls tag trace verify gc push pull serve clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -363,6 +369,20 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__help__subcmd__put)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsnap__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -548,6 +568,44 @@ _qsnap() {
                     return 0
                     ;;
                 -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsnap__subcmd__serve)
+            opts="-q -v -h --rep --pub --public --token-file --max-request --wait --repo --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-request)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

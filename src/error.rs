@@ -121,6 +121,16 @@ pub enum Error {
     #[error("{what}: {message}")]
     Temporary { what: String, message: String },
 
+    /// A service answered a request with an error of class `class` (an
+    /// exit code of SPEC section 8, the one the service would have exited
+    /// with): the client exits with it too.
+    #[error("{service} refused the request: {message}")]
+    Refused {
+        service: String,
+        class: u8,
+        message: String,
+    },
+
     /// A failure whose every problem has already been reported on stderr
     /// (qcondition's JSON list); the CLI layer prints nothing more and
     /// exits with `code` (65 for bad data, 74 for I/O...).
@@ -174,6 +184,17 @@ impl Error {
             Error::Reported { code, .. } => *code,
             Error::Unavailable { .. } => exit::UNAVAILABLE,
             Error::Temporary { .. } => exit::TEMPFAIL,
+            Error::Refused { class, .. } => match *class {
+                exit::NO
+                | exit::USAGE
+                | exit::DATAERR
+                | exit::UNAVAILABLE
+                | exit::IOERR
+                | exit::TEMPFAIL
+                | exit::INTERRUPTED => *class,
+                // A class no table names: the service failed us.
+                _ => exit::UNAVAILABLE,
+            },
             Error::No(_) => exit::NO,
             Error::Io { source, .. } => io_exit_code(source),
         }

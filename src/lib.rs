@@ -10,12 +10,14 @@
 //!   the gate;
 //! - [`condition`]: raw team sheets into v1 inputs, and the gate (`qcondition`);
 //! - [`snap`]: the snapshot store (a git repository) behind `qsnap`;
+//! - [`bus`]: `qsnap serve` and its client (nng), events of new versions;
 //! - [`sources`]: fetching sources of truth (`qpull`);
 //! - [`cmd`]: one module per command, each an `Args` and a `run`;
 //! - [`cli`]: what every command shares (inputs, outputs, errors, exit codes);
 //! - [`whatif`]: hypothetical changes to a plan and what they move (`qwhatif`);
 //! - [`docs`]: man pages and shell completions generated from the commands.
 
+pub mod bus;
 pub mod cli;
 pub mod cmd;
 pub mod condition;

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod bus;
 mod docs;
 mod githttp;
 mod output;

@@ -175,6 +175,38 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         wait: u64,
     },
+    /// Answer requests and announce new versions on the bus (SPEC section 9).
+    ///
+    /// Requests (GET, PUT, HEADS, PUBLISH) on an nng REP socket, events on
+    /// a PUB socket: one event per new commit on main, whoever made it (a
+    /// PUT on the bus, a local `qsnap put`, a pull), with the service's
+    /// epoch (new at every start) and a sequence number; a heartbeat every
+    /// second with the latest sequence number and every resource's head.
+    /// An ipc socket file is made with mode 0600. Anything but loopback or
+    /// ipc needs --public and --token-file: nng here has no encryption.
+    /// SIGINT or SIGTERM stop it after the request in hand (exit 0).
+    #[command(verbatim_doc_comment)]
+    Serve {
+        /// Where requests are answered (REQ/REP).
+        #[arg(long, value_name = "URL", default_value = crate::bus::DEFAULT_REP)]
+        rep: String,
+        /// Where events are published (PUB/SUB).
+        #[arg(long = "pub", value_name = "URL", default_value = crate::bus::DEFAULT_PUB)]
+        publish: String,
+        /// Allow addresses off this machine (needs --token-file).
+        #[arg(long)]
+        public: bool,
+        /// Every request must carry the token on this file's first line.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Refuse requests over BYTES (default 64 MiB).
+        #[arg(long, value_name = "BYTES", default_value_t = crate::bus::server::DEFAULT_MAX_REQUEST)]
+        max_request: usize,
+        /// How long a PUT waits for the store's lock, then is refused
+        /// with 75.
+        #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+        wait: u64,
+    },
     /// Make a new store in DIR from a replica (REMOTE as for push).
     ///
     /// All or nothing: the store is made beside DIR and renamed there when
@@ -392,6 +424,50 @@ impl Tool for Args {
                     ),
                 }
             }
+            Command::Serve {
+                rep,
+                publish,
+                public,
+                token_file,
+                max_request,
+                wait,
+            } => {
+                use crate::bus::server;
+                server::check_addresses(&[&rep, &publish], public, token_file.is_some())?;
+                let token = token_file.as_deref().map(server::read_token).transpose()?;
+                let opts = server::Options {
+                    store: store::locate(repo)?,
+                    rep,
+                    publish,
+                    token,
+                    max_request,
+                    put_wait: Duration::from_secs(wait),
+                    heartbeat: Duration::from_secs(1),
+                    verbose: v.verbose > 0,
+                };
+                let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                    // The first signal stops the service cleanly; a second
+                    // one, while it is stopping, ends it at once (130).
+                    signal_hook::flag::register_conditional_shutdown(
+                        sig,
+                        i32::from(crate::error::exit::INTERRUPTED),
+                        std::sync::Arc::clone(&stop),
+                    )
+                    .and_then(|_| signal_hook::flag::register(sig, std::sync::Arc::clone(&stop)))
+                    .map_err(|e| Error::io("setting up signal handling", e))?;
+                }
+                let quiet = v.quiet;
+                let shown = opts.store.display().to_string();
+                server::serve(opts, stop, |b| {
+                    if !quiet {
+                        eprintln!(
+                            "qsnap: serving {shown}: requests on {}, events on {} (epoch {})",
+                            b.rep, b.publish, b.epoch
+                        );
+                    }
+                })?;
+            }
             Command::Clone { src, dir } => {
                 let remote = Remote::parse(&src)?;
                 remote::clone(&remote, &dir, v.verbose > 0)?;
@@ -430,7 +506,8 @@ fn open(path: Option<&Path>) -> anyhow::Result<(Box<dyn BufRead>, bool)> {
     }
 }
 
-fn get(
+/// Writes a version as `qsnap get` does (also the bus's GET reply).
+pub(crate) fn get(
     store: &Store,
     res: &Resource,
     at: &At,
