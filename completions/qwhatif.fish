@@ -35,6 +35,11 @@ complete -c qwhatif -n "__fish_qwhatif_needs_command" -s v -l verbose -d 'Explai
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -s V -l version -d 'Print version'
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "compare" -d 'Several scenarios against the same baseline, in one table'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "save" -d 'Keep a what-if in the store as scenario NAME; print its commit.'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "list" -d 'The saved scenarios: name, base commit, when saved, whether the base is still main\'s current `qplan conditioned` (`current`) or not (`old`), and the first change'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "show" -d 'Re-run scenario NAME on its base, as a plain qwhatif would (same output formats); with --rebase, on main\'s current `qplan conditioned` instead'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "drop" -d 'Remove scenario NAME (its commits stay as objects until `git gc`)'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "apply" -d 'Make scenario NAME\'s conditioned input the new `qplan conditioned` on main; print the commit'
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s f -l file -d 'A scenario\'s change script (repeatable)' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -l format -d 'Output format' -r -f -a "text\t'Aligned columns'
@@ -43,5 +48,41 @@ csv\t'One row per scenario and track'"
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare help" -f -a "compare" -d 'Several scenarios against the same baseline, in one table'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s f -l file -d 'Read changes from SCRIPT too (after CHANGES; repeatable, in order)' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -l force -d 'Replace the scenario of that name'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -s h -l help -d 'Print help'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l format -d 'Output format' -r -f -a "stream\t'The scenario\'s v1 results streams, then `qwhatif changes v1` and `qwhatif diff v1`'
+text\t'A report to read: banner, what moves, then the scenario\'s report'
+json\t'One JSON document: the what-if and the scenario\'s results'
+csv\t'The diff: one row per item and list whose date or shortage moved'"
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l rebase -d 'Run it on main\'s current `qplan conditioned`, not on its base'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -s h -l help -d 'Print help'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -l rebase -d 'Apply it to main\'s current `qplan conditioned` even when that moved since the scenario\'s base (the script is re-run on it)'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare save list show drop apply help" -f -a "compare" -d 'Several scenarios against the same baseline, in one table'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare save list show drop apply help" -f -a "save" -d 'Keep a what-if in the store as scenario NAME; print its commit.'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare save list show drop apply help" -f -a "list" -d 'The saved scenarios: name, base commit, when saved, whether the base is still main\'s current `qplan conditioned` (`current`) or not (`old`), and the first change'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare save list show drop apply help" -f -a "show" -d 'Re-run scenario NAME on its base, as a plain qwhatif would (same output formats); with --rebase, on main\'s current `qplan conditioned` instead'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare save list show drop apply help" -f -a "drop" -d 'Remove scenario NAME (its commits stay as objects until `git gc`)'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare save list show drop apply help" -f -a "apply" -d 'Make scenario NAME\'s conditioned input the new `qplan conditioned` on main; print the commit'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare save list show drop apply help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -13,3 +13,4 @@ mod qsnap;
 mod qwhatif;
 mod remote;
 mod report;
+mod scenarios;

@@ -3,7 +3,7 @@
 //! the same engine, and writes the scenario's results with the changes and
 //! what they moved; `compare` puts several scenarios side by side.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -117,6 +117,231 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = TableFormat::Text)]
         format: TableFormat,
     },
+    /// Keep a what-if in the store as scenario NAME; print its commit.
+    ///
+    /// The scenario is based on the version of `qplan conditioned` its
+    /// input came from (the input's `qsnap provenance v1`, as `qsnap get`
+    /// writes it), or, with no FILE, on the store's current one. The
+    /// changes are checked against that base and the scenario computed
+    /// first: a script that names nothing saves nothing (65). An input
+    /// changed after `qsnap get` is refused (65): a scenario is re-run on
+    /// its stored base. With -f and one argument, the argument is the FILE;
+    /// `-` reads stdin. Main's history is never touched: the scenario is
+    /// the branch `refs/qsnap/whatif/NAME`.
+    #[command(verbatim_doc_comment)]
+    Save(SaveArgs),
+    /// The saved scenarios: name, base commit, when saved, whether the base
+    /// is still main's current `qplan conditioned` (`current`) or not
+    /// (`old`), and the first change.
+    List(StoreArgs),
+    /// Re-run scenario NAME on its base, as a plain qwhatif would (same
+    /// output formats); with --rebase, on main's current `qplan
+    /// conditioned` instead.
+    Show(ShowArgs),
+    /// Remove scenario NAME (its commits stay as objects until `git gc`).
+    Drop(DropArgs),
+    /// Make scenario NAME's conditioned input the new `qplan conditioned`
+    /// on main; print the commit.
+    ///
+    /// An ordinary put under the store's lock, recorded with the provenance
+    /// `qplan conditioned <base>` and the change script in the commit's
+    /// trailers (`Qwhatif-Scenario`, `Qwhatif-Base`, `Qwhatif-Change`).
+    /// Refused (65) when main's `qplan conditioned` moved since the
+    /// scenario's base, unless --rebase: the script is then re-run on the
+    /// current version and that is put.
+    Apply(ApplyArgs),
+}
+
+/// Where the store is, as for qsnap.
+#[derive(clap::Args, Debug)]
+pub struct StoreArgs {
+    /// The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap.
+    #[arg(long, env = "QSNAP_REPO", value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    fn open(&self) -> anyhow::Result<crate::snap::Store> {
+        let repo = self.repo.clone().filter(|p| !p.as_os_str().is_empty());
+        Ok(crate::snap::Store::open(&crate::snap::store::locate(
+            repo,
+        )?)?)
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SaveArgs {
+    /// The scenario's name: lower-case letters, digits, '_' and '-',
+    /// starting with a letter or a digit, at most 64 characters.
+    pub name: String,
+    /// The changes (a script).
+    #[arg(value_name = "CHANGES")]
+    pub changes: Option<String>,
+    /// Conditioned input as `qsnap get qplan conditioned` gives it; `-`
+    /// reads stdin. Default: the store's current `qplan conditioned`.
+    #[arg(value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Read changes from SCRIPT too (after CHANGES; repeatable, in order).
+    #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
+    pub scripts: Vec<PathBuf>,
+    /// Replace the scenario of that name.
+    #[arg(long)]
+    pub force: bool,
+    /// Wait at most SECONDS for the store's lock, then fail with 75.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub wait: u64,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    /// The scenario.
+    pub name: String,
+    /// Run it on main's current `qplan conditioned`, not on its base.
+    #[arg(long)]
+    pub rebase: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Stream)]
+    pub format: Format,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DropArgs {
+    /// The scenario.
+    pub name: String,
+    /// Wait at most SECONDS for the store's lock, then fail with 75.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub wait: u64,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ApplyArgs {
+    /// The scenario.
+    pub name: String,
+    /// Apply it to main's current `qplan conditioned` even when that moved
+    /// since the scenario's base (the script is re-run on it).
+    #[arg(long)]
+    pub rebase: bool,
+    /// Wait at most SECONDS for the store's lock, then fail with 75.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub wait: u64,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Runs a scenario subcommand (save, list, show, drop, apply); `None` for
+/// any other command.
+fn run_scenario(
+    command: &Command,
+    v: &Verbosity,
+    out: &mut dyn Write,
+) -> Option<anyhow::Result<()>> {
+    use crate::whatif::scenario;
+    use std::time::Duration;
+    let write = |r: std::io::Result<()>| r.map_err(|e| Error::io("writing the output", e).into());
+    let short = crate::snap::history::short;
+    Some(match command {
+        Command::Save(a) => (|| {
+            scenario::check_name(&a.name)?;
+            let (text, path) = match (&a.changes, &a.input) {
+                (Some(c), None) if !a.scripts.is_empty() => (None, Some(PathBuf::from(c))),
+                (c, p) => (c.clone(), p.clone()),
+            };
+            let mut changes = match &text {
+                Some(t) => lang::parse("changes", t)?,
+                None => Vec::new(),
+            };
+            for p in &a.scripts {
+                changes.extend(read_script(p)?);
+            }
+            let store = a.store.open()?;
+            let base = match path {
+                Some(p) => {
+                    let name = cli::input_name(Some(&p));
+                    let mut bytes = Vec::new();
+                    cli::open_input(Some(&p))?
+                        .read_to_end(&mut bytes)
+                        .map_err(|e| Error::io(format!("reading {name}"), e))?;
+                    scenario::base_of_input(&store, &bytes, &name)?
+                }
+                None => {
+                    let head = scenario::current_base(&store)?.id();
+                    scenario::read_base(&store, head)?
+                }
+            };
+            let saved = scenario::save(
+                &store,
+                &a.name,
+                base,
+                &changes,
+                a.force,
+                Duration::from_secs(a.wait),
+            )?;
+            v.note(
+                Args::NAME,
+                format!(
+                    "saved scenario {} on qplan conditioned {}{}",
+                    a.name,
+                    short(saved.base),
+                    saved
+                        .replaced
+                        .map_or(String::new(), |o| format!(", replacing {}", short(o)))
+                ),
+            );
+            write(writeln!(out, "{}", saved.commit))
+        })(),
+        Command::List(store) => (|| {
+            let entries = scenario::list(&store.open()?)?;
+            write(scenario::write_list(&entries, out))
+        })(),
+        Command::Show(a) => (|| {
+            let w = scenario::show(&a.store.open()?, &a.name, a.rebase)?;
+            write(match a.format {
+                Format::Stream => render::stream(&w, out),
+                Format::Text => render::text(&w, out),
+                Format::Json => render::json(&w, out),
+                Format::Csv => render::csv(&w, out),
+            })
+        })(),
+        Command::Drop(a) => (|| {
+            scenario::check_name(&a.name)?;
+            let old = scenario::drop(&a.store.open()?, &a.name, Duration::from_secs(a.wait))?;
+            v.note(
+                Args::NAME,
+                format!("dropped scenario {} (was {})", a.name, short(old)),
+            );
+            Ok(())
+        })(),
+        Command::Apply(a) => (|| {
+            scenario::check_name(&a.name)?;
+            let store = a.store.open()?;
+            let applied = scenario::apply(&store, &a.name, a.rebase, Duration::from_secs(a.wait))?;
+            let oid = match applied.put {
+                crate::snap::Put::Committed(oid) => oid,
+                crate::snap::Put::Unchanged(oid) => {
+                    if !v.quiet {
+                        eprintln!("qwhatif: qplan conditioned unchanged");
+                    }
+                    oid
+                }
+            };
+            v.note(
+                Args::NAME,
+                format!(
+                    "applied scenario {} on qplan conditioned {}",
+                    a.name,
+                    short(applied.base)
+                ),
+            );
+            write(writeln!(out, "{oid}"))
+        })(),
+        _ => return None,
+    })
 }
 
 /// Reads a change script file (UTF-8).
@@ -158,6 +383,13 @@ impl Tool for Args {
     }
 
     fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        if let Some(done) = self
+            .command
+            .as_ref()
+            .and_then(|c| run_scenario(c, &self.verbosity, out))
+        {
+            return done;
+        }
         if let Some(Command::Compare {
             scripts,
             input,

@@ -117,6 +117,19 @@ pub fn commit_message(
     provenance: &[Provenance],
     data: &str,
 ) -> String {
+    commit_message_with(res, message, provenance, data, &[])
+}
+
+/// [`commit_message`] with more trailers after the store's own. A value is
+/// kept to its first line (a trailer is one line); a key that is not a
+/// trailer key (letters, digits and `-`) is left out.
+pub fn commit_message_with(
+    res: &Resource,
+    message: Option<&str>,
+    provenance: &[Provenance],
+    data: &str,
+    extra: &[(String, String)],
+) -> String {
     let subject = match message.map(str::trim) {
         Some(m) if !m.is_empty() => m.to_owned(),
         _ => format!("put {res}"),
@@ -129,6 +142,13 @@ pub fn commit_message(
         ));
     }
     text.push_str(&format!("{DATA_TRAILER}: {data}\n"));
+    for (key, value) in extra {
+        let key_ok = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if key_ok {
+            let value = value.lines().next().unwrap_or("").trim();
+            text.push_str(&format!("{key}: {value}\n"));
+        }
+    }
     text
 }
 
@@ -488,6 +508,36 @@ mod tests {
         ] {
             assert_eq!(Provenance::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn extra_trailers_follow_the_stores_own_one_line_each() {
+        let res = Resource::new("qplan", "conditioned").unwrap();
+        let extra = [
+            ("Qwhatif-Scenario".to_owned(), "hire".to_owned()),
+            (
+                "Qwhatif-Change".to_owned(),
+                "end 2014-02-28\nsneaky".to_owned(),
+            ),
+            ("bad key".to_owned(), "dropped".to_owned()),
+        ];
+        let msg = commit_message_with(&res, Some("apply"), &[], "ab", &extra);
+        assert_eq!(
+            msg,
+            "apply\n\nQsnap-Resource: qplan conditioned\nQsnap-Data-Sha256: ab\n\
+             Qwhatif-Scenario: hire\nQwhatif-Change: end 2014-02-28\n"
+        );
+        let trailers = git2::message_trailers_strs(&msg).unwrap();
+        let keys: Vec<&str> = trailers.iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "Qsnap-Resource",
+                "Qsnap-Data-Sha256",
+                "Qwhatif-Scenario",
+                "Qwhatif-Change"
+            ]
+        );
     }
 
     proptest! {

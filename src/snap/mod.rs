@@ -11,8 +11,11 @@
 //! - [`objects`]: objects checked before libgit2 reads them (a truncated one
 //!   made libgit2 loop forever);
 //! - [`verify`]: is every version readable, every provenance commit here?
-//! - [`diff`]: the section-aware diff of two versions.
+//! - [`diff`]: the section-aware diff of two versions;
+//! - [`branch`]: side branches beside main (what-if scenarios), under the
+//!   store's lock.
 
+pub mod branch;
 pub mod check;
 pub mod diff;
 pub mod history;

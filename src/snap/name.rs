@@ -72,7 +72,10 @@ pub fn check_tag(name: &str) -> Result<()> {
     Err(Error::Usage(format!("tag {name:?} {problem}")))
 }
 
-fn check(what: &str, name: &str) -> Result<()> {
+/// Checks a name by the rule of resource parts (`[a-z0-9][a-z0-9_-]*`, at
+/// most 64 characters); `what` names it in the error (exit 2). Other names
+/// kept in the store, such as a what-if scenario's, follow the same rule.
+pub fn check(what: &str, name: &str) -> Result<()> {
     const RULE: &str = "a name is lower-case letters, digits, '_' and '-', \
                         starting with a letter or a digit, at most 64 characters";
     let problem = if name.is_empty() {

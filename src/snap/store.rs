@@ -120,7 +120,7 @@ fn outside_config_ignored<T>(
 }
 
 /// Flushes a directory, so that the names of new files in it are durable.
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(super) fn sync_dir(dir: &Path) -> Result<()> {
     if !fsync_on() {
         return Ok(());
     }
@@ -228,6 +228,26 @@ impl Store {
         message: Option<&str>,
         wait: Duration,
     ) -> Result<Put> {
+        self.put_guarded(res, input, complete, message, &[], &|_| Ok(()), wait)
+    }
+
+    /// [`Store::put`] with trailers of the caller's (`key`, `value`) after
+    /// the store's own, and a `guard` called under the store's lock with
+    /// main's head before anything is committed: its error ends the put
+    /// with nothing written to main. `qwhatif apply` records its scenario
+    /// and change script in the trailers, and checks in the guard that
+    /// main's `qplan conditioned` is still the scenario's base.
+    #[allow(clippy::too_many_arguments)] // The put's arguments, plus two.
+    pub fn put_guarded(
+        &self,
+        res: &Resource,
+        input: impl BufRead,
+        complete: bool,
+        message: Option<&str>,
+        trailers: &[(String, String)],
+        guard: &dyn Fn(Option<&Commit>) -> Result<()>,
+        wait: Duration,
+    ) -> Result<Put> {
         // Held while the temporary file exists, so that no lock holder
         // takes it for a dead put's leftover.
         let mut writing = Some(lock::writing(self.repo.path())?);
@@ -260,6 +280,7 @@ impl Store {
         }
         let lock = self.lock(wait)?;
         let head = self.main_commit()?;
+        guard(head.as_ref())?;
         let same = match (&head, first) {
             // main has not moved since the first look: its answer holds.
             (Some(h), Some((seen, answer))) if h.id() == seen => answer,
@@ -316,7 +337,7 @@ impl Store {
             .map_err(git("writing the tree"))?;
         let tree = self.repo.find_tree(tree).map_err(git("writing the tree"))?;
         let sig = signature(&self.repo)?;
-        let text = history::commit_message(res, message, &provenance, &data);
+        let text = history::commit_message_with(res, message, &provenance, &data, trailers);
         let parents: Vec<&Commit> = head.iter().collect();
         let oid = self
             .repo
@@ -614,7 +635,7 @@ fn room(dir: &Path) -> Option<Room> {
 /// The author and committer of a put: the git identity when one is
 /// configured, else `qsnap`. The time is `GIT_COMMITTER_DATE` when set (as
 /// git does), else now.
-fn signature(repo: &Repository) -> Result<git2::Signature<'static>> {
+pub(super) fn signature(repo: &Repository) -> Result<git2::Signature<'static>> {
     let (name, email) = match repo.signature() {
         Ok(s) => (
             s.name().unwrap_or("qsnap").to_owned(),

@@ -7,7 +7,9 @@
 //! - [`diff`](mod@diff): what differs between two [`Results`], item by item,
 //!   and the summary of it;
 //! - [`render`]: the what-if's output formats (streams, text, JSON, CSV);
-//! - [`compare`]: several scenarios against one baseline in one table.
+//! - [`compare`]: several scenarios against one baseline in one table;
+//! - [`scenario`]: named scenarios kept in the snapshot store (save, list,
+//!   show, drop, apply).
 //!
 //! [`run`] is the whole of a what-if for callers that have the input: the
 //! baseline and the scenario computed (on two threads), and the diff.
@@ -17,6 +19,7 @@ pub mod compare;
 pub mod diff;
 pub mod lang;
 pub mod render;
+pub mod scenario;
 
 pub use apply::{apply, apply_reach};
 pub use diff::{diff, Moved};
