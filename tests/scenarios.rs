@@ -475,3 +475,42 @@ fn an_empty_store_has_no_base() {
         .success()
         .stdout("");
 }
+
+#[test]
+fn a_ref_made_by_hand_is_listed_as_unreadable_and_shown_as_an_error() {
+    let q = Quarter::new();
+    q.save("early", SCRIPT);
+    // A ref in the scenarios' namespace that qwhatif did not make: main's
+    // commit, which has no Qwhatif-Base trailer.
+    let repo = git2::Repository::open_bare(&q.store).unwrap();
+    let main = git2::Oid::from_str(&q.base).unwrap();
+    repo.reference("refs/qsnap/whatif/odd", main, false, "test")
+        .unwrap();
+    q.qwhatif()
+        .arg("list")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("early  "))
+        .stdout(predicate::str::contains(
+            "odd    ?             ?                     ?        (unreadable: scenario odd",
+        ));
+    q.qwhatif()
+        .args(["show", "odd"])
+        .assert()
+        .code(65)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "is not one qwhatif saved: no Qwhatif-Base trailer",
+        ));
+    q.qwhatif()
+        .args(["apply", "odd"])
+        .assert()
+        .code(65)
+        .stdout("");
+    assert_eq!(
+        q.refs().get("refs/heads/main").map(String::as_str),
+        Some(q.base.as_str())
+    );
+    // It can be dropped like any other.
+    q.qwhatif().args(["drop", "odd"]).assert().success();
+}

@@ -661,3 +661,49 @@ pub(super) fn signature(repo: &Repository) -> Result<git2::Signature<'static>> {
     };
     git2::Signature::new(&name, &email, &time).map_err(git("making the commit signature"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guarded_put_writes_only_what_the_guard_lets_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(&dir.path().join("store")).unwrap().0;
+        let res = Resource::new("qplan", "conditioned").unwrap();
+        let wait = Duration::from_secs(5);
+        let first = match store
+            .put(&res, &b"=====a v1\n\tx\n=====end\n"[..], false, None, wait)
+            .unwrap()
+        {
+            Put::Committed(oid) => oid,
+            other => panic!("{other:?}"),
+        };
+        // The guard sees main's head under the lock; its error is the put's.
+        let seen = std::cell::Cell::new(None);
+        let refuse = |head: Option<&Commit>| {
+            seen.set(head.map(Commit::id));
+            Err(Error::data(Default::default(), "moved"))
+        };
+        let input = &b"=====a v1\n\ty\n=====end\n"[..];
+        let e = store
+            .put_guarded(&res, input, false, None, &[], &refuse, wait)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "moved");
+        assert_eq!(seen.get(), Some(first));
+        assert_eq!(store.main_commit().unwrap().unwrap().id(), first);
+        // Let through, with trailers of the caller's after the store's own.
+        let trailers = [("Qwhatif-Scenario".to_owned(), "hire".to_owned())];
+        let second = match store
+            .put_guarded(&res, input, false, Some("m"), &trailers, &|_| Ok(()), wait)
+            .unwrap()
+        {
+            Put::Committed(oid) => oid,
+            other => panic!("{other:?}"),
+        };
+        let c = store.main_commit().unwrap().unwrap();
+        assert_eq!(c.id(), second);
+        assert_eq!(c.parent_id(0).unwrap(), first);
+        assert!(c.message().unwrap().ends_with("\nQwhatif-Scenario: hire\n"));
+    }
+}

@@ -461,6 +461,14 @@ pub fn save(
 /// A line of `list`.
 pub struct Entry {
     pub name: String,
+    /// The scenario as read, or why it could not be (a ref under
+    /// [`REFS`] made by hand, a damaged object): listed all the same, so
+    /// that one bad ref does not hide the others.
+    pub read: std::result::Result<Listed, String>,
+}
+
+/// What `list` says of a scenario it could read.
+pub struct Listed {
     pub base: Oid,
     pub time: i64,
     /// Whether the base is still main's current `qplan conditioned`.
@@ -478,15 +486,16 @@ pub fn list(store: &Store) -> Result<Vec<Entry>> {
     };
     let mut entries = Vec::new();
     for name in names(store)? {
-        let s = load(store, &name)?;
-        entries.push(Entry {
-            current: head == Some(s.base),
-            first: s.script.lines().next().unwrap_or("").to_owned(),
-            changes: s.changes.len(),
-            name: s.name,
-            base: s.base,
-            time: s.time,
-        });
+        let read = load(store, &name)
+            .map(|s| Listed {
+                current: head == Some(s.base),
+                first: s.script.lines().next().unwrap_or("").to_owned(),
+                changes: s.changes.len(),
+                base: s.base,
+                time: s.time,
+            })
+            .map_err(|e| e.to_string());
+        entries.push(Entry { name, read });
     }
     Ok(entries)
 }
@@ -509,7 +518,16 @@ pub fn write_list(entries: &[Entry], out: &mut dyn Write) -> std::io::Result<()>
         "NAME", "BASE", "SAVED", "BASE IS"
     )?;
     for e in entries {
-        let more = match e.changes {
+        let Ok(s) = &e.read else {
+            let why = e.read.as_ref().err().map_or("", String::as_str);
+            writeln!(
+                out,
+                "{:<width$}  {:<12}  {:<20}  {:<7}  (unreadable: {why})",
+                e.name, "?", "?", "?"
+            )?;
+            continue;
+        };
+        let more = match s.changes {
             0 | 1 => String::new(),
             n => format!(" (+{} more)", n - 1),
         };
@@ -517,10 +535,10 @@ pub fn write_list(entries: &[Entry], out: &mut dyn Write) -> std::io::Result<()>
             out,
             "{:<width$}  {:<12}  {:<20}  {:<7}  {}{more}",
             e.name,
-            short(e.base),
-            show_time(e.time),
-            if e.current { "current" } else { "old" },
-            e.first
+            short(s.base),
+            show_time(s.time),
+            if s.current { "current" } else { "old" },
+            s.first
         )?;
     }
     Ok(())
