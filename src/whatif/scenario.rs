@@ -682,6 +682,31 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any name is either refused (65), by the writer or by the reader
+        /// it is read back with (as [`conditioned_stream`] does), or read
+        /// back as itself: a scenario never stores what it does not plan.
+        #[test]
+        fn any_name_is_refused_or_read_back_as_itself(
+            person in "\\PC{0,12}|[ \t\r\na-z:,=]{0,6}",
+            item in "\\PC{0,12}|[ \t\r\na-z:,=]{0,6}",
+        ) {
+            let mut input = quarter();
+            input.staff[1].name.clone_from(&person);
+            input.work[2].name = input.arena.push_str(&item);
+            match write_conditioned(&input) {
+                Ok(bytes) => match read_input(&bytes[..], "written") {
+                    Ok(back) => {
+                        proptest::prop_assert_eq!(&back.staff[1].name, &person);
+                        proptest::prop_assert_eq!(back.arena.str(back.work[2].name), item.as_str());
+                    }
+                    Err(e) => proptest::prop_assert_eq!(e.exit_code(), 65),
+                },
+                Err(e) => proptest::prop_assert_eq!(e.exit_code(), 65),
+            }
+        }
+    }
+
     #[test]
     fn scenario_names_follow_the_resource_rule() {
         for good in ["hire", "q4-cut_2", "0", &"a".repeat(64)] {
