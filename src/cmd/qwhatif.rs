@@ -44,7 +44,8 @@ pub enum TableFormat {
 /// provenance included), applies the changes in order, computes the
 /// baseline and the scenario with qplan's engine, and writes the
 /// scenario's results, the changes applied and every item whose date or
-/// shortage moved. Nothing is stored.
+/// shortage moved. Nothing is stored: `qwhatif save` keeps a named
+/// scenario in the store, `apply` makes one the data of record.
 ///
 /// CHANGES is a change script: changes separated by newlines or `;`,
 /// people and items named by id or exact name (quoted when it has
