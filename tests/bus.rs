@@ -506,3 +506,46 @@ fn an_unreachable_service_is_unavailable() {
         .expect("not an address");
     assert_eq!(e.exit_code(), 2, "{e}");
 }
+
+/// A commit made with git itself (no qsnap trailer) moving main is
+/// announced for the resource it changed, and the heartbeat then carries
+/// the new head at the new sequence number.
+#[test]
+fn a_commit_made_with_git_is_announced_and_heartbeats_carry_the_heads() {
+    let sb = Sandbox::new();
+    let svc = Service::start(&sb, &[]);
+    let c = svc.client();
+    let PutOutcome::Committed(a) = c.put(&raw(), "a", stream(1).as_bytes()).unwrap() else {
+        panic!()
+    };
+    let mut sub = svc.subscriber(&["qplan raw"]);
+    let repo = git2::Repository::open_bare(sb.path().join("store")).unwrap();
+    let head = repo.find_commit(a).unwrap();
+    let blob = repo.blob(stream(2).as_bytes()).unwrap();
+    let mut tb = git2::build::TreeUpdateBuilder::new();
+    tb.upsert("raw/qplan.txt", blob, git2::FileMode::Blob);
+    let tree = tb.create_updated(&repo, &head.tree().unwrap()).unwrap();
+    let tree = repo.find_tree(tree).unwrap();
+    let sig = git2::Signature::now("someone", "someone@localhost").unwrap();
+    let b = repo
+        .commit(
+            Some("refs/heads/main"),
+            &sig,
+            &sig,
+            "edited by hand",
+            &tree,
+            &[&head],
+        )
+        .unwrap();
+    let e = next_event(&mut sub);
+    assert_eq!((e.seq, e.commit, e.parent), (2, b, Some(a)));
+    // The next message is a heartbeat (nothing else is published).
+    match sub.recv(WAIT).unwrap() {
+        Some(Message::Heartbeat(h)) => {
+            assert_eq!((h.epoch, h.seq), (svc.epoch, 2));
+            assert_eq!(h.heads, vec![(raw(), b)]);
+            assert_eq!(h.events_url, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -54,6 +54,27 @@ pub fn new_request_id() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
+/// The host of a `tcp://HOST:PORT` address (brackets of IPv6 kept), and
+/// the rest.
+fn split_host(url: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let hostport = rest.split('/').next().unwrap_or("");
+    let (host, _) = hostport.rsplit_once(':')?;
+    Some((scheme, host, &rest[host.len()..]))
+}
+
+/// The events address as a client can dial it: a service bound to every
+/// interface (`tcp://0.0.0.0:5100`, `tcp://*:5100`, `tcp://[::]:5100`)
+/// is reached at the host the client reached it by.
+fn reachable(events: &str, rep: &str) -> String {
+    match (split_host(events), split_host(rep)) {
+        (Some((scheme, "0.0.0.0" | "*" | "" | "[::]", rest)), Some((_, host, _))) => {
+            format!("{scheme}://{host}{rest}")
+        }
+        _ => events.to_owned(),
+    }
+}
+
 /// Requests to `qsnap serve`, one at a time.
 pub struct Client {
     socket: Socket,
@@ -140,7 +161,9 @@ impl Client {
     /// where events are published.
     pub fn heads(&self) -> Result<Heads> {
         let lines = self.request(&Request::Heads)?;
-        Heads::decode_payload(&lines).map_err(|e| self.bad_reply("HEADS", e))
+        let mut heads = Heads::decode_payload(&lines).map_err(|e| self.bad_reply("HEADS", e))?;
+        heads.events_url = heads.events_url.map(|u| reachable(&u, &self.url));
+        Ok(heads)
     }
 
     /// A version as `qsnap get` writes it (provenance first, `=====end`
@@ -263,5 +286,32 @@ impl Subscriber {
     /// How many messages did not decode and were skipped.
     pub fn skipped(&self) -> u64 {
         self.skipped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wildcard_events_address_is_reached_by_the_service_host() {
+        let r = |e, rep| reachable(e, rep);
+        assert_eq!(
+            r("tcp://0.0.0.0:5100", "tcp://10.1.2.3:5000"),
+            "tcp://10.1.2.3:5100"
+        );
+        assert_eq!(
+            r("tcp://*:5100", "tcp://plan.example:5000"),
+            "tcp://plan.example:5100"
+        );
+        assert_eq!(
+            r("tcp://[::]:5100", "tcp://[fe80::1]:5000"),
+            "tcp://[fe80::1]:5100"
+        );
+        assert_eq!(
+            r("tcp://127.0.0.1:5100", "tcp://10.1.2.3:5000"),
+            "tcp://127.0.0.1:5100"
+        );
+        assert_eq!(r("ipc:///tmp/p", "ipc:///tmp/r"), "ipc:///tmp/p");
     }
 }

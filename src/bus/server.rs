@@ -256,34 +256,35 @@ impl Announcer {
             return Ok(0);
         }
         let before = self.seq;
-        let mut chain = Vec::new();
+        // One pass back to the last announced commit, reading each commit
+        // once; then the events, oldest first.
+        let mut chain: Vec<(Oid, Vec<Resource>, i64)> = Vec::new();
         let mut found = self.last.is_none();
-        for oid in history::first_parents(&self.repo, now)? {
-            let oid = oid?;
+        let mut next = Some(now);
+        while let Some(oid) = next {
             if Some(oid) == self.last {
                 found = true;
                 break;
             }
-            chain.push(oid);
+            let commit = objects::commit(&self.repo, oid)?;
+            let version = Version::of(&commit);
+            let touched = match &version.resource {
+                Some(r) => vec![r.clone()],
+                None => {
+                    let mut t = Vec::new();
+                    for r in history::resources(&self.repo, &commit)? {
+                        if history::touches(&self.repo, &commit, &version, &r)? {
+                            t.push(r);
+                        }
+                    }
+                    t
+                }
+            };
+            chain.push((oid, touched, commit.time().seconds()));
+            next = commit.parent_ids().next();
         }
         if found {
-            for oid in chain.into_iter().rev() {
-                let commit = objects::commit(&self.repo, oid)?;
-                let version = Version::of(&commit);
-                let time = commit.time().seconds();
-                let touched = match &version.resource {
-                    Some(r) => vec![r.clone()],
-                    None => {
-                        let mut t = Vec::new();
-                        for r in history::resources(&self.repo, &commit)? {
-                            if history::touches(&self.repo, &commit, &version, &r)? {
-                                t.push(r);
-                            }
-                        }
-                        t
-                    }
-                };
-                drop(commit);
+            for (oid, touched, time) in chain.into_iter().rev() {
                 for r in touched {
                     self.announce(r, oid, time);
                 }
