@@ -4,6 +4,7 @@ mod util;
 
 mod bus;
 mod docs;
+mod explain;
 mod githttp;
 mod output;
 mod qcondition;

@@ -13,7 +13,7 @@ use crate::cli::{self, Tool, Verbosity};
 use crate::error::{Error, Location};
 use crate::plan::{input, Input, Loaded};
 use crate::stream::Reader;
-use crate::whatif::{self, compare, lang, render, Located};
+use crate::whatif::{self, compare, explain, lang, render, Located};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -151,6 +151,32 @@ pub enum Command {
     /// scenario's base, unless --rebase: the script is then re-run on the
     /// current version and that is put.
     Apply(ApplyArgs),
+    /// Why an item is short or late, and the smallest change that fixes it.
+    ///
+    /// For ITEM (id or exact name) in the plan computed from the input: per
+    /// list it is in (All and its track), the skill that ran out (its
+    /// supply, or its days before the end), with the supply and what the
+    /// higher-ranked items took of it, largest first; then the smallest
+    /// change of each kind that brings it above the line and before the
+    /// end: people to add (`add staff … count=N`), person-weeks to cut
+    /// from its estimate (in tenths), ranks to move it up. Each is verified
+    /// by re-running the plan with it, as is the next smaller change of
+    /// the same kind (which does not fix it), and printed as a change to
+    /// paste into qwhatif. An item that is neither short nor late is said
+    /// to be so (exit 0).
+    Explain {
+        /// The work item (id or exact name).
+        #[arg(value_name = "ITEM")]
+        item: String,
+
+        /// Input stream; `-` or nothing reads stdin.
+        #[arg(value_name = "FILE")]
+        input: Option<PathBuf>,
+
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = explain::Format::Text)]
+        format: explain::Format,
+    },
 }
 
 /// Where the store is, as for qsnap.
@@ -412,6 +438,20 @@ impl Tool for Args {
                 TableFormat::Text => table.text(out),
                 TableFormat::Json => table.json(out),
                 TableFormat::Csv => table.csv(out),
+            }
+            .map_err(|e| Error::io("writing the output", e).into());
+        }
+        if let Some(Command::Explain {
+            item,
+            input,
+            format,
+        }) = &self.command
+        {
+            let base = read_input(input.as_deref())?;
+            let e = explain::explain(&base, item)?;
+            return match format {
+                explain::Format::Text => explain::text(&e, out),
+                explain::Format::Json => explain::json(&e, out),
             }
             .map_err(|e| Error::io("writing the output", e).into());
         }

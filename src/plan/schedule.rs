@@ -13,6 +13,7 @@
 
 use super::amount::{Amount, DAY};
 
+#[derive(Clone)]
 pub struct Pool {
     /// People left per day, in units of [`Amount`] (a person-day is
     /// [`DAY`] of them), so that taking work off a day is exact.

@@ -361,7 +361,7 @@ fn person(s: &Input, c: &Located, who: &str) -> Result<usize> {
 }
 
 /// The work item named by id or by exact name.
-fn work(s: &Input, c: &Located, item: &str) -> Result<usize> {
+pub(crate) fn work(s: &Input, c: &Located, item: &str) -> Result<usize> {
     let a = &s.arena;
     if let Some(i) = s.work.iter().position(|w| a.str(w.id) == item) {
         return Ok(i);

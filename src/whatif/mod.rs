@@ -17,6 +17,7 @@
 pub mod apply;
 pub mod compare;
 pub mod diff;
+pub mod explain;
 pub mod lang;
 pub mod render;
 pub mod scenario;
