@@ -72,6 +72,22 @@ rate() { python3 -c 'import sys; print("%.2f" % (int(sys.argv[1]) / float(sys.ar
 	echo
 } | tee bench/out/qplan.md
 
+# qwhatif explain on the judged shape (issue 12: < 1 s): W12838, short and
+# DNF in its track with all three kinds of fix, and W11209, the
+# lowest-ranked item in trouble (the longest lists to search).
+ex_mid=$(median explain-30k-mid 10 "$R/qwhatif explain W12838 bench/data/judged-30k.txt > /dev/null")
+ex_last=$(median explain-30k-last 10 "$R/qwhatif explain W11209 bench/data/judged-30k.txt > /dev/null")
+ex_mem=$(peak_mib "$R/qwhatif explain W11209 bench/data/judged-30k.txt")
+{
+	echo "## qwhatif explain"
+	echo
+	echo "| case | target | median | peak memory |"
+	echo "|---|---|---|---|"
+	echo "| judged shape, \`explain W12838\` (rank 20448, short and DNF in Track003; three fixes) | < 1 s | ${ex_mid} s | |"
+	echo "| judged shape, \`explain W11209\` (rank 29994, the last item in trouble) | < 1 s | ${ex_last} s | ${ex_mem} MiB |"
+	echo
+} | tee bench/out/explain.md
+
 # The other tools' benchmarks, each a script printing its own section.
 [ "${1:-}" = qplan ] && exit 0
 for script in bench/*.sh; do

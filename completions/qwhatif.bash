@@ -25,6 +25,9 @@ _qwhatif() {
             qwhatif,drop)
                 cmd="qwhatif__subcmd__drop"
                 ;;
+            qwhatif,explain)
+                cmd="qwhatif__subcmd__explain"
+                ;;
             qwhatif,help)
                 cmd="qwhatif__subcmd__help"
                 ;;
@@ -46,6 +49,9 @@ _qwhatif() {
             qwhatif__subcmd__help,drop)
                 cmd="qwhatif__subcmd__help__subcmd__drop"
                 ;;
+            qwhatif__subcmd__help,explain)
+                cmd="qwhatif__subcmd__help__subcmd__explain"
+                ;;
             qwhatif__subcmd__help,help)
                 cmd="qwhatif__subcmd__help__subcmd__help"
                 ;;
@@ -65,7 +71,7 @@ _qwhatif() {
 
     case "${cmd}" in
         qwhatif)
-            opts="-f -o -q -v -h -V --file --format --output --quiet --verbose --help --version compare save list show drop apply help"
+            opts="-f -o -q -v -h -V --file --format --output --quiet --verbose --help --version compare save list show drop apply explain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,8 +174,26 @@ _qwhatif() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qwhatif__subcmd__explain)
+            opts="-q -v -h --format --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qwhatif__subcmd__help)
-            opts="compare save list show drop apply help"
+            opts="compare save list show drop apply explain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -211,6 +235,20 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__help__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwhatif__subcmd__help__subcmd__explain)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
