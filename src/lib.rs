@@ -12,6 +12,7 @@
 //! - [`snap`]: the snapshot store (a git repository) behind `qsnap`;
 //! - [`bus`]: `qsnap serve` and its client (nng), events of new versions;
 //! - [`sources`]: fetching sources of truth (`qpull`);
+//! - [`watch`]: running commands on new snapshots (`qwatch`);
 //! - [`cmd`]: one module per command, each an `Args` and a `run`;
 //! - [`cli`]: what every command shares (inputs, outputs, errors, exit codes);
 //! - [`whatif`]: hypothetical changes to a plan and what they move (`qwhatif`);
@@ -28,6 +29,7 @@ pub mod rules;
 pub mod snap;
 pub mod sources;
 pub mod stream;
+pub mod watch;
 pub mod whatif;
 
 pub use error::{Error, Location, Result};

@@ -360,17 +360,6 @@ fn help_and_version_exit_0() {
 }
 
 #[test]
-fn tools_not_built_yet_say_so() {
-    let tool = "qwatch";
-    Sandbox::new()
-        .cmd(tool)
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(format!("{tool}: {tool} is not implemented yet\n"));
-}
-
-#[test]
 fn provenance_of_concatenated_streams_is_gathered_once() {
     // `qsnap get` of two resources concatenated: each brings provenance.
     let small = fixture_text("qplan/small.in");

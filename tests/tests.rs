@@ -11,6 +11,7 @@ mod qcondition;
 mod qplan;
 mod qpull;
 mod qsnap;
+mod qwatch;
 mod qwhatif;
 mod remote;
 mod report;

@@ -1,34 +1,216 @@
-//! `qwatch`: Run a command whenever a resource gets a new snapshot.
-//!
-//! Not built yet: the command exists so that scripts and man pages can name
-//! it, and says plainly that it does nothing (exit 2).
+//! `qwatch`: run a command whenever a resource gets a new snapshot, so the
+//! stages chain themselves. Arguments are turned into rules and a source
+//! here; [`crate::watch`] does the work.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Parser;
 
 use crate::cli::{Tool, Verbosity};
 use crate::error::Error;
+use crate::snap::Resource;
+use crate::watch::runner::{self, Options, Rule, Stop};
+use crate::watch::state::Checkpoint;
+use crate::watch::{config, duration, OnBusy, RepoSource, RuleSpec};
 
 /// Run a command whenever a resource gets a new snapshot.
 ///
-/// Not implemented yet: this command exits with status 2.
+/// qwatch watches one or more resources (APP STAGE pairs) of a snapshot
+/// store and runs COMMAND (no shell: write `sh -c '...'` for one) whenever
+/// one of them gets a new head. The command finds in its environment:
+///
+///   QWATCH_RESOURCE  the resource, `qplan raw`
+///   QWATCH_COMMIT    its new head (the commit to read)
+///   QWATCH_PARENT    the head this watcher processed before (empty the
+///                    first time): `qsnap diff $QWATCH_PARENT $QWATCH_COMMIT`
+///   QWATCH_SEQ, QWATCH_EPOCH
+///                    the bus's sequence number and epoch (empty with --repo)
+///   QWATCH_RULE      the rule's name
+///   QSNAP_REPO       the store (with --repo), so `qsnap get` reads the same
+///
+/// Catch-up first: on start, qwatch reads the heads and runs once for every
+/// head its checkpoint (--state) has not recorded, so a watcher that was down
+/// misses nothing. The checkpoint moves only when the command succeeds. A
+/// burst of puts coalesces: the command runs against the newest head. A
+/// failed command is reported on stderr with its exit status and the end
+/// of its stderr, and qwatch goes on (it is not rerun on the same head).
+///
+/// SIGINT or SIGTERM: qwatch starts nothing new, gives the running command
+/// the grace period to finish (then SIGTERM to its process group, then
+/// SIGKILL), and exits with 130.
+///
+/// Examples:
+///
+///   qwatch --repo store qplan raw -- sh -c \
+///     'qsnap get qplan raw | qcondition -m map.toml | qsnap put qplan conditioned'
+///   qwatch --repo store --config chain.toml
+///   qwatch --repo store --once qplan results -- make report
 #[derive(Parser, Debug)]
 #[command(name = "qwatch", version, after_long_help = super::AFTER_HELP)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Arguments of the command to come (ignored).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+    /// The resources to watch, as APP STAGE pairs (`qplan raw qplan
+    /// conditioned`).
+    #[arg(value_name = "APP STAGE")]
+    pub watch: Vec<String>,
+
+    /// The command to run, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    /// Watch this store directly (no service): its main branch is polled
+    /// every 2 ms.
+    #[arg(long, env = "QSNAP_REPO", value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+
+    /// What a newer head does while the command runs: queue (one more run
+    /// against the newest head when it ends), restart (stop it: SIGTERM to
+    /// its process group, SIGKILL after --grace, and run again), drop
+    /// (skip the puts made meanwhile).
+    #[arg(long, value_enum, default_value_t, value_name = "POLICY")]
+    pub on_busy: OnBusy,
+
+    /// Start a run only once the heads have not moved for MS milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub debounce: Option<u64>,
+
+    /// Also run the command on a timer (`15m`, `1h`, `30s`); with no
+    /// resource to watch, the first run is at start.
+    #[arg(long, value_name = "DURATION", value_parser = duration::arg)]
+    pub every: Option<Duration>,
+
+    /// How long a command is given to stop, at shutdown and on restart.
+    #[arg(long, value_name = "DURATION", value_parser = duration::arg, default_value = "10s")]
+    pub grace: Duration,
+
+    /// The checkpoint file (default: under the store, in
+    /// `qwatch/<rule>-<hash>.checkpoint`).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Run the catch-up and exit: 0 when every run succeeded.
+    #[arg(long)]
+    pub once: bool,
+
+    /// Exit (75) at the first failed command instead of going on.
+    #[arg(long)]
+    pub exit_on_error: bool,
+
+    /// Run the rules of a chain file (several watches and commands in one
+    /// process, each with its own queue and checkpoint) instead of one
+    /// rule given on the command line.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["watch", "command", "state", "every", "debounce"])]
+    pub config: Option<PathBuf>,
 
     #[command(flatten)]
     pub verbosity: Verbosity,
+}
+
+impl Args {
+    /// The rules asked for, checked.
+    fn rules(&self) -> anyhow::Result<Vec<RuleSpec>> {
+        if let Some(path) = &self.config {
+            return Ok(config::load(path)?);
+        }
+        if !self.watch.len().is_multiple_of(2) {
+            return Err(Error::Usage(format!(
+                "resources come in APP STAGE pairs; {:?} has no stage",
+                self.watch.last().map(String::as_str).unwrap_or("")
+            ))
+            .into());
+        }
+        let watch = self
+            .watch
+            .chunks(2)
+            .map(|p| Resource::new(&p[0], &p[1]))
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.command.first().is_none_or(String::is_empty) {
+            return Err(Error::Usage("no command: give it after `--`".into()).into());
+        }
+        if watch.is_empty() && self.every.is_none() {
+            return Err(Error::Usage(
+                "nothing to watch: give APP STAGE pairs, or --every DURATION".into(),
+            )
+            .into());
+        }
+        if self.every == Some(Duration::ZERO) {
+            return Err(Error::Usage("--every must be longer than zero".into()).into());
+        }
+        let name = watch
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(vec![RuleSpec {
+            name: if name.is_empty() {
+                "timer".into()
+            } else {
+                name
+            },
+            watch,
+            command: self.command.clone(),
+            on_busy: self.on_busy,
+            debounce: Duration::from_millis(self.debounce.unwrap_or(0)),
+            every: self.every,
+            state: self.state.clone(),
+        }])
+    }
 }
 
 impl Tool for Args {
     const NAME: &'static str = "qwatch";
 
     fn run(self, _out: &mut dyn Write) -> anyhow::Result<()> {
-        Err(Error::NotImplemented("qwatch").into())
+        let specs = self.rules()?;
+        let Some(repo) = self.repo.clone().filter(|p| !p.as_os_str().is_empty()) else {
+            return Err(Error::Usage(
+                "give --repo DIR (or set QSNAP_REPO): the bus mode is not built yet".into(),
+            )
+            .into());
+        };
+        let mut watch: Vec<Resource> = Vec::new();
+        for s in &specs {
+            for r in &s.watch {
+                if !watch.contains(r) {
+                    watch.push(r.clone());
+                }
+            }
+        }
+        let mut source = RepoSource::new(&repo, watch)?;
+        let state_dir = source.dir().join("qwatch");
+        let rules = load_rules(specs, &state_dir)?;
+        let opts = Options {
+            once: self.once,
+            exit_on_error: self.exit_on_error,
+            grace: self.grace,
+            verbose: self.verbosity.verbose > 0,
+            quiet: self.verbosity.quiet,
+        };
+        let stop = Stop::install()?;
+        runner::run(rules, &mut source, &opts, &stop)?;
+        Ok(())
     }
+}
+
+/// Each rule with its checkpoint, read before anything runs.
+fn load_rules(specs: Vec<RuleSpec>, state_dir: &Path) -> anyhow::Result<Vec<Rule>> {
+    let mut rules: Vec<Rule> = Vec::new();
+    for spec in specs {
+        let path = spec
+            .state
+            .clone()
+            .unwrap_or_else(|| runner::default_state(state_dir, &spec));
+        if rules.iter().any(|r| r.checkpoint.path == path) {
+            return Err(Error::Usage(format!(
+                "two rules share the checkpoint {}: give each its own `state`",
+                path.display()
+            ))
+            .into());
+        }
+        let checkpoint = Checkpoint::load(&path)?;
+        rules.push(Rule { spec, checkpoint });
+    }
+    Ok(rules)
 }
