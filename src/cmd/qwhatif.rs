@@ -488,6 +488,9 @@ impl Tool for Args {
             Format::Csv => render::csv(&w, out),
         }
         .map_err(|e| Error::io("writing the output", e))?;
+        // The process ends here: freeing three plans item by item would
+        // only delay the exit.
+        std::mem::forget(w);
         Ok(())
     }
 }

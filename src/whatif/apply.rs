@@ -459,17 +459,30 @@ fn nearest_dates(holidays: &[NaiveDate], d: NaiveDate) -> String {
 /// Names tracks and skills anew from what the staff and work now name
 /// (SPEC section 4: the union named by staff and by work), so that a track
 /// or skill no longer named disappears as it would from a fresh input.
+/// Nothing is touched when every name is still named (the usual case).
 fn renumber(s: &mut Input) {
-    let mut tracks = Names::default();
+    let mut used = vec![false; s.tracks.len()];
     for t in s
         .staff
-        .iter_mut()
-        .map(|p| &mut p.track)
-        .chain(s.work.iter_mut().map(|w| &mut w.track))
+        .iter()
+        .map(|p| p.track)
+        .chain(s.work.iter().map(|w| w.track))
+        .flatten()
     {
-        *t = t.map(|x| tracks.intern(s.tracks.name(x)));
+        used[t as usize] = true;
     }
-    s.tracks = tracks;
+    if let Some(map) = keep(&s.tracks, &used) {
+        let (names, map) = map;
+        for t in s
+            .staff
+            .iter_mut()
+            .map(|p| &mut p.track)
+            .chain(s.work.iter_mut().map(|w| &mut w.track))
+        {
+            *t = t.and_then(|x| map[x as usize]);
+        }
+        s.tracks = names;
+    }
     let mut used = vec![false; s.skills.len()];
     for k in s.staff.iter().filter_map(|p| p.skill) {
         used[k as usize] = true;
@@ -479,13 +492,9 @@ fn renumber(s: &mut Input) {
             used[k as usize] = true;
         }
     }
-    if used.iter().all(|&u| u) {
+    let Some((names, map)) = keep(&s.skills, &used) else {
         return;
-    }
-    let mut skills = Names::default();
-    let map: Vec<Option<u32>> = (0..s.skills.len() as u32)
-        .map(|k| used[k as usize].then(|| skills.intern(s.skills.name(k))))
-        .collect();
+    };
     for p in &mut s.staff {
         p.skill = p.skill.and_then(|k| map[k as usize]);
     }
@@ -502,5 +511,18 @@ fn renumber(s: &mut Input) {
             w.estimate = Some(s.arena.push_amounts(buf.iter().copied()));
         }
     }
-    s.skills = skills;
+    s.skills = names;
+}
+
+/// The names that are `used`, and each old number's new one; `None` when
+/// all are used.
+fn keep(names: &Names, used: &[bool]) -> Option<(Names, Vec<Option<u32>>)> {
+    if used.iter().all(|&u| u) {
+        return None;
+    }
+    let mut kept = Names::default();
+    let map = (0..names.len() as u32)
+        .map(|k| used[k as usize].then(|| kept.intern(names.name(k))))
+        .collect();
+    Some((kept, map))
 }

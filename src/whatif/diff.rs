@@ -71,16 +71,30 @@ pub fn diff(before: &Results, after: &Results) -> Vec<Moved> {
             .map(|t| after.tracks[t].clone())
             .or_else(|| b_list.map(|t| before.tracks[t].clone()))
             .unwrap_or_default();
-        // Same ids in the same order (the usual case for the part of the
-        // list above a change) are compared pairwise without a map.
+        // Same ids in the same order (the usual case: the part of the list
+        // above a change, and below it after an item added or dropped)
+        // are compared pairwise at the last offset found, without a map.
         let mut index: Option<FxHashMap<&str, usize>> = None;
         let mut seen = vec![false; b_rows.len()];
+        let mut offset = 0isize;
         for (k, a_row) in a_rows.iter().enumerate() {
             let a_item = after.item(a_row);
             let id = after.id(a_item);
-            let j = match b_rows.get(k) {
-                Some(b_row) if before.id(before.item(b_row)) == id => Some(k),
-                _ => index
+            // At the offset, or one either side of it (an item added or
+            // dropped just here).
+            let at = |d: isize| {
+                k.checked_add_signed(offset + d).filter(|&g| {
+                    b_rows
+                        .get(g)
+                        .is_some_and(|r| before.id(before.item(r)) == id)
+                })
+            };
+            let j = match at(0).or_else(|| at(1)).or_else(|| at(-1)) {
+                Some(g) => {
+                    offset = g as isize - k as isize;
+                    Some(g)
+                }
+                None => index
                     .get_or_insert_with(|| {
                         b_rows
                             .iter()
@@ -89,7 +103,8 @@ pub fn diff(before: &Results, after: &Results) -> Vec<Moved> {
                             .collect()
                     })
                     .get(id)
-                    .copied(),
+                    .copied()
+                    .inspect(|&j| offset = j as isize - k as isize),
             };
             let same = match j {
                 None => false,

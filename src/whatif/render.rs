@@ -35,13 +35,17 @@ pub fn diff_fields(m: &Moved) -> [String; 7] {
 /// The scenario's results streams, then the changes and the diff, then
 /// `=====end`.
 pub fn stream(w: &WhatIf, out: &mut dyn Write) -> io::Result<()> {
-    let mut buf = Vec::new();
-    w.scenario.write_stream(&mut buf)?;
     // The results end with the end marker; the what-if sections go before
     // it, so that the whole is one stream.
-    let end = b"=====end\n";
-    let body = buf.strip_suffix(end).unwrap_or(&buf);
-    out.write_all(body)?;
+    let mut held = HoldEnd {
+        out: &mut *out,
+        tail: Vec::new(),
+    };
+    w.scenario.write_stream(&mut held)?;
+    if held.tail != END {
+        let tail = std::mem::take(&mut held.tail);
+        out.write_all(&tail)?;
+    }
     let mut wr = Writer::new(out);
     wr.section(0, CHANGES, w.changes.iter().map(|c| c.change.to_string()))?;
     wr.header(0, DIFF)?;
@@ -49,6 +53,45 @@ pub fn stream(w: &WhatIf, out: &mut dyn Write) -> io::Result<()> {
         wr.fields(0, diff_fields(m).iter())?;
     }
     wr.end()
+}
+
+const END: &[u8] = b"=====end\n";
+
+/// Passes everything on but the last bytes (as many as the end marker
+/// has), so that a stream's end marker can be left out without holding
+/// the stream.
+struct HoldEnd<'a> {
+    out: &'a mut dyn Write,
+    tail: Vec<u8>,
+}
+
+impl Write for HoldEnd<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if buf.len() >= END.len() {
+            self.out.write_all(&self.tail)?;
+            self.tail.clear();
+            let (pass, keep) = buf.split_at(buf.len() - END.len());
+            self.out.write_all(pass)?;
+            self.tail.extend_from_slice(keep);
+        } else {
+            self.tail.extend_from_slice(buf);
+            let over = self.tail.len().saturating_sub(END.len());
+            if over > 0 {
+                self.out.write_all(&self.tail[..over])?;
+                self.tail.drain(..over);
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// `+2.5`, `-1`, `0`.

@@ -651,3 +651,66 @@ proptest! {
         prop_assert!(w.diff.is_empty());
     }
 }
+
+/// Every (list, id, before, after) that differs, found the plain way: a
+/// map of each list's items by id, both ways.
+fn naive_diff(b: &Results, a: &Results) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let outcomes = |r: &Results| -> BTreeMap<(String, String), String> {
+        let mut m = BTreeMap::new();
+        for (t, rows) in r.tracks.iter().zip(&r.work) {
+            for row in rows {
+                let o = format!(
+                    "{}|{}",
+                    row.done.map_or("DNF".into(), |d| d.to_string()),
+                    r.amounts_text(r.shortage(row)).replace(' ', "")
+                );
+                m.insert((t.clone(), r.id(r.item(row)).to_owned()), o);
+            }
+        }
+        m
+    };
+    let (ob, oa) = (outcomes(b), outcomes(a));
+    let mut keys: Vec<&(String, String)> = ob.keys().chain(oa.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| ob.get(*k) != oa.get(*k))
+        .map(|k| {
+            let x = |o: Option<&String>| o.cloned().unwrap_or_else(|| "-|".into());
+            format!("{} {} {} {}", k.0, k.1, x(ob.get(k)), x(oa.get(k)))
+        })
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn the_diff_is_every_item_that_moved(text in plan(), kind in 0usize..5, i in 0usize..12, rank in 0i64..9) {
+        let input = input_of(&text);
+        let Some(item) = input.work.get(i % input.work.len().max(1)).map(|w| input.arena.str(w.id).to_owned()) else {
+            return Ok(());
+        };
+        let script = match kind {
+            0 => format!("drop {item}"),
+            1 => format!("rank {item} {rank}"),
+            2 => format!("add work New track=Tenor estimate=Apps:{rank} rank={rank}"),
+            3 => format!("estimate {item} Web:{rank}"),
+            _ => "end 2013-11-15".to_owned(),
+        };
+        let Ok(changes) = parse("p", &script) else { return Ok(()) };
+        let Ok(w) = run(input, changes) else { return Ok(()) };
+        let mut got: Vec<String> = w
+            .diff
+            .iter()
+            .map(|m| {
+                let x = |o: Option<&diff::Outcome>| match o {
+                    None => "-|".to_owned(),
+                    Some(_) => format!("{}|{}", diff::date_text(o), diff::shortage_text(o).replace(' ', "")),
+                };
+                format!("{} {} {} {}", m.list, m.id, x(m.before.as_ref()), x(m.after.as_ref()))
+            })
+            .collect();
+        got.sort();
+        prop_assert_eq!(got, naive_diff(&w.baseline, &w.scenario));
+    }
+}
