@@ -37,6 +37,9 @@ _qwhatif() {
             qwhatif,save)
                 cmd="qwhatif__subcmd__save"
                 ;;
+            qwhatif,serve)
+                cmd="qwhatif__subcmd__serve"
+                ;;
             qwhatif,show)
                 cmd="qwhatif__subcmd__show"
                 ;;
@@ -61,6 +64,9 @@ _qwhatif() {
             qwhatif__subcmd__help,save)
                 cmd="qwhatif__subcmd__help__subcmd__save"
                 ;;
+            qwhatif__subcmd__help,serve)
+                cmd="qwhatif__subcmd__help__subcmd__serve"
+                ;;
             qwhatif__subcmd__help,show)
                 cmd="qwhatif__subcmd__help__subcmd__show"
                 ;;
@@ -71,7 +77,7 @@ _qwhatif() {
 
     case "${cmd}" in
         qwhatif)
-            opts="-f -o -q -v -h -V --file --format --output --quiet --verbose --help --version compare save list show drop apply explain help"
+            opts="-f -o -q -v -h -V --file --format --output --quiet --verbose --help --version compare save list show drop apply explain serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,7 +199,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__help)
-            opts="compare save list show drop apply explain help"
+            opts="compare save list show drop apply explain serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -304,6 +310,20 @@ _qwhatif() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qwhatif__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qwhatif__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -352,6 +372,32 @@ _qwhatif() {
                     return 0
                     ;;
                 --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwhatif__subcmd__serve)
+            opts="-q -v -h --http --public --ready-file --repo --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --http)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ready-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

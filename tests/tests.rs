@@ -16,3 +16,4 @@ mod qwhatif;
 mod remote;
 mod report;
 mod scenarios;
+mod serve;

@@ -177,6 +177,18 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = explain::Format::Text)]
         format: explain::Format,
     },
+    /// The plan and its what-ifs as a local web page.
+    ///
+    /// Shows the store's latest `qplan results` as the report of `qplan
+    /// --format html`, reloaded when new results land, with a form for a
+    /// change script computed against the store's current `qplan
+    /// conditioned`; a what-if can then be discarded, saved as a named
+    /// scenario, or applied. Only loopback addresses unless --public: the
+    /// page has no login, and whoever reaches it can apply a scenario.
+    /// Prints `qwhatif: serving DIR on http://ADDR/` on stderr once
+    /// listening. SIGINT or SIGTERM stop it (exit 0).
+    #[command(verbatim_doc_comment)]
+    Serve(crate::whatif::web::ServeArgs),
 }
 
 /// Where the store is, as for qsnap.
@@ -410,6 +422,9 @@ impl Tool for Args {
     }
 
     fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        if let Some(Command::Serve(a)) = &self.command {
+            return crate::whatif::web::run(a, self.verbosity.quiet, self.verbosity.verbose > 0);
+        }
         if let Some(done) = self
             .command
             .as_ref()

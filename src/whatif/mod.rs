@@ -9,7 +9,9 @@
 //! - [`render`]: the what-if's output formats (streams, text, JSON, CSV);
 //! - [`compare`]: several scenarios against one baseline in one table;
 //! - [`scenario`]: named scenarios kept in the snapshot store (save, list,
-//!   show, drop, apply).
+//!   show, drop, apply);
+//! - [`web`]: `qwhatif serve --http`, the plan and its what-ifs as a local
+//!   web page.
 //!
 //! [`run`] is the whole of a what-if for callers that have the input: the
 //! baseline and the scenario computed (on two threads), and the diff.
@@ -21,6 +23,7 @@ pub mod explain;
 pub mod lang;
 pub mod render;
 pub mod scenario;
+pub mod web;
 
 pub use apply::{apply, apply_reach};
 pub use diff::{diff, Moved};

@@ -1,0 +1,1162 @@
+//! `qwhatif serve --http ADDR`: the plan and its what-ifs as a local web
+//! page (issue 13).
+//!
+//! `GET /` shows the store's latest `qplan results` as the HTML report of
+//! `qplan --format html` (the same code, [`crate::plan::html`]), with a
+//! form for a change script (SPEC section 6) above it. `POST /whatif`
+//! runs the script against the store's current `qplan conditioned` with
+//! [`super::run`], the code path of a plain `qwhatif`, and answers with the
+//! scenario under a "what-if" banner: the commit it is based on, the
+//! changes, what moved, buttons to discard it, save it as a named scenario
+//! (`POST /save`, [`scenario::save`]) or apply it (`POST /apply`: saved,
+//! then [`scenario::apply`]), and the scenario's report. A bad script is
+//! answered 422 with the command line's located message, the form kept
+//! filled. `GET /head` is the commit of the latest results: the page's
+//! small inline script polls it and reloads (or, while a script is being
+//! typed, says so) when new results land. The page is whole without
+//! scripts.
+//!
+//! What the server never does: write anything but scenario branches
+//! (`refs/qsnap/whatif/NAME`), except on an explicit apply; change
+//! anything on a GET; take a POST from another site. Every POST must carry
+//! the server's CSRF token (random, new at each start) and, when the
+//! browser sends them, an `Origin` of this server and a `Sec-Fetch-Site`
+//! of `same-origin`; every request must name this server in its `Host`
+//! (so that a page of another site resolved to 127.0.0.1 cannot read the
+//! token). Bodies are bounded ([`MAX_BODY`]), every string from the data
+//! is escaped, and the page's Content-Security-Policy allows only its own
+//! style and scripts (by hash). Requests are answered by a few threads,
+//! each opening the store for itself; a panic while answering one is
+//! answered 500 and the server goes on.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use git2::Oid;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::lang;
+use super::scenario;
+use super::WhatIf;
+use crate::error::{exit, Error, Result};
+use crate::plan::html::{self, esc, Extras};
+use crate::plan::render::View;
+use crate::plan::trend;
+use crate::snap::history::{self, short, show_time};
+use crate::snap::Store;
+
+/// The largest request body taken (a change script, a name, the token).
+pub const MAX_BODY: u64 = 64 * 1024;
+/// Threads answering requests.
+const THREADS: usize = 4;
+/// How long a save or an apply waits for the store's lock.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// How often the page's script asks for the head, in milliseconds.
+const POLL_MS: u32 = 2000;
+
+/// What the server is asked to do.
+pub struct Options {
+    pub addr: SocketAddr,
+    /// Whether a non-loopback address was asked for with `--public`.
+    pub public: bool,
+    /// The store's directory.
+    pub store: PathBuf,
+    pub verbose: bool,
+}
+
+/// Refuses an address off this machine unless `public` (exit 2).
+pub fn check_address(addr: &SocketAddr, public: bool) -> Result<()> {
+    if addr.ip().is_loopback() || public {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{addr} is not a loopback address: the page can change the plan of record \
+         (apply) and has no login; give --public to serve it to other machines anyway"
+    )))
+}
+
+/// The server's state shared by its threads.
+struct App {
+    store: PathBuf,
+    token: String,
+    /// `Host` values this server answers to; empty with `--public` (any).
+    hosts: Vec<String>,
+    /// The latest results' page, rendered once per new results.
+    live: Mutex<Option<Arc<Live>>>,
+    verbose: bool,
+}
+
+/// The report of the latest results, as of a commit of main.
+struct Live {
+    /// The commit main pointed at when this was made.
+    main: Option<Oid>,
+    /// The commit that put the results shown; `None` when the store has
+    /// none.
+    results: Option<Oid>,
+    /// When they were put.
+    time: Option<i64>,
+    /// The report (`qplan --format html`), or why there is none.
+    report: std::result::Result<String, String>,
+}
+
+/// Serves until `stop` is set; `ready` is told the bound address first.
+pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+    check_address(&opts.addr, opts.public)?;
+    // The store must open now: a wrong --repo is said at once, not on the
+    // first request.
+    Store::open(&opts.store)?;
+    let server = tiny_http::Server::http(opts.addr).map_err(|e| Error::Unavailable {
+        what: format!("listening on {}", opts.addr),
+        message: e.to_string(),
+    })?;
+    let bound = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| Error::Unavailable {
+            what: format!("listening on {}", opts.addr),
+            message: "not an IP address".into(),
+        })?;
+    let hosts = if opts.public {
+        Vec::new()
+    } else {
+        let port = bound.port();
+        let mut h = vec![bound.to_string(), format!("localhost:{port}")];
+        if bound.ip().is_ipv4() {
+            h.push(format!("127.0.0.1:{port}"));
+        } else {
+            h.push(format!("[::1]:{port}"));
+        }
+        h
+    };
+    let app = Arc::new(App {
+        store: opts.store,
+        token: new_token(),
+        hosts,
+        live: Mutex::new(None),
+        verbose: opts.verbose,
+    });
+    let server = Arc::new(server);
+    ready(bound);
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            let (server, app, stop) = (Arc::clone(&server), Arc::clone(&app), &stop);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match server.recv_timeout(Duration::from_millis(200)) {
+                        Ok(Some(req)) => app.answer(req),
+                        Ok(None) => {}
+                        // A connection that failed before it was a request.
+                        Err(_) => {}
+                    }
+                }
+            });
+        }
+    });
+    Ok(())
+}
+
+/// 32 random bytes, hex.
+fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    let mut s = String::with_capacity(64);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// An answer to a request.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    body: String,
+    /// Extra headers (`Allow`, `Location`).
+    headers: Vec<(&'static str, String)>,
+    /// The page's Content-Security-Policy (HTML answers).
+    csp: Option<String>,
+}
+
+impl Reply {
+    fn text(status: u16, body: impl Into<String>) -> Reply {
+        Reply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into(),
+            headers: Vec::new(),
+            csp: None,
+        }
+    }
+
+    fn page(status: u16, page: Page) -> Reply {
+        Reply {
+            status,
+            content_type: "text/html; charset=utf-8",
+            body: page.html,
+            headers: Vec::new(),
+            csp: Some(page.csp),
+        }
+    }
+}
+
+/// The request as the handler needs it (tiny_http's, read).
+struct Req {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Req {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl App {
+    /// Answers one request; nothing it does can stop the server.
+    fn answer(&self, mut request: tiny_http::Request) {
+        let req = Req {
+            method: request.method().as_str().to_ascii_uppercase(),
+            path: request
+                .url()
+                .split(['?', '#'])
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+            headers: request
+                .headers()
+                .iter()
+                .map(|h| {
+                    (
+                        h.field.as_str().as_str().to_owned(),
+                        h.value.as_str().to_owned(),
+                    )
+                })
+                .collect(),
+        };
+        let length = request.body_length();
+        let reply = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.route(&req, length, request.as_reader())
+        }))
+        .unwrap_or_else(|_| {
+            Reply::text(
+                500,
+                "qwhatif serve: an internal error answering this request\n",
+            )
+        });
+        if self.verbose {
+            eprintln!("qwhatif: {} {} {}", req.method, req.path, reply.status);
+        }
+        let mut response = tiny_http::Response::from_data(if req.method == "HEAD" {
+            Vec::new()
+        } else {
+            reply.body.into_bytes()
+        })
+        .with_status_code(reply.status);
+        let mut headers = vec![
+            ("Content-Type", reply.content_type.to_owned()),
+            ("Cache-Control", "no-store".to_owned()),
+            ("X-Content-Type-Options", "nosniff".to_owned()),
+            ("X-Frame-Options", "DENY".to_owned()),
+            ("Referrer-Policy", "no-referrer".to_owned()),
+        ];
+        if let Some(csp) = reply.csp {
+            headers.push(("Content-Security-Policy", csp));
+        }
+        headers.extend(reply.headers);
+        for (k, v) in headers {
+            if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+                response.add_header(h);
+            }
+        }
+        // The client may have gone; nothing to do about it.
+        let _ = request.respond(response);
+    }
+
+    fn route(&self, req: &Req, length: Option<usize>, body: &mut dyn Read) -> Reply {
+        if let Some(refused) = self.check_host(req) {
+            return refused;
+        }
+        let mut post = |f: &dyn Fn(&Form) -> Reply| -> Reply {
+            match self.check_post(req, length, body) {
+                Ok(form) => f(&form),
+                Err(refused) => refused,
+            }
+        };
+        match (req.path.as_str(), req.method.as_str()) {
+            ("/", "GET" | "HEAD") => self.home(),
+            ("/head", "GET" | "HEAD") => self.head(),
+            ("/whatif", "POST") => post(&|f| self.whatif(f)),
+            ("/save", "POST") => post(&|f| self.save(f, false)),
+            ("/apply", "POST") => post(&|f| self.save(f, true)),
+            ("/" | "/head", _) => not_allowed("GET, HEAD"),
+            ("/whatif" | "/save" | "/apply", _) => not_allowed("POST"),
+            _ => Reply::page(
+                404,
+                shell(
+                    "Not found",
+                    &format!(
+                        "<p>Nothing is at {}. <a href=\"/\">The plan</a>.</p>",
+                        escaped(&req.path)
+                    ),
+                ),
+            ),
+        }
+    }
+
+    /// The `Host` must be this server (DNS rebinding), unless public.
+    fn check_host(&self, req: &Req) -> Option<Reply> {
+        let Some(host) = req.header("Host") else {
+            return Some(Reply::text(400, "a request must say its Host\n"));
+        };
+        if self.hosts.is_empty() || self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            return None;
+        }
+        Some(Reply::text(
+            421,
+            format!(
+                "this server answers to {}, not {host:?}\n",
+                self.hosts.join(", ")
+            ),
+        ))
+    }
+
+    /// A POST from this server's own page: same origin, a form, the token,
+    /// a bounded body. Returns the form's fields.
+    fn check_post(
+        &self,
+        req: &Req,
+        length: Option<usize>,
+        body: &mut dyn Read,
+    ) -> std::result::Result<Form, Reply> {
+        let refuse =
+            |why: &str| Reply::page(403, shell("Refused", &format!("<p>{}</p>", escaped(why))));
+        if let Some(site) = req.header("Sec-Fetch-Site") {
+            if !matches!(site.to_ascii_lowercase().as_str(), "same-origin" | "none") {
+                return Err(refuse(&format!(
+                    "a form sent from another site ({site}) is refused: use this server's own page"
+                )));
+            }
+        }
+        if let Some(origin) = req.header("Origin") {
+            let host = req.header("Host").unwrap_or("");
+            if !origin.eq_ignore_ascii_case(&format!("http://{host}")) {
+                return Err(refuse(&format!(
+                    "a form sent from {origin} is refused: only this server's own page (http://{host}) may send one"
+                )));
+            }
+        }
+        let form_type = req
+            .header("Content-Type")
+            .and_then(|t| t.split(';').next())
+            .is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form_type {
+            return Err(Reply::text(
+                415,
+                "a POST here is a form: Content-Type application/x-www-form-urlencoded\n",
+            ));
+        }
+        let too_large = || {
+            Reply::text(
+                413,
+                format!("the request body is larger than {MAX_BODY} bytes\n"),
+            )
+        };
+        if length.is_some_and(|n| n as u64 > MAX_BODY) {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        if body.take(MAX_BODY + 1).read_to_end(&mut bytes).is_err() {
+            return Err(Reply::text(400, "the request body could not be read\n"));
+        }
+        if bytes.len() as u64 > MAX_BODY {
+            return Err(too_large());
+        }
+        let form = Form::parse(&bytes)
+            .map_err(|why| Reply::text(400, format!("the form cannot be read: {why}\n")))?;
+        let token = form.get("token").unwrap_or("");
+        if !bool::from(token.as_bytes().ct_eq(self.token.as_bytes())) {
+            return Err(refuse(
+                "the form's token is missing or not this server's (was the server restarted? reload the page)",
+            ));
+        }
+        Ok(form)
+    }
+
+    fn open(&self) -> Result<Store> {
+        Store::open(&self.store)
+    }
+
+    /// The latest results' page, rendered again only when main moved to
+    /// new results.
+    fn live(&self, store: &Store) -> Result<Arc<Live>> {
+        let main = store.main_commit()?.map(|c| c.id());
+        let cached = self.live.lock().ok().and_then(|l| l.clone());
+        if let Some(c) = &cached {
+            if c.main == main {
+                return Ok(Arc::clone(c));
+            }
+        }
+        let res = trend::results_resource();
+        let put = match main {
+            Some(m) => history::last_put(&store.repo, m, &res)?,
+            None => None,
+        };
+        let results = put.as_ref().map(|c| c.id());
+        let live = match &cached {
+            Some(c) if c.results == results => Arc::new(Live {
+                main,
+                results,
+                time: c.time,
+                report: c.report.clone(),
+            }),
+            _ => Arc::new(Live {
+                main,
+                results,
+                time: put.as_ref().map(|c| c.time().seconds()),
+                report: match results {
+                    None => Err(format!("The store has no {res} yet.")),
+                    Some(_) => render_latest(store).map_err(|e| format!("{e:#}")),
+                },
+            }),
+        };
+        if let Ok(mut l) = self.live.lock() {
+            *l = Some(Arc::clone(&live));
+        }
+        Ok(live)
+    }
+
+    fn head(&self) -> Reply {
+        match self.open().and_then(|s| self.live(&s)) {
+            Ok(live) => Reply::text(
+                200,
+                format!(
+                    "{}\n",
+                    live.results.map_or("none".to_owned(), |o| o.to_string())
+                ),
+            ),
+            Err(e) => failed(&e),
+        }
+    }
+
+    fn home(&self) -> Reply {
+        let live = match self.open().and_then(|s| self.live(&s)) {
+            Ok(live) => live,
+            Err(e) => return failed(&e),
+        };
+        let mut top = String::new();
+        top.push_str("<header class=\"qw-bar\" id=\"qw-top\"");
+        let head = live.results.map_or("none".to_owned(), |o| o.to_string());
+        let _ = write!(
+            top,
+            " data-head=\"{head}\">\n<p><strong>qwhatif serve</strong> · "
+        );
+        match (live.results, live.time) {
+            (Some(r), Some(t)) => {
+                let _ = write!(
+                    top,
+                    "the store's latest <code>qplan results</code>, <code>{}</code> of {}",
+                    short(r),
+                    escaped(&show_time(t))
+                );
+            }
+            _ => top.push_str("the store has no <code>qplan results</code> yet"),
+        }
+        top.push_str(
+            " <span id=\"qw-new\" hidden>· new results are in: <a href=\"/\">reload</a></span></p>\n\
+             <noscript><p class=\"note\">Reload the page to see results stored since it was loaded.</p></noscript>\n",
+        );
+        self.form(&mut top, "", None);
+        top.push_str("</header>\n");
+        match &live.report {
+            Ok(report) => Reply::page(200, splice(report, &top)),
+            Err(why) => Reply::page(
+                200,
+                shell(
+                    "Plan",
+                    &format!("{top}<p id=\"qw-none\">{}</p>", escaped(why)),
+                ),
+            ),
+        }
+    }
+
+    /// The what-if form, filled with `script`; `error` above it.
+    fn form(&self, b: &mut String, script: &str, error: Option<&str>) {
+        b.push_str(
+            "<form method=\"post\" action=\"/whatif\" id=\"qw-form\" class=\"qw-form\">\n\
+             <input type=\"hidden\" name=\"token\" value=\"",
+        );
+        b.push_str(&self.token);
+        b.push_str("\">\n<label for=\"qw-script\"><strong>What if…</strong> a change script, one change a line or separated by <code>;</code></label><br>\n");
+        if let Some(e) = error {
+            b.push_str("<div class=\"qw-error\" id=\"qw-error\" role=\"alert\"><strong>The what-if was not computed</strong><pre>");
+            esc_lines(b, e, "\n");
+            b.push_str("</pre></div>\n");
+        }
+        b.push_str("<textarea name=\"script\" id=\"qw-script\" rows=\"4\" cols=\"80\" spellcheck=\"false\" placeholder=\"end 2014-02-28; add staff &quot;New hire&quot; track=Tenor skill=Apps\">");
+        esc_lines(b, script, "\n");
+        b.push_str(
+            "</textarea><br>\n<button type=\"submit\" id=\"qw-run\">Compute the what-if</button> \
+             <span class=\"note\">Nothing is stored: the scenario is computed against the store's current \
+             <code>qplan conditioned</code>.</span>\n</form>\n\
+             <details class=\"note\"><summary>The change language</summary><pre>",
+        );
+        b.push_str(LANGUAGE);
+        b.push_str("</pre></details>\n");
+    }
+
+    /// Reads and parses the script field (errors: 400 empty, 422 bad).
+    fn script(&self, form: &Form) -> std::result::Result<(String, Vec<lang::Located>), Reply> {
+        let script = form.get("script").unwrap_or("").replace("\r\n", "\n");
+        if script.trim().is_empty() {
+            return Err(self.form_error(
+                400,
+                &script,
+                "the script is empty: write at least one change",
+            ));
+        }
+        match lang::parse("changes", &script) {
+            Ok(changes) => Ok((script, changes)),
+            Err(e) => Err(self.form_error(status_of(&e), &script, &e.to_string())),
+        }
+    }
+
+    fn form_error(&self, status: u16, script: &str, error: &str) -> Reply {
+        let mut b = String::from("<p><a href=\"/\">Back to the plan</a></p>\n");
+        self.form(&mut b, script, Some(error));
+        Reply::page(status, shell("What-if: not computed", &b))
+    }
+
+    fn whatif(&self, form: &Form) -> Reply {
+        let (script, changes) = match self.script(form) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        let store = match self.open() {
+            Ok(s) => s,
+            Err(e) => return failed(&e),
+        };
+        let computed = scenario::current_base(&store)
+            .map(|c| c.id())
+            .and_then(|at| scenario::read_base(&store, at))
+            .and_then(|base| {
+                let (id, time) = (base.commit.id(), base.commit.time().seconds());
+                super::run(base.input, changes).map(|w| (id, time, w))
+            });
+        let (base, time, w) = match computed {
+            Ok(x) => x,
+            Err(e) if e.exit_code() == exit::DATAERR => {
+                return self.form_error(422, &script, &e.to_string())
+            }
+            Err(e) => return failed(&e),
+        };
+        let mut top = String::new();
+        self.banner(&mut top, &script, base, time, &w);
+        let mut report = Vec::new();
+        let extras = Extras {
+            trend: None,
+            provenance: trend::provenance_rows(&w.scenario, Some(&store)),
+            store: true,
+        };
+        if let Err(e) = html::html(&w.scenario, View::default(), &extras, &mut report) {
+            return failed(&Error::io("rendering the scenario", e));
+        }
+        Reply::page(200, splice(&String::from_utf8_lossy(&report), &top))
+    }
+
+    /// The what-if banner: base, changes, what moved, the buttons.
+    fn banner(&self, b: &mut String, script: &str, base: Oid, time: i64, w: &WhatIf) {
+        let _ = write!(
+            b,
+            "<header class=\"qw-whatif\" id=\"qw-whatif\" data-base=\"{base}\">\n\
+             <p class=\"qw-flag\">WHAT-IF · a scenario, not the plan of record</p>\n\
+             <p>Based on <code>qplan conditioned</code> <code id=\"qw-base\">{}</code> of {}; \
+             the report below is the scenario's. Nothing is stored until you save or apply it.</p>\n",
+            short(base),
+            escaped(&show_time(time))
+        );
+        b.push_str("<h2>Changes</h2>\n<ol id=\"qw-changes\">");
+        for c in &w.changes {
+            b.push_str("<li><code>");
+            esc(b, &c.change.to_string());
+            b.push_str("</code></li>");
+        }
+        b.push_str("</ol>\n<h2>What moves</h2>\n");
+        // Each item once: the moves in All, the first list.
+        let all: Vec<_> = match w.scenario.tracks.first() {
+            Some(all) => w.diff.iter().filter(|m| &m.list == all).collect(),
+            None => Vec::new(),
+        };
+        if all.is_empty() {
+            b.push_str(
+                "<p id=\"qw-nothing\">Nothing: every item keeps its date and shortage.</p>\n",
+            );
+        } else {
+            let _ = write!(
+                b,
+                "<table id=\"qw-diff\"><caption>{} whose date or shortage moves</caption>\n<thead><tr><th>id</th><th>name</th><th>track</th><th>before</th><th>after</th><th class=\"n\">days</th><th>shortage before</th><th>shortage after</th></tr></thead>\n<tbody>\n",
+                if all.len() == 1 { "1 item".to_owned() } else { format!("{} items", all.len()) }
+            );
+            // An item's track: the other list it moved in.
+            let tracks: std::collections::HashMap<&str, &str> = w
+                .diff
+                .iter()
+                .filter(|m| Some(&m.list) != w.scenario.tracks.first())
+                .map(|m| (m.id.as_str(), m.list.as_str()))
+                .collect();
+            for m in &all {
+                let f = super::render::diff_fields(m);
+                let track = tracks.get(m.id.as_str()).copied().unwrap_or("").to_owned();
+                b.push_str("<tr>");
+                for (i, v) in [&f[0], &f[1], &track, &f[3], &f[4]].into_iter().enumerate() {
+                    b.push_str(if i == 0 { "<td><code>" } else { "<td>" });
+                    esc(b, v);
+                    b.push_str(if i == 0 { "</code></td>" } else { "</td>" });
+                }
+                let _ = write!(
+                    b,
+                    "<td class=\"n\">{}</td>",
+                    m.days().map_or(String::new(), |d| format!("{d:+}"))
+                );
+                for v in [&f[5], &f[6]] {
+                    b.push_str("<td>");
+                    esc(b, v);
+                    b.push_str("</td>");
+                }
+                b.push_str("</tr>\n");
+            }
+            b.push_str("</tbody></table>\n");
+        }
+        // Keep: a name, then save or apply. Discard: back to the plan.
+        b.push_str("<form method=\"post\" action=\"/save\" id=\"qw-keep\" class=\"qw-form\">\n");
+        let _ = write!(
+            b,
+            "<input type=\"hidden\" name=\"token\" value=\"{}\">\n\
+             <input type=\"hidden\" name=\"base\" value=\"{base}\">\n\
+             <input type=\"hidden\" name=\"script\" value=\"",
+            self.token
+        );
+        esc_lines(b, script, "&#10;");
+        b.push_str(
+            "\">\n<label>Scenario name <input name=\"name\" id=\"qw-name\" pattern=\"[a-z0-9][a-z0-9_-]{0,63}\" \
+             maxlength=\"64\" placeholder=\"hire-q4\"></label>\n\
+             <button type=\"submit\" id=\"qw-save\">Save as a named scenario</button>\n\
+             <button type=\"submit\" id=\"qw-apply\" formaction=\"/apply\">Apply: make it the plan's conditioned data</button>\n\
+             </form>\n<form method=\"get\" action=\"/\" class=\"qw-form\"><button type=\"submit\" id=\"qw-discard\">Discard</button></form>\n",
+        );
+        b.push_str("<h2>Try another</h2>\n");
+        self.form(b, script, None);
+        b.push_str("</header>\n");
+    }
+
+    /// `POST /save` (and `/apply`: saved, then applied).
+    fn save(&self, form: &Form, apply: bool) -> Reply {
+        let (_, changes) = match self.script(form) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        let name = form.get("name").unwrap_or("").trim().to_owned();
+        let name = if name.is_empty() && apply {
+            format!(
+                "web-{}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            )
+        } else {
+            name
+        };
+        if name.is_empty() {
+            return self.kept_error(400, "give the scenario a name to save it");
+        }
+        if let Err(e) = scenario::check_name(&name) {
+            return self.kept_error(400, &e.to_string());
+        }
+        let base = match form.get("base").and_then(|b| Oid::from_str(b).ok()) {
+            Some(b) if form.get("base").is_some_and(|s| s.len() == 40) => b,
+            _ => return self.kept_error(400, "the form does not say which version it is based on"),
+        };
+        let store = match self.open() {
+            Ok(s) => s,
+            Err(e) => return failed(&e),
+        };
+        let saved = scenario::read_base(&store, base)
+            .and_then(|b| scenario::save(&store, &name, b, &changes, false, LOCK_WAIT));
+        let saved = match saved {
+            Ok(s) => s,
+            Err(e) => return self.kept_error(status_of(&e), &e.to_string()),
+        };
+        let mut b = String::new();
+        let _ = writeln!(
+            b,
+            "<p id=\"qw-saved\">Saved scenario <code>{}</code> as commit <code>{}</code>, based on \
+             <code>qplan conditioned</code> <code>{}</code>.</p>",
+            escaped(&name),
+            saved.commit,
+            short(saved.base)
+        );
+        if !apply {
+            let _ = write!(
+                b,
+                "<p class=\"note\">The plan of record is unchanged. From a shell: \
+                 <code>qwhatif show {0}</code>, <code>qwhatif apply {0}</code>, <code>qwhatif drop {0}</code>.</p>\n\
+                 <p><a href=\"/\">Back to the plan</a></p>\n",
+                escaped(&name)
+            );
+            return Reply::page(200, shell("Scenario saved", &b));
+        }
+        match scenario::apply(&store, &name, false, LOCK_WAIT) {
+            Ok(applied) => {
+                let (oid, what) = match applied.put {
+                    crate::snap::Put::Committed(o) => (o, "is now"),
+                    crate::snap::Put::Unchanged(o) => (o, "was already the same data:"),
+                };
+                let _ = write!(
+                    b,
+                    "<p id=\"qw-applied\">Applied: main's <code>qplan conditioned</code> {what} commit <code>{oid}</code>.</p>\n\
+                     <p class=\"note\">This page shows <code>qplan results</code>: they change when the plan is computed \
+                     again from the new conditioned data (by your pipeline or <code>qwatch</code>).</p>\n\
+                     <p><a href=\"/\">Back to the plan</a></p>\n"
+                );
+                Reply::page(200, shell("Scenario applied", &b))
+            }
+            Err(e) => {
+                let _ = write!(
+                    b,
+                    "<div class=\"qw-error\" id=\"qw-error\" role=\"alert\"><strong>Not applied</strong><pre>{}</pre></div>\n\
+                     <p><a href=\"/\">Back to the plan</a></p>\n",
+                    escaped(&e.to_string())
+                );
+                Reply::page(status_of(&e), shell("Scenario not applied", &b))
+            }
+        }
+    }
+
+    /// A save or apply refused before anything was written.
+    fn kept_error(&self, status: u16, why: &str) -> Reply {
+        let b = format!(
+            "<div class=\"qw-error\" id=\"qw-error\" role=\"alert\"><strong>Nothing was saved</strong><pre>{}</pre></div>\n\
+             <p>Go back to keep the what-if and fix it, or <a href=\"/\">back to the plan</a>.</p>\n",
+            escaped(why)
+        );
+        Reply::page(status, shell("Not saved", &b))
+    }
+}
+
+/// The latest results of the store as the HTML report, with its trend.
+fn render_latest(store: &Store) -> anyhow::Result<String> {
+    let results = trend::newest(store)?;
+    let versions = trend::read(store)?;
+    let extras = Extras {
+        trend: Some(&versions),
+        provenance: trend::provenance_rows(&results, Some(store)),
+        store: true,
+    };
+    let mut out = Vec::new();
+    html::html(&results, View::default(), &extras, &mut out)?;
+    Ok(String::from_utf8(out)?)
+}
+
+/// The HTTP status of an error: bad data 422, usage 400, a busy store
+/// 503, the rest 500.
+fn status_of(e: &Error) -> u16 {
+    match e.exit_code() {
+        exit::DATAERR => 422,
+        exit::USAGE => 400,
+        exit::TEMPFAIL | exit::UNAVAILABLE => 503,
+        _ => 500,
+    }
+}
+
+/// An error that is not the user's script: said plainly, status by kind.
+fn failed(e: &Error) -> Reply {
+    let status = status_of(e);
+    Reply::page(
+        status,
+        shell(
+            "Error",
+            &format!(
+                "<div class=\"qw-error\" id=\"qw-error\" role=\"alert\"><pre>{}</pre></div>\n<p><a href=\"/\">Back to the plan</a></p>",
+                escaped(&format!("{e:#}"))
+            ),
+        ),
+    )
+}
+
+fn not_allowed(allow: &str) -> Reply {
+    let mut r = Reply::text(405, format!("only {allow} here\n"));
+    r.headers.push(("Allow", allow.to_owned()));
+    r
+}
+
+/// [`esc`] line by line, the line feeds written as `nl` (`esc` makes
+/// them U+FFFD): a script keeps its lines in a textarea (`\n`) or an
+/// attribute (`&#10;`).
+fn esc_lines(b: &mut String, s: &str, nl: &str) {
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            b.push_str(nl);
+        }
+        esc(b, line);
+    }
+}
+
+fn escaped(s: &str) -> String {
+    let mut b = String::with_capacity(s.len());
+    esc(&mut b, s);
+    b
+}
+
+/// A form's fields (`application/x-www-form-urlencoded`).
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &[u8]) -> std::result::Result<Form, String> {
+        let mut fields = Vec::new();
+        for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (k, v) = match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &b""[..]),
+            };
+            let decode = |s: &[u8]| -> std::result::Result<String, String> {
+                let plus: Vec<u8> = s
+                    .iter()
+                    .map(|&b| if b == b'+' { b' ' } else { b })
+                    .collect();
+                let bytes: Vec<u8> = percent_encoding::percent_decode(&plus).collect();
+                String::from_utf8(bytes).map_err(|_| "a field is not UTF-8".to_owned())
+            };
+            fields.push((decode(k)?, decode(v)?));
+        }
+        Ok(Form(fields))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A page to send and its Content-Security-Policy.
+struct Page {
+    html: String,
+    csp: String,
+}
+
+/// The server's own style, added to the report's.
+const STYLE: &str = "
+.qw-bar,.qw-whatif{margin:0 0 1.5em;padding:.6em 1em;border-radius:6px}
+.qw-bar{background:#eef3f8;border:1px solid #c6d4e3}
+.qw-whatif{background:#fff4e0;border:3px solid #e08a00}
+.qw-flag{font-weight:bold;font-size:1.3em;letter-spacing:.05em;color:#8a4b00;margin:.2em 0}
+.qw-form{margin:.6em 0}.qw-form textarea{width:100%;max-width:60em;font:13px/1.4 ui-monospace,monospace}
+.qw-error{border:2px solid #b00020;background:#fdecee;padding:.4em .8em;margin:.5em 0;border-radius:4px}
+.qw-error pre{white-space:pre-wrap;margin:.3em 0;color:#7a0015}
+#qw-diff td,#qw-diff th{font-size:.95em}
+";
+
+/// Polls `/head` and reloads when new results land (while a script is
+/// being typed, it says so instead of reloading).
+fn script() -> String {
+    format!(
+        "
+(function(){{var top=document.getElementById('qw-top');if(!top||!window.fetch)return;
+var head=top.getAttribute('data-head');
+function poll(){{fetch('/head',{{cache:'no-store'}}).then(function(r){{return r.ok?r.text():null;}}).then(function(t){{
+if(t===null)return;t=t.trim();if(t===head)return;
+var s=document.getElementById('qw-script');
+if(s&&s.value.trim()!==''){{document.getElementById('qw-new').hidden=false;return;}}
+location.reload();}}).catch(function(){{}});}}
+setInterval(poll,{POLL_MS});}})();
+"
+    )
+}
+
+/// `'sha256-…'` of a text, for the Content-Security-Policy.
+fn csp_hash(text: &str) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let digest = Sha256::digest(text.as_bytes());
+    let mut s = String::from("'sha256-");
+    for chunk in digest.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            s.push(if i <= chunk.len() {
+                char::from(ABC[(n >> (18 - 6 * i) & 63) as usize])
+            } else {
+                '='
+            });
+        }
+    }
+    s.push('\'');
+    s
+}
+
+/// The directives every page adds: forms only to this server, fetches
+/// only from it, never framed, no `<base>`.
+const CSP_MORE: &str =
+    "form-action 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The report's page with `top` at the start of its body, the server's
+/// style and script added, and its Content-Security-Policy (a `<meta>` in
+/// the report) moved to the header with their hashes added.
+fn splice(report: &str, top: &str) -> Page {
+    const META: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"";
+    let script = script();
+    let (mine_style, mine_script) = (csp_hash(STYLE), csp_hash(&script));
+    let mut html = report.to_owned();
+    let mut policy = None;
+    if let Some(start) = html.find(META) {
+        if let Some(len) = html[start + META.len()..].find("\">") {
+            let content = html[start + META.len()..start + META.len() + len].to_owned();
+            let mut end = start + META.len() + len + 2;
+            if html[end..].starts_with('\n') {
+                end += 1;
+            }
+            html.replace_range(start..end, "");
+            policy = Some(content);
+        }
+    }
+    let mut directives: Vec<String> = policy
+        .as_deref()
+        .unwrap_or("default-src 'none'")
+        .split(';')
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty())
+        .collect();
+    for (name, hash) in [("style-src", &mine_style), ("script-src", &mine_script)] {
+        match directives
+            .iter_mut()
+            .find(|d| d.split(' ').next() == Some(name))
+        {
+            Some(d) => {
+                d.push(' ');
+                d.push_str(hash);
+            }
+            None => directives.push(format!("{name} {hash}")),
+        }
+    }
+    directives.push(CSP_MORE.to_owned());
+    if let Some(at) = html.find("</head>") {
+        html.insert_str(at, &format!("<style>{STYLE}</style>\n"));
+    }
+    if let Some(at) = html.find("<body>") {
+        let at = at + "<body>".len();
+        let at = at + usize::from(html[at..].starts_with('\n'));
+        html.insert_str(at, top);
+    }
+    if let Some(at) = html.rfind("</body>") {
+        html.insert_str(at, &format!("<script>{script}</script>\n"));
+    }
+    Page {
+        html,
+        csp: directives.join("; "),
+    }
+}
+
+/// A page of the server's own (errors, confirmations, no results yet).
+fn shell(title: &str, body: &str) -> Page {
+    let mut html =
+        String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
+    esc(&mut html, title);
+    html.push_str(" · qwhatif serve</title>\n</head>\n<body>\n<h1>");
+    esc(&mut html, title);
+    html.push_str("</h1>\n");
+    html.push_str(body);
+    html.push_str("\n</body>\n</html>\n");
+    splice(&html, "")
+}
+
+/// The change language, for the page's help.
+const LANGUAGE: &str = "start 2013-10-14            end 2014-02-28            skills Apps:Native
+holiday 2013-12-24          unholiday 2013-12-26
+add staff &quot;New hire&quot; track=Tenor skill=Apps [team=Mobile] [count=2]
+remove staff &quot;Bob&quot;          move staff &quot;Bob&quot; track=Money      reskill staff &quot;Bob&quot; skill=Web
+vacation &quot;Bob&quot; 2013-12-01..2013-12-10
+rank &quot;Item X&quot; 3             estimate &quot;Item X&quot; Apps:4,Web:1    triage &quot;Item X&quot; 1
+drop &quot;Item X&quot;               add work &quot;New item&quot; track=Tenor estimate=Apps:2 triage=1.5 rank=4";
+
+/// Runs `qwhatif serve` until SIGINT or SIGTERM (exit 0; a second signal
+/// while stopping ends it at once, 130).
+pub fn run(args: &ServeArgs, quiet: bool, verbose: bool) -> anyhow::Result<()> {
+    let repo = args.repo.clone().filter(|p| !p.as_os_str().is_empty());
+    let opts = Options {
+        addr: args.http,
+        public: args.public,
+        store: crate::snap::store::locate(repo)?,
+        verbose,
+    };
+    check_address(&opts.addr, opts.public)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(
+            sig,
+            i32::from(exit::INTERRUPTED),
+            Arc::clone(&stop),
+        )
+        .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&stop)))
+        .map_err(|e| Error::io("setting up signal handling", e))?;
+    }
+    let shown = opts.store.display().to_string();
+    let ready_file = args.ready_file.clone();
+    let mut wrote = Ok(());
+    serve(opts, stop, |bound| {
+        if let Some(p) = &ready_file {
+            wrote = write_ready(p, bound);
+        }
+        if !quiet {
+            eprintln!("qwhatif: serving {shown} on http://{bound}/");
+        }
+    })?;
+    wrote?;
+    Ok(())
+}
+
+/// Writes the bound address to `path` whole (a temporary file renamed).
+fn write_ready(path: &Path, bound: SocketAddr) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let io = |e| Error::io(format!("writing {}", path.display()), e);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    std::io::Write::write_all(&mut tmp, format!("http://{bound}/\n").as_bytes()).map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// `qwhatif serve`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Where to listen: a loopback address and port (port 0: any free
+    /// one; the address is printed on stderr).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// Allow an address off this machine. The page has no login: anyone
+    /// who can reach it can save scenarios and apply them.
+    #[arg(long)]
+    pub public: bool,
+    /// Write the page's address (`http://127.0.0.1:PORT/`) to FILE once
+    /// it is listening.
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
+    /// The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap.
+    #[arg(long, env = "QSNAP_REPO", value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_decode_plus_and_percent() {
+        let f = Form::parse(b"script=end+2014-02-28%3B+drop+%22A%26B%22&token=x&empty").unwrap();
+        assert_eq!(f.get("script"), Some("end 2014-02-28; drop \"A&B\""));
+        assert_eq!(f.get("token"), Some("x"));
+        assert_eq!(f.get("empty"), Some(""));
+        assert_eq!(f.get("none"), None);
+        assert!(Form::parse(b"a=%ff").is_err());
+    }
+
+    #[test]
+    fn the_reports_policy_moves_to_the_header_with_the_servers_hashes() {
+        let report = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n\
+            <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'sha256-A'; script-src 'sha256-B'\">\n\
+            <style>x</style>\n</head>\n<body>\n<h1>Plan</h1>\n<script>y</script>\n</body>\n</html>\n";
+        let page = splice(report, "<header>TOP</header>\n");
+        assert!(!page.html.contains("http-equiv"), "{}", page.html);
+        assert!(page
+            .html
+            .contains("<body>\n<header>TOP</header>\n<h1>Plan</h1>"));
+        assert!(page
+            .html
+            .contains(&format!("<style>{STYLE}</style>\n</head>")));
+        assert!(page
+            .html
+            .contains(&format!("<script>{}</script>\n</body>", script())));
+        assert_eq!(
+            page.csp,
+            format!(
+                "default-src 'none'; style-src 'sha256-A' {}; script-src 'sha256-B' {}; {CSP_MORE}",
+                csp_hash(STYLE),
+                csp_hash(&script())
+            )
+        );
+    }
+
+    #[test]
+    fn the_real_report_is_spliced() {
+        // The report of qplan --format html has the markers splice needs:
+        // a CSP meta, a head, a body.
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/quarter/conditioned.txt"
+        ))
+        .unwrap();
+        let input =
+            match crate::plan::input::read(&mut crate::stream::Reader::new(&bytes[..])).unwrap() {
+                crate::plan::Loaded::Input(i) => *i,
+                crate::plan::Loaded::Results(_) => unreachable!(),
+            };
+        let r = crate::plan::compute(input).unwrap();
+        let mut out = Vec::new();
+        html::html(&r, View::default(), &Extras::default(), &mut out).unwrap();
+        let page = splice(
+            &String::from_utf8(out).unwrap(),
+            "<header id=\"t\"></header>",
+        );
+        assert!(!page.html.contains("http-equiv=\"Content-Security-Policy\""));
+        assert!(page.html.contains("<body>\n<header id=\"t\"></header>"));
+        let style = page
+            .csp
+            .split("; ")
+            .find(|d| d.starts_with("style-src"))
+            .unwrap();
+        let script_src = page
+            .csp
+            .split("; ")
+            .find(|d| d.starts_with("script-src"))
+            .unwrap();
+        assert_eq!(style.matches("'sha256-").count(), 2, "{}", page.csp);
+        assert_eq!(script_src.matches("'sha256-").count(), 2, "{}", page.csp);
+    }
+
+    #[test]
+    fn a_known_sha256_in_base64() {
+        // sha256("") = e3b0c442…b855, base64 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
+        assert_eq!(
+            csp_hash(""),
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+        );
+    }
+
+    #[test]
+    fn only_loopback_without_public() {
+        let ok: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let v6: SocketAddr = "[::1]:8080".parse().unwrap();
+        let off: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert!(check_address(&ok, false).is_ok());
+        assert!(check_address(&v6, false).is_ok());
+        assert_eq!(check_address(&off, false).unwrap_err().exit_code(), 2);
+        assert!(check_address(&off, true).is_ok());
+    }
+}

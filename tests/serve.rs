@@ -1,0 +1,764 @@
+//! `qwhatif serve --http` (issue 13): every route over real HTTP on
+//! 127.0.0.1, port 0, and every request that must be refused. The server
+//! says where it listens on stderr; tests wait on that line with a
+//! deadline. Requests are written by hand on a socket, so that the tests
+//! control every header (Host, Origin, Sec-Fetch-Site, Content-Length).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+use crate::util::{fixture_text, Sandbox};
+
+/// A store holding the fixture quarter (conditioned, then its results).
+pub struct Store {
+    pub sb: Sandbox,
+    pub dir: PathBuf,
+    /// The commits that put `qplan conditioned` and `qplan results`.
+    pub conditioned: String,
+    pub results: String,
+}
+
+impl Store {
+    pub fn quarter() -> Store {
+        let sb = Sandbox::new();
+        let dir = sb.path().join("store");
+        let mut s = Store {
+            sb,
+            dir,
+            conditioned: String::new(),
+            results: String::new(),
+        };
+        s.conditioned = s.put("conditioned", &fixture_text("quarter/conditioned.txt"));
+        s.results = s.put_results();
+        s
+    }
+
+    pub fn tool(&self, tool: &str) -> Command {
+        let mut c = self.sb.cmd(tool);
+        c.env("QSNAP_REPO", &self.dir).env("QSNAP_FSYNC", "0");
+        c
+    }
+
+    fn stdout(&self, c: &mut Command) -> String {
+        let out = c.output().expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8")
+    }
+
+    /// Puts a stream as `qplan STAGE`; the commit.
+    pub fn put(&self, stage: &str, stream: &str) -> String {
+        let out = self.stdout(
+            self.tool("qsnap")
+                .args(["put", "qplan", stage, "-"])
+                .write_stdin(stream),
+        );
+        out.trim().to_owned()
+    }
+
+    /// Computes the plan of the current conditioned data and puts it.
+    pub fn put_results(&self) -> String {
+        let conditioned = self.stdout(self.tool("qsnap").args(["get", "qplan", "conditioned"]));
+        let results = self.stdout(self.tool("qplan").write_stdin(conditioned));
+        self.put("results", &results)
+    }
+
+    /// Every ref of the store and where it points.
+    pub fn refs(&self) -> BTreeMap<String, String> {
+        let repo = git2::Repository::open_bare(&self.dir).unwrap();
+        let mut refs = BTreeMap::new();
+        for r in repo.references().unwrap() {
+            let r = r.unwrap();
+            refs.insert(
+                r.name().unwrap().to_owned(),
+                r.target().map(|o| o.to_string()).unwrap_or_default(),
+            );
+        }
+        refs
+    }
+
+    /// A running `qwhatif serve` on this store.
+    pub fn serve(&self) -> Server {
+        let mut child = Process::new(assert_cmd::cargo::cargo_bin("qwhatif"))
+            .args(["serve", "--http", "127.0.0.1:0", "--repo"])
+            .arg(&self.dir)
+            .env("QSNAP_FSYNC", "0")
+            .env_remove("QSNAP_REPO")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start qwhatif serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        let mut server = Server { child, addr: None };
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("qwhatif serve says where it listens within 30 s");
+        let url = line
+            .split(" on http://")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        server.addr = Some(url.trim_end_matches('/').parse().expect("an address"));
+        server
+    }
+}
+
+/// A `qwhatif serve` process, killed when dropped.
+pub struct Server {
+    child: Child,
+    addr: Option<SocketAddr>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An answer: status, headers (names in lower case), body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Server {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr.expect("listening")
+    }
+
+    /// Sends `raw` as is; the answer.
+    pub fn raw(&self, raw: &[u8]) -> Answer {
+        let mut s = TcpStream::connect(self.addr()).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        // The server may answer (413) before reading what it refuses.
+        let _ = s.write_all(raw);
+        let mut bytes = Vec::new();
+        let _ = s.read_to_end(&mut bytes);
+        let split = bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no answer: {:?}", String::from_utf8_lossy(&bytes)));
+        let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
+        let body = &bytes[split + 4..];
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let chunked = headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+        let body = if chunked {
+            unchunk(body)
+        } else {
+            body.to_vec()
+        };
+        let body = String::from_utf8(body).expect("a UTF-8 body");
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request with this server as Host plus `headers`.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        let mut raw = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.addr()
+        );
+        for (k, v) in headers {
+            raw.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if method == "POST" {
+            raw.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        raw.push_str("\r\n");
+        raw.push_str(body);
+        self.raw(raw.as_bytes())
+    }
+
+    pub fn get(&self, path: &str) -> Answer {
+        self.request("GET", path, &[], "")
+    }
+
+    /// A form POST as a browser sends it from the page.
+    pub fn post(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let origin = format!("http://{}", self.addr());
+        self.request(
+            "POST",
+            path,
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Origin", &origin),
+                ("Sec-Fetch-Site", "same-origin"),
+            ],
+            &form(fields),
+        )
+    }
+
+    /// The CSRF token of the page.
+    pub fn token(&self) -> String {
+        let page = self.get("/").body;
+        let at = page.find("name=\"token\" value=\"").expect("a token") + 20;
+        page[at..at + 64].to_owned()
+    }
+}
+
+/// A chunked body, joined.
+fn unchunk(mut s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = s.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&s[..eol]);
+        let n = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&s[eol + 2..eol + 2 + n]);
+        s = &s[eol + 2 + n + 2..];
+    }
+    out
+}
+
+/// `application/x-www-form-urlencoded`.
+pub fn form(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let enc = |s: &str| {
+                s.bytes()
+                    .map(|b| match b {
+                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                            char::from(b).to_string()
+                        }
+                        b' ' => "+".to_owned(),
+                        b => format!("%{b:02X}"),
+                    })
+                    .collect::<String>()
+            };
+            format!("{}={}", enc(k), enc(v))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The text of the element with `id` (its first line of content).
+fn by_id<'a>(page: &'a str, id: &str) -> &'a str {
+    let at = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in the page"));
+    &page[at..]
+}
+
+const SCRIPT: &str = "end 2013-12-13\ndrop MOB-101";
+
+#[test]
+fn the_page_is_the_latest_results_report_with_the_form() {
+    let store = Store::quarter();
+    let server = store.serve();
+    let a = server.get("/");
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("content-type"), Some("text/html; charset=utf-8"));
+    // The report of the fixture quarter: 4 tracks, each with its charts.
+    assert_eq!(a.body.matches("<section class=\"track\"").count(), 4);
+    assert_eq!(a.body.matches("<svg class=\"chart supply\"").count(), 4);
+    // The results shown, and the head the script compares with.
+    assert!(a.body.contains(&format!("data-head=\"{}\"", store.results)));
+    assert!(a
+        .body
+        .contains(&format!("<code>{}</code>", &store.results[..12])));
+    // The form posts to /whatif with the token.
+    assert!(a.body.contains("<form method=\"post\" action=\"/whatif\""));
+    assert_eq!(server.token().len(), 64);
+    // The report's CSP is the header's, with the page's own hashes; no
+    // meta policy left to contradict it.
+    let csp = a.header("content-security-policy").expect("a CSP");
+    assert!(csp.starts_with("default-src 'none'; style-src 'sha256-"));
+    assert!(csp.contains("form-action 'self'"));
+    assert!(!a.body.contains("http-equiv=\"Content-Security-Policy\""));
+    assert_eq!(a.header("x-frame-options"), Some("DENY"));
+    // HEAD: the same headers, no body.
+    let h = server.request("HEAD", "/", &[], "");
+    assert_eq!(h.status, 200);
+    assert!(h.body.is_empty());
+}
+
+#[test]
+fn head_follows_new_results() {
+    let store = Store::quarter();
+    let server = store.serve();
+    let a = server.get("/head");
+    assert_eq!((a.status, a.body.trim()), (200, store.results.as_str()));
+    assert!(a.header("content-type").unwrap().starts_with("text/plain"));
+    // New conditioned data and its results: the head and the page move.
+    let changed = fixture_text("quarter/conditioned.txt").replace("2013-12-20", "2013-12-27");
+    store.put("conditioned", &changed);
+    let results = store.put_results();
+    assert_ne!(results, store.results);
+    assert_eq!(server.get("/head").body.trim(), results);
+    assert!(server
+        .get("/")
+        .body
+        .contains(&format!("data-head=\"{results}\"")));
+}
+
+#[test]
+fn an_empty_store_says_so() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("store");
+    sb.cmd("qsnap")
+        .env("QSNAP_REPO", &dir)
+        .arg("init")
+        .assert()
+        .success();
+    let store = Store {
+        sb,
+        dir,
+        conditioned: String::new(),
+        results: String::new(),
+    };
+    let server = store.serve();
+    let a = server.get("/");
+    assert_eq!(a.status, 200);
+    assert!(by_id(&a.body, "qw-none").contains("The store has no qplan results yet."));
+    assert_eq!(server.get("/head").body, "none\n");
+    // A what-if needs conditioned data: said, 422, the form kept.
+    let token = server.token();
+    let w = server.post(
+        "/whatif",
+        &[("token", &token), ("script", "end 2013-12-13")],
+    );
+    assert_eq!(w.status, 422, "{}", w.body);
+    assert!(
+        by_id(&w.body, "qw-error").contains("put a qplan conditioned version first"),
+        "{}",
+        w.body
+    );
+    assert!(w.body.contains(">end 2013-12-13</textarea>"));
+}
+
+#[test]
+fn a_whatif_shows_banner_base_changes_diff_and_buttons_and_stores_nothing() {
+    let store = Store::quarter();
+    let server = store.serve();
+    let before = store.refs();
+    let token = server.token();
+    let a = server.post("/whatif", &[("token", &token), ("script", SCRIPT)]);
+    assert_eq!(a.status, 200, "{}", a.body);
+    let banner = by_id(&a.body, "qw-whatif");
+    assert!(banner.starts_with(&format!(
+        "id=\"qw-whatif\" data-base=\"{}\">",
+        store.conditioned
+    )));
+    assert!(banner.contains("WHAT-IF · a scenario, not the plan of record"));
+    assert!(by_id(&a.body, "qw-base").starts_with(&format!(
+        "id=\"qw-base\">{}</code>",
+        &store.conditioned[..12]
+    )));
+    assert!(by_id(&a.body, "qw-changes").starts_with(
+        "id=\"qw-changes\"><li><code>end 2013-12-13</code></li><li><code>drop MOB-101</code></li></ol>"
+    ));
+    // MOB-101, Login rewrite, of Tenor, is in the baseline and not after.
+    let diff = by_id(&a.body, "qw-diff");
+    let row = &diff[diff
+        .find("<tr><td><code>MOB-101</code></td>")
+        .expect("MOB-101 moves")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("<td>Login rewrite</td><td>Tenor</td>"),
+        "{row}"
+    );
+    assert!(row.contains("<td>-</td><td class=\"n\"></td>"), "{row}");
+    // The buttons: save and apply post the script, the base and the token.
+    let keep = by_id(&a.body, "qw-keep");
+    assert!(keep.contains(&format!("name=\"base\" value=\"{}\"", store.conditioned)));
+    assert!(keep.contains("name=\"script\" value=\"end 2013-12-13&#10;drop MOB-101\""));
+    assert!(keep.contains(&format!("name=\"token\" value=\"{token}\"")));
+    assert!(keep.contains("id=\"qw-save\""));
+    assert!(keep.contains("formaction=\"/apply\""));
+    assert!(a.body.contains("<form method=\"get\" action=\"/\" class=\"qw-form\"><button type=\"submit\" id=\"qw-discard\">"));
+    // Then the scenario's report: its plan ends on the new end date.
+    assert!(a.body.contains("<h1>Plan 2013-10-07 to 2013-12-13</h1>"));
+    // Nothing stored.
+    assert_eq!(store.refs(), before);
+}
+
+/// The message the command line gives for `script` (without `qwhatif: `).
+fn cli_error(store: &Store, script: &str) -> String {
+    let out = store
+        .tool("qwhatif")
+        .arg(script)
+        .arg(crate::util::fixture("quarter/conditioned.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    let err = String::from_utf8(out.stderr).unwrap();
+    err.trim_end()
+        .strip_prefix("qwhatif: ")
+        .expect("the tool's prefix")
+        .to_owned()
+}
+
+fn html_escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[test]
+fn a_bad_script_is_422_with_the_command_lines_located_message_and_the_form_kept() {
+    let store = Store::quarter();
+    let server = store.serve();
+    let before = store.refs();
+    let token = server.token();
+    // A syntax error on line 2, and a name that does not exist (the
+    // closest names said).
+    for (script, expected) in [
+        (
+            "end 2013-12-13\nrank MOB-101",
+            "changes, line 2, column 1: rank needs a rank",
+        ),
+        (
+            "remove staff \"Ana Lina\"",
+            "changes, line 1, column 14: no person has the id or name \"Ana Lina\"; the closest are \"Ana Lima\"",
+        ),
+    ] {
+        let a = server.post("/whatif", &[("token", &token), ("script", script)]);
+        assert_eq!(a.status, 422, "{script}: {}", a.body);
+        let message = cli_error(&store, script);
+        assert!(message.starts_with(expected), "{message}");
+        let error = by_id(&a.body, "qw-error");
+        assert!(
+            error.contains(&format!("<pre>{}</pre>", html_escaped(&message))),
+            "{error}"
+        );
+        assert!(
+            a.body
+                .contains(&format!(">{}</textarea>", html_escaped(script))),
+            "{}",
+            &a.body[a.body.find("<textarea").unwrap()..]
+        );
+    }
+    // An empty script: 400, said.
+    let a = server.post("/whatif", &[("token", &token), ("script", " \n")]);
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("the script is empty"));
+    assert_eq!(store.refs(), before);
+}
+
+#[test]
+fn save_writes_only_the_scenario_branch() {
+    let store = Store::quarter();
+    let server = store.serve();
+    let before = store.refs();
+    let token = server.token();
+    let a = server.post(
+        "/save",
+        &[
+            ("token", &token),
+            ("name", "cut"),
+            ("base", &store.conditioned),
+            ("script", SCRIPT),
+        ],
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(by_id(&a.body, "qw-saved").contains("Saved scenario <code>cut</code>"));
+    let mut after = store.refs();
+    let scenario = after.remove("refs/qsnap/whatif/cut").expect("the scenario");
+    assert!(a.body.contains(&scenario));
+    assert_eq!(after, before, "nothing but the scenario's branch written");
+    // It is the command line's scenario: its script, on the base.
+    let list = store.stdout(store.tool("qwhatif").arg("list"));
+    assert!(list.contains("cut"), "{list}");
+    assert!(list.contains(&store.conditioned[..12]), "{list}");
+    assert!(list.contains("end 2013-12-13 (+1 more)"), "{list}");
+    // The same name again: refused (422), nothing replaced.
+    let again = server.post(
+        "/save",
+        &[
+            ("token", &token),
+            ("name", "cut"),
+            ("base", &store.conditioned),
+            ("script", "drop MOB-102"),
+        ],
+    );
+    assert_eq!(again.status, 422);
+    assert!(by_id(&again.body, "qw-error").contains("scenario cut exists"));
+    assert_eq!(store.refs().get("refs/qsnap/whatif/cut"), Some(&scenario));
+    // A bad name, no name, a bad base: 400.
+    for (name, base) in [
+        ("Cut!", store.conditioned.as_str()),
+        ("", store.conditioned.as_str()),
+        ("ok", "not-a-commit"),
+    ] {
+        let a = server.post(
+            "/save",
+            &[
+                ("token", &token),
+                ("name", name),
+                ("base", base),
+                ("script", SCRIPT),
+            ],
+        );
+        assert_eq!(a.status, 400, "{name} {base}: {}", a.body);
+    }
+    assert_eq!(store.refs().len(), before.len() + 1);
+}
+
+#[test]
+fn apply_makes_the_scenario_the_conditioned_data() {
+    let store = Store::quarter();
+    let server = store.serve();
+    let token = server.token();
+    let a = server.post(
+        "/apply",
+        &[
+            ("token", &token),
+            ("name", "cut"),
+            ("base", &store.conditioned),
+            ("script", SCRIPT),
+        ],
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let refs = store.refs();
+    let main = &refs["refs/heads/main"];
+    assert!(by_id(&a.body, "qw-applied").contains(&format!("commit <code>{main}</code>")));
+    assert!(refs.contains_key("refs/qsnap/whatif/cut"));
+    // main's conditioned data is the scenario's: the new end, no MOB-101.
+    let now = store.stdout(store.tool("qsnap").args(["get", "qplan", "conditioned"]));
+    assert!(now.contains("\t2013-10-07\t2013-12-13\t"), "{now}");
+    assert!(!now.contains("MOB-101"));
+    // Applying on a base that is no longer main's: refused, main stays.
+    let b = server.post(
+        "/apply",
+        &[
+            ("token", &token),
+            ("name", "late"),
+            ("base", &store.conditioned),
+            ("script", "drop MOB-102"),
+        ],
+    );
+    assert_eq!(b.status, 422, "{}", b.body);
+    assert!(by_id(&b.body, "qw-error").contains("is now"));
+    assert_eq!(&store.refs()["refs/heads/main"], main);
+}
+
+#[test]
+fn posts_from_elsewhere_or_without_the_token_are_refused() {
+    let store = Store::quarter();
+    let server = store.serve();
+    let before = store.refs();
+    let token = server.token();
+    let body = form(&[
+        ("token", &token),
+        ("name", "x"),
+        ("base", &store.conditioned),
+        ("script", SCRIPT),
+    ]);
+    let ours = format!("http://{}", server.addr());
+    let form_type = ("Content-Type", "application/x-www-form-urlencoded");
+    for path in ["/whatif", "/save", "/apply"] {
+        // Another site, by Sec-Fetch-Site or by Origin.
+        for headers in [
+            vec![form_type, ("Sec-Fetch-Site", "cross-site")],
+            vec![form_type, ("Sec-Fetch-Site", "same-site")],
+            vec![form_type, ("Origin", "http://evil.example")],
+            vec![form_type, ("Origin", "null")],
+        ] {
+            let a = server.request("POST", path, &headers, &body);
+            assert_eq!(a.status, 403, "{path} {headers:?}");
+            assert!(a.body.contains("refused"));
+        }
+        // Our origin, but no token, or another one.
+        let origin = [form_type, ("Origin", ours.as_str())];
+        for fields in [
+            vec![("name", "x"), ("script", SCRIPT)],
+            vec![("token", "0".repeat(64).as_str()), ("script", SCRIPT)],
+            vec![("token", &token[..63]), ("script", SCRIPT)],
+        ] {
+            let a = server.request("POST", path, &origin, &form(&fields));
+            assert_eq!(a.status, 403, "{path} {fields:?}");
+            assert!(a.body.contains("token"));
+        }
+        // Not a form.
+        let a = server.request("POST", path, &[("Content-Type", "text/plain")], &body);
+        assert_eq!(a.status, 415);
+    }
+    // Without Origin and Sec-Fetch-Site (curl), the token suffices.
+    let a = server.request("POST", "/whatif", &[form_type], &body);
+    assert_eq!(a.status, 200);
+    assert_eq!(store.refs(), before);
+}
+
+#[test]
+fn bodies_are_bounded() {
+    let store = Store::quarter();
+    let server = store.serve();
+    let token = server.token();
+    let big = "x".repeat(70 * 1024);
+    // Said by Content-Length, and refused before it is read.
+    let head = format!(
+        "POST /whatif HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\n",
+        server.addr()
+    );
+    let a = server.raw(head.as_bytes());
+    assert_eq!(a.status, 413);
+    // Sent whole, as a field.
+    let a = server.post("/whatif", &[("token", &token), ("script", &big)]);
+    assert_eq!(a.status, 413);
+    // Chunked, with no length said.
+    let body = form(&[("token", &token), ("script", &big)]);
+    let chunked = format!(
+        "POST /whatif HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        server.addr(),
+        body.len()
+    );
+    assert_eq!(server.raw(chunked.as_bytes()).status, 413);
+    // Still serving.
+    assert_eq!(server.get("/head").status, 200);
+}
+
+#[test]
+fn unknown_routes_wrong_methods_and_wrong_hosts() {
+    let store = Store::quarter();
+    let server = store.serve();
+    let a = server.get("/nothing/<here>");
+    assert_eq!(a.status, 404);
+    assert!(
+        a.body.contains("/nothing/&lt;here&gt;"),
+        "escaped: {}",
+        a.body
+    );
+    for path in ["/whatif", "/save", "/apply"] {
+        let a = server.get(path);
+        assert_eq!(a.status, 405, "GET {path}");
+        assert_eq!(a.header("allow"), Some("POST"));
+    }
+    for path in ["/", "/head"] {
+        let a = server.request(
+            "POST",
+            path,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            "",
+        );
+        assert_eq!(a.status, 405, "POST {path}");
+        assert_eq!(a.header("allow"), Some("GET, HEAD"));
+        assert_eq!(server.request("DELETE", path, &[], "").status, 405);
+    }
+    // A Host that is not this server (a rebound DNS name): 421.
+    let raw = "GET / HTTP/1.1\r\nHost: evil.example:80\r\nConnection: close\r\n\r\n";
+    assert_eq!(server.raw(raw.as_bytes()).status, 421);
+    // localhost is this server too.
+    let raw = format!(
+        "GET /head HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n",
+        server.addr().port()
+    );
+    assert_eq!(server.raw(raw.as_bytes()).status, 200);
+}
+
+#[test]
+fn concurrent_and_broken_requests_do_not_stop_it() {
+    let store = Store::quarter();
+    let server = store.serve();
+    let token = server.token();
+    std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for i in 0..12 {
+            let (server, token) = (&server, &token);
+            handles.push(s.spawn(move || {
+                match i % 4 {
+                    0 => server.get("/").status,
+                    1 => {
+                        server
+                            .post("/whatif", &[("token", token), ("script", SCRIPT)])
+                            .status
+                    }
+                    2 => {
+                        server
+                            .post("/whatif", &[("token", token), ("script", "rank")])
+                            .status
+                    }
+                    _ => {
+                        // Garbage, then a connection closed half-way.
+                        let mut c = TcpStream::connect(server.addr()).unwrap();
+                        let _ = c.write_all(b"\x00\xff NOT HTTP\r\n\r\n");
+                        drop(c);
+                        let mut c = TcpStream::connect(server.addr()).unwrap();
+                        let _ =
+                            c.write_all(b"POST /whatif HTTP/1.1\r\nContent-Length: 50\r\n\r\nab");
+                        drop(c);
+                        server.get("/head").status
+                    }
+                }
+            }));
+        }
+        let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for (i, st) in statuses.iter().enumerate() {
+            let want = [200, 200, 422, 200][i % 4];
+            assert_eq!(*st, want, "request {i}");
+        }
+    });
+    assert_eq!(server.get("/head").body.trim(), store.results);
+}
+
+#[test]
+fn an_address_off_this_machine_needs_public() {
+    let store = Store::quarter();
+    store
+        .tool("qwhatif")
+        .args(["serve", "--http", "0.0.0.0:0"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not a loopback address"))
+        .stderr(predicates::str::contains("--public"));
+    store
+        .tool("qwhatif")
+        .args(["serve", "--http", "localhost"])
+        .assert()
+        .code(2);
+}
