@@ -23,13 +23,25 @@ _qwatch() {
 
     case "${cmd}" in
         qwatch)
-            opts="-q -v -h -V --repo --on-busy --debounce --every --grace --state --once --exit-on-error --config --quiet --verbose --help --version"
+            opts="-q -v -h -V --repo --bus --events --token-file --on-busy --debounce --every --grace --state --once --exit-on-error --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --events)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -602,3 +602,258 @@ fn usage_and_config_errors() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `qsnap serve` on ipc sockets in the sandbox, stopped when dropped.
+struct Service {
+    child: Child,
+    rep: String,
+}
+
+impl Service {
+    /// Starts the service and waits (bounded) for the line saying it serves.
+    fn start(sb: &Sandbox) -> Service {
+        use std::io::BufRead;
+        let rep = format!("ipc://{}", sb.path().join("rep.sock").display());
+        let publish = format!("ipc://{}", sb.path().join("pub.sock").display());
+        let mut c = tool(sb, "qsnap");
+        c.arg("--repo")
+            .arg(store(sb))
+            .args(["serve", "--rep", &rep, "--pub", &publish])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("qsnap serve");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pipe = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let end = Instant::now() + DEADLINE;
+        loop {
+            match rx.recv_timeout(end.saturating_duration_since(Instant::now())) {
+                Ok(line) if line.starts_with("qsnap: serving") => break,
+                Ok(_) => {}
+                Err(_) => panic!("qsnap serve did not start"),
+            }
+        }
+        Service { child, rep }
+    }
+
+    fn stop(mut self) {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bus_watcher(sb: &Sandbox, svc: &Service, args: &[&str]) -> Watcher {
+    let mut c = tool(sb, "qwatch");
+    c.args(["--bus", &svc.rep]).args(args);
+    Watcher(c.spawn().expect("qwatch"))
+}
+
+#[test]
+fn bus_a_watcher_started_after_the_first_event_catches_up_then_follows() {
+    let sb = Sandbox::new();
+    put(&sb, "raw", 0);
+    let svc = Service::start(&sb);
+    // Announced to nobody: the watcher is not there yet.
+    let first = put(&sb, "raw", 1);
+    let seen = sb.path().join("seen");
+    let state = sb.path().join("cp");
+    let script = r#"echo "$QWATCH_COMMIT $QWATCH_SEQ" >> "$0""#;
+    let _w = bus_watcher(
+        &sb,
+        &svc,
+        &[
+            "--state",
+            state.to_str().unwrap(),
+            "t",
+            "raw",
+            "--",
+            "sh",
+            "-c",
+            script,
+            seen.to_str().unwrap(),
+        ],
+    );
+    wait_for("the catch-up run", || lines(&seen).len() == 1);
+    // The service announced one put (the one made after it started), so
+    // the heads reply is at sequence 1.
+    assert_eq!(lines(&seen), [format!("{first} 1")]);
+    let second = put(&sb, "raw", 2);
+    wait_for("the run on the event", || lines(&seen).len() == 2);
+    assert_eq!(lines(&seen)[1], format!("{second} 2"));
+    assert_eq!(head(&sb, "t", "raw").as_deref(), Some(&*second));
+    wait_for("the checkpoint", || {
+        checkpoint(&state, "raw").as_deref() == Some(&*second)
+    });
+}
+
+#[test]
+fn bus_a_service_restart_is_a_new_epoch_and_puts_made_meanwhile_are_caught_up() {
+    let sb = Sandbox::new();
+    put(&sb, "raw", 0);
+    let svc = Service::start(&sb);
+    let seen = sb.path().join("seen");
+    let script = r#"echo "$QWATCH_COMMIT $QWATCH_EPOCH" >> "$0""#;
+    let mut w = bus_watcher(
+        &sb,
+        &svc,
+        &[
+            "-v",
+            "t",
+            "raw",
+            "--",
+            "sh",
+            "-c",
+            script,
+            seen.to_str().unwrap(),
+        ],
+    );
+    wait_for("the catch-up run", || lines(&seen).len() == 1);
+    let old_epoch = lines(&seen)[0]
+        .split(' ')
+        .nth(1)
+        .map(str::to_owned)
+        .expect("epoch");
+    svc.stop();
+    // Nobody announces this one.
+    let meanwhile = put(&sb, "raw", 1);
+    let svc = Service::start(&sb);
+    wait_for("the run after the restart", || lines(&seen).len() == 2);
+    let (commit, epoch) = lines(&seen)[1]
+        .split_once(' ')
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .expect("line");
+    assert_eq!(commit, meanwhile);
+    assert_ne!(epoch, old_epoch);
+    let last = put(&sb, "raw", 2);
+    wait_for("the run on the new service's event", || {
+        lines(&seen).len() == 3
+    });
+    assert!(lines(&seen)[2].starts_with(&last));
+    assert_eq!(head(&sb, "t", "raw"), Some(last));
+    assert_eq!(w.0.try_wait().expect("wait"), None);
+    drop(svc);
+}
+
+#[test]
+fn bus_a_service_not_there_yet_is_waited_for_and_said_once() {
+    let sb = Sandbox::new();
+    let first = put(&sb, "raw", 1);
+    let seen = sb.path().join("seen");
+    let rep = format!("ipc://{}", sb.path().join("rep.sock").display());
+    let mut c = tool(&sb, "qwatch");
+    c.args([
+        "--bus",
+        &rep,
+        "t",
+        "raw",
+        "--",
+        "sh",
+        "-c",
+        APPEND,
+        seen.to_str().unwrap(),
+    ])
+    .stderr(Stdio::piped());
+    let mut w = Watcher(c.spawn().expect("qwatch"));
+    let svc = Service::start(&sb);
+    wait_for("the catch-up run", || lines(&seen).len() == 1);
+    assert_eq!(lines(&seen), std::slice::from_ref(&first));
+    drop(svc);
+    w.signal(libc::SIGTERM);
+    assert_eq!(w.exit_code(), Some(130));
+    let mut err = String::new();
+    use std::io::Read;
+    w.0.stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("read");
+    assert_eq!(err.matches("retrying until it answers").count(), 1, "{err}");
+    assert!(err.contains("answers again"), "{err}");
+}
+
+#[test]
+fn bus_a_failed_command_is_published_on_app_errors() {
+    let sb = Sandbox::new();
+    put(&sb, "raw", 0);
+    let svc = Service::start(&sb);
+    let publish = format!("ipc://{}", sb.path().join("pub.sock").display());
+    let mut sub = qplan::bus::Subscriber::connect(&publish, ["t errors"]).expect("subscribe");
+    // Wait until the subscription is in place: a heartbeat arrives.
+    let end = Instant::now() + DEADLINE;
+    while !matches!(
+        sub.recv(Duration::from_millis(100)),
+        Ok(Some(qplan::bus::Message::Heartbeat(_)))
+    ) {
+        assert!(Instant::now() < end, "no heartbeat");
+    }
+    let _w = bus_watcher(
+        &sb,
+        &svc,
+        &["t", "raw", "--", "sh", "-c", "echo broken >&2; exit 4"],
+    );
+    let end = Instant::now() + DEADLINE;
+    let text = loop {
+        assert!(Instant::now() < end, "no failure published");
+        if let Ok(Some(qplan::bus::Message::Error { app, text })) =
+            sub.recv(Duration::from_millis(100))
+        {
+            assert_eq!(app, "t");
+            break text;
+        }
+    };
+    assert!(
+        text.contains("exit status 4") && text.contains("broken"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bus_the_fixture_chain_runs_through_the_service() {
+    let sb = Sandbox::new();
+    let svc = Service::start(&sb);
+    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut c = tool(&sb, "qwatch");
+    c.current_dir(top)
+        .env("QSNAP_REPO", store(&sb))
+        .args(["--bus", &svc.rep, "--config"])
+        .arg(top.join("fixtures/quarter/chain.toml"))
+        .stdout(Stdio::null());
+    let _w = Watcher(c.spawn().expect("qwatch"));
+    let mut p = tool(&sb, "qsnap");
+    p.arg("--repo")
+        .arg(store(&sb))
+        .args(["put", "qplan", "raw"])
+        .arg(top.join("fixtures/quarter/raw.txt"));
+    let raw = String::from_utf8(p.output().expect("put raw").stdout).expect("utf8");
+    wait_for("the results", || head(&sb, "qplan", "results").is_some());
+    let conditioned = head(&sb, "qplan", "conditioned").expect("conditioned");
+    // The checkpoints are kept in the store named by QSNAP_REPO.
+    let cps: Vec<String> = std::fs::read_dir(store(&sb).join("qwatch"))
+        .expect("checkpoints")
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
+        .collect();
+    wait_for("both checkpoints", || {
+        let all: String = std::fs::read_dir(store(&sb).join("qwatch"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        all.contains(raw.trim()) && all.contains(&conditioned)
+    });
+    assert!(cps.len() <= 2);
+    assert_eq!(head(&sb, "qplan", "raw").as_deref(), Some(raw.trim()));
+}

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::snap::Resource;
 use crate::watch::runner::{self, Options, Rule, Stop};
 use crate::watch::state::Checkpoint;
-use crate::watch::{config, duration, OnBusy, RepoSource, RuleSpec};
+use crate::watch::{config, duration, BusSource, OnBusy, RepoSource, RuleSpec, Source};
 
 /// Run a command whenever a resource gets a new snapshot.
 ///
@@ -29,6 +29,11 @@ use crate::watch::{config, duration, OnBusy, RepoSource, RuleSpec};
 ///                    the bus's sequence number and epoch (empty with --repo)
 ///   QWATCH_RULE      the rule's name
 ///   QSNAP_REPO       the store (with --repo), so `qsnap get` reads the same
+///
+/// It watches a store directly (--repo DIR: no service needed) or listens
+/// to `qsnap serve` (--bus URL, the default without --repo): events ring
+/// the bell, the service's HEADS reply is the truth; a lost event, a
+/// restarted service or a missed heartbeat makes it read the heads again.
 ///
 /// Catch-up first: on start, qwatch reads the heads and runs once for every
 /// head its checkpoint (--state) has not recorded, so a watcher that was down
@@ -61,9 +66,23 @@ pub struct Args {
     pub command: Vec<String>,
 
     /// Watch this store directly (no service): its main branch is polled
-    /// every 2 ms.
+    /// every 2 ms. With --bus, only where the checkpoints are kept.
     #[arg(long, env = "QSNAP_REPO", value_name = "DIR")]
     pub repo: Option<PathBuf>,
+
+    /// Watch through `qsnap serve` at this request address (the default
+    /// when no --repo is given: tcp://127.0.0.1:5000).
+    #[arg(long, value_name = "URL")]
+    pub bus: Option<String>,
+
+    /// The service's events address (default: what its HEADS reply says).
+    #[arg(long, value_name = "URL")]
+    pub events: Option<String>,
+
+    /// Send the token on this file's first line with every request (a
+    /// service started with --public).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 
     /// What a newer head does while the command runs: queue (one more run
     /// against the newest head when it ends), restart (stop it: SIGTERM to
@@ -164,12 +183,6 @@ impl Tool for Args {
 
     fn run(self, _out: &mut dyn Write) -> anyhow::Result<()> {
         let specs = self.rules()?;
-        let Some(repo) = self.repo.clone().filter(|p| !p.as_os_str().is_empty()) else {
-            return Err(Error::Usage(
-                "give --repo DIR (or set QSNAP_REPO): the bus mode is not built yet".into(),
-            )
-            .into());
-        };
         let mut watch: Vec<Resource> = Vec::new();
         for s in &specs {
             for r in &s.watch {
@@ -178,20 +191,59 @@ impl Tool for Args {
                 }
             }
         }
-        let mut source = RepoSource::new(&repo, watch)?;
-        let state_dir = source.dir().join("qwatch");
+        let repo = self.repo.clone().filter(|p| !p.as_os_str().is_empty());
+        let verbose = self.verbosity.verbose > 0;
+        let (mut source, state_dir): (Box<dyn Source>, PathBuf) = match (&self.bus, repo) {
+            (None, Some(repo)) => {
+                let source = RepoSource::new(&repo, watch)?;
+                let dir = source.dir().join("qwatch");
+                (Box::new(source), dir)
+            }
+            (bus, repo) => {
+                let url = bus.as_deref().unwrap_or(crate::bus::DEFAULT_REP);
+                let token = self
+                    .token_file
+                    .as_deref()
+                    .map(crate::bus::server::read_token)
+                    .transpose()?;
+                let dir = match repo {
+                    Some(r) => std::path::absolute(&r)
+                        .map_err(|e| Error::io(format!("finding {}", r.display()), e))?
+                        .join("qwatch"),
+                    None => state_home()?,
+                };
+                let source = BusSource::new(url, self.events.clone(), token, verbose);
+                (Box::new(source), dir)
+            }
+        };
         let rules = load_rules(specs, &state_dir)?;
         let opts = Options {
             once: self.once,
             exit_on_error: self.exit_on_error,
             grace: self.grace,
-            verbose: self.verbosity.verbose > 0,
+            verbose,
             quiet: self.verbosity.quiet,
         };
         let stop = Stop::install()?;
-        runner::run(rules, &mut source, &opts, &stop)?;
+        runner::run(rules, source.as_mut(), &opts, &stop)?;
         Ok(())
     }
+}
+
+/// Where checkpoints go when no store is named: `$XDG_STATE_HOME/qwatch`,
+/// else `~/.local/state/qwatch`.
+fn state_home() -> anyhow::Result<PathBuf> {
+    let nonempty = |v: &str| std::env::var_os(v).filter(|s| !s.is_empty());
+    if let Some(dir) = nonempty("XDG_STATE_HOME") {
+        return Ok(PathBuf::from(dir).join("qwatch"));
+    }
+    if let Some(home) = nonempty("HOME") {
+        return Ok(PathBuf::from(home).join(".local/state/qwatch"));
+    }
+    Err(
+        Error::Usage("where do checkpoints go? give --state FILE, --repo DIR or set HOME".into())
+            .into(),
+    )
 }
 
 /// Each rule with its checkpoint, read before anything runs.

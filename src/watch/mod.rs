@@ -2,18 +2,21 @@
 //! head, so that the stages chain themselves (SPEC sections 1 and 9).
 //!
 //! - [`source`]: where heads come from (the truth) and what says they may
-//!   have changed (the doorbell): a local store polled, or the bus;
+//!   have changed (the doorbell): a local store polled;
+//! - [`bus`]: the same from `qsnap serve`'s events and HEADS;
 //! - [`runner`]: the loop, the policies (`queue`, `restart`, `drop`,
 //!   debounce, timer), the commands in their process groups, signals;
 //! - [`state`]: the checkpoint, what each rule has processed;
 //! - [`config`]: rules from the command line or a chain file;
 //! - [`duration`]: `15m`, `500ms` and the like.
 
+pub mod bus;
 pub mod config;
 pub mod duration;
 pub mod runner;
 pub mod source;
 pub mod state;
 
+pub use bus::BusSource;
 pub use config::{OnBusy, RuleSpec};
 pub use source::{Heads, RepoSource, Source};
