@@ -766,19 +766,31 @@ fn bus_a_service_not_there_yet_is_waited_for_and_said_once() {
     ])
     .stderr(Stdio::piped());
     let mut w = Watcher(c.spawn().expect("qwatch"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pipe = w.0.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut err = String::new();
+    // The service starts only once qwatch has found it away.
+    let end = Instant::now() + DEADLINE;
+    while !err.contains("retrying until it answers") {
+        let line = rx
+            .recv_timeout(end.saturating_duration_since(Instant::now()))
+            .expect("qwatch says the service is away");
+        err.push_str(&line);
+        err.push('\n');
+    }
     let svc = Service::start(&sb);
     wait_for("the catch-up run", || lines(&seen).len() == 1);
     assert_eq!(lines(&seen), std::slice::from_ref(&first));
-    drop(svc);
     w.signal(libc::SIGTERM);
     assert_eq!(w.exit_code(), Some(130));
-    let mut err = String::new();
-    use std::io::Read;
-    w.0.stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut err)
-        .expect("read");
+    drop(svc);
+    err.extend(rx.iter().map(|l| l + "\n"));
     assert_eq!(err.matches("retrying until it answers").count(), 1, "{err}");
     assert!(err.contains("answers again"), "{err}");
 }
