@@ -236,7 +236,7 @@ fn html_errors_are_clear_and_write_nothing() {
 }
 
 /// Chromium, when installed (`make deps` installs it).
-fn chromium() -> Option<PathBuf> {
+pub fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMIUM").map(PathBuf::from) {
         return Some(p);
     }

@@ -320,6 +320,9 @@ fn the_page_is_the_latest_results_report_with_the_form() {
     assert!(csp.contains("form-action 'self'"));
     assert!(!a.body.contains("http-equiv=\"Content-Security-Policy\""));
     assert_eq!(a.header("x-frame-options"), Some("DENY"));
+    // Regression: with no-referrer, Chromium sends `Origin: null` with the
+    // page's own form posts, and they were refused as cross-site.
+    assert_eq!(a.header("referrer-policy"), Some("same-origin"));
     // HEAD: the same headers, no body.
     let h = server.request("HEAD", "/", &[], "");
     assert_eq!(h.status, 200);
@@ -412,6 +415,12 @@ fn a_whatif_shows_banner_base_changes_diff_and_buttons_and_stores_nothing() {
         "{row}"
     );
     assert!(row.contains("<td>-</td><td class=\"n\"></td>"), "{row}");
+    // Every item moving has its track, moved there or not: MOB-105,
+    // Search filters, is in Bass.
+    assert!(
+        diff.contains("<tr><td><code>MOB-105</code></td><td>Search filters</td><td>Bass</td>"),
+        "{diff}"
+    );
     // The buttons: save and apply post the script, the base and the token.
     let keep = by_id(&a.body, "qw-keep");
     assert!(keep.contains(&format!("name=\"base\" value=\"{}\"", store.conditioned)));
@@ -761,4 +770,328 @@ fn an_address_off_this_machine_needs_public() {
         .args(["serve", "--http", "localhost"])
         .assert()
         .code(2);
+}
+
+/// A headless Chromium driven over the DevTools protocol on a pipe
+/// (`--remote-debugging-pipe`: requests on its fd 3, answers on its fd 4,
+/// each a JSON message ended by a NUL): no port, no websocket, no crate.
+struct Browser {
+    child: Child,
+    to: std::io::PipeWriter,
+    from: mpsc::Receiver<serde_json::Value>,
+    next: u64,
+    session: String,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How long any one step in the browser may take.
+const STEP: Duration = Duration::from_secs(20);
+
+impl Browser {
+    /// Starts Chromium on `url` and attaches to its page.
+    fn open(chromium: &std::path::Path, profile: &std::path::Path, url: &str) -> Browser {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let (their_in, to) = std::io::pipe().expect("a pipe");
+        let (from, their_out) = std::io::pipe().expect("a pipe");
+        let (fd_in, fd_out) = (their_in.as_raw_fd(), their_out.as_raw_fd());
+        let mut cmd = Process::new(chromium);
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--hide-scrollbars",
+            "--window-size=1200,1600",
+            "--remote-debugging-pipe",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::File::create(profile.with_extension("log"))
+                .map_or_else(|_| Stdio::null(), Stdio::from),
+        );
+        // SAFETY: between fork and exec only dup2, which is
+        // async-signal-safe, on descriptors this process owns; dup2 clears
+        // close-on-exec on the copies, so Chromium inherits them as 3, 4.
+        unsafe {
+            cmd.pre_exec(move || {
+                // Out of the way of 3 and 4 first, then into them.
+                let (a, b) = (
+                    libc::fcntl(fd_in, libc::F_DUPFD, 10),
+                    libc::fcntl(fd_out, libc::F_DUPFD, 10),
+                );
+                if a < 0 || b < 0 || libc::dup2(a, 3) < 0 || libc::dup2(b, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("start chromium");
+        drop((their_in, their_out));
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(from);
+            let mut buf = Vec::new();
+            while r.read_until(0, &mut buf).is_ok_and(|n| n > 0) {
+                if buf.last() == Some(&0) {
+                    buf.pop();
+                }
+                if let Ok(v) = serde_json::from_slice(&buf) {
+                    if tx.send(v).is_err() {
+                        break;
+                    }
+                }
+                buf.clear();
+            }
+        });
+        let mut b = Browser {
+            child,
+            to,
+            from: rx,
+            next: 0,
+            session: String::new(),
+        };
+        let deadline = std::time::Instant::now() + STEP;
+        let target = loop {
+            let targets = b.call("Target.getTargets", serde_json::json!({}), None);
+            let page = targets["targetInfos"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|t| t["type"] == "page")
+                .and_then(|t| t["targetId"].as_str().map(str::to_owned));
+            if let Some(t) = page {
+                break t;
+            }
+            assert!(std::time::Instant::now() < deadline, "no page in chromium");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let attached = b.call(
+            "Target.attachToTarget",
+            serde_json::json!({ "targetId": target, "flatten": true }),
+            None,
+        );
+        b.session = attached["sessionId"]
+            .as_str()
+            .expect("a session")
+            .to_owned();
+        b
+    }
+
+    /// Sends a command (to the page's session when `session`); its result.
+    fn call(
+        &mut self,
+        method: &str,
+        params: serde_json::Value,
+        session: Option<&str>,
+    ) -> serde_json::Value {
+        self.try_call(method, params, session)
+            .unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    fn try_call(
+        &mut self,
+        method: &str,
+        params: serde_json::Value,
+        session: Option<&str>,
+    ) -> Result<serde_json::Value, String> {
+        self.next += 1;
+        let id = self.next;
+        let mut msg = serde_json::json!({ "id": id, "method": method, "params": params });
+        if let Some(s) = session {
+            msg["sessionId"] = serde_json::Value::from(s);
+        }
+        let mut bytes = serde_json::to_vec(&msg).unwrap();
+        bytes.push(0);
+        self.to.write_all(&bytes).map_err(|e| e.to_string())?;
+        let deadline = std::time::Instant::now() + STEP;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let v = self
+                .from
+                .recv_timeout(left)
+                .map_err(|_| format!("no answer within {STEP:?}"))?;
+            if v["id"].as_u64() == Some(id) {
+                return match v.get("error") {
+                    Some(e) => Err(e.to_string()),
+                    None => Ok(v["result"].clone()),
+                };
+            }
+        }
+    }
+
+    /// Evaluates `js` in the page; its value (an error while the page
+    /// navigates is `None`).
+    fn eval(&mut self, js: &str) -> Option<serde_json::Value> {
+        let session = self.session.clone();
+        let r = self
+            .try_call(
+                "Runtime.evaluate",
+                serde_json::json!({ "expression": js, "returnByValue": true }),
+                Some(&session),
+            )
+            .ok()?;
+        if r.get("exceptionDetails").is_some() {
+            return None;
+        }
+        Some(r["result"]["value"].clone())
+    }
+
+    /// Waits until `js` gives something other than null, false or an
+    /// error; that value.
+    fn wait_for(&mut self, what: &str, js: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + STEP;
+        loop {
+            match self.eval(js) {
+                Some(v) if !v.is_null() && v != serde_json::Value::Bool(false) => return v,
+                _ => {}
+            }
+            if std::time::Instant::now() > deadline {
+                let seen = self.eval(
+                    "location.href + ' ' + document.title + ': ' + document.body.innerText.slice(0, 400)",
+                );
+                panic!("{what}: not within {STEP:?}; the page is {seen:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A PNG of the page as it is.
+    fn screenshot(&mut self) -> Vec<u8> {
+        let session = self.session.clone();
+        let r = self.call(
+            "Page.captureScreenshot",
+            serde_json::json!({ "format": "png" }),
+            Some(&session),
+        );
+        base64(r["data"].as_str().expect("image data"))
+    }
+}
+
+/// Standard base64, decoded.
+fn base64(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("not base64: {c}"),
+        }
+    };
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    for chunk in s.as_bytes().chunks(4) {
+        let data: Vec<u8> = chunk.iter().copied().filter(|&c| c != b'=').collect();
+        let n = data
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &c)| n | val(c) << (18 - 6 * i));
+        out.extend_from_slice(&n.to_be_bytes()[1..data.len()]);
+    }
+    out
+}
+
+#[test]
+fn the_page_works_in_chromium_through_its_form() {
+    let Some(chromium) = crate::report::chromium() else {
+        eprintln!(
+            "\n*** SKIPPED the_page_works_in_chromium_through_its_form: no chromium on PATH \
+             (`make deps` installs Debian's chromium; set CHROMIUM=/path to use another) ***\n"
+        );
+        return;
+    };
+    let store = Store::quarter();
+    let server = store.serve();
+    let url = format!("http://{}/", server.addr());
+    let mut b = Browser::open(&chromium, &store.sb.path().join("profile"), &url);
+
+    // The report, drawn: the fixture quarter's 4 tracks, a supply chart
+    // each, the 4 skills of All, one date or DNF mark per item of All
+    // (45), and the report's own script ran under the page's CSP.
+    b.wait_for(
+        "the page",
+        "document.readyState === 'complete' && !!document.getElementById('qw-form')",
+    );
+    let counts = b.wait_for(
+        "the charts",
+        "document.readyState === 'complete' && JSON.stringify([document.querySelectorAll('section.track').length,
+            document.querySelectorAll('svg.chart.supply').length,
+            document.querySelectorAll('#track-0 g.skill').length,
+            document.querySelectorAll('#track-0 circle.done, #track-0 path.dnf').length,
+            document.documentElement.className,
+            document.querySelector('svg.chart.supply').getBoundingClientRect().width > 300])",
+    );
+    assert_eq!(counts, r#"[4,4,4,45,"js",true]"#);
+
+    // New results land: the page reloads by itself (its script polls
+    // /head) and shows them.
+    b.eval("window.qwMark = 1; true");
+    let changed = fixture_text("quarter/conditioned.txt").replace("2013-12-20", "2013-12-27");
+    store.put("conditioned", &changed);
+    let results = store.put_results();
+    let head = b.wait_for(
+        "the reload on new results",
+        "window.qwMark === undefined && document.readyState === 'complete' && document.getElementById('qw-top') && document.getElementById('qw-top').getAttribute('data-head')",
+    );
+    assert_eq!(head, results.as_str());
+
+    // A what-if typed into the form and submitted with its button: the
+    // banner and the diff.
+    b.eval(
+        "document.getElementById('qw-script').value = 'end 2013-12-13\\ndrop MOB-101';
+         document.getElementById('qw-run').click(); true",
+    );
+    let diff = b.wait_for(
+        "the what-if",
+        "document.readyState === 'complete' && document.getElementById('qw-diff') && JSON.stringify([
+            document.querySelector('.qw-flag').textContent,
+            document.querySelectorAll('#qw-changes li').length,
+            Array.from(document.querySelectorAll('#qw-diff tbody tr'))
+              .map(function(r){return r.cells[0].textContent}).indexOf('MOB-101') >= 0,
+            document.querySelectorAll('svg.chart.supply').length])",
+    );
+    assert_eq!(
+        diff,
+        r#"["WHAT-IF · a scenario, not the plan of record",2,true,4]"#
+    );
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-whatif.png");
+    let png = b.screenshot();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert!(png.len() > 20_000, "a page drawn, not a blank one");
+    std::fs::write(&shot, &png).unwrap();
+    eprintln!("screenshot of the what-if page: {}", shot.display());
+
+    // A broken script through the same form: the located error, 422's
+    // page, the script kept in the form.
+    b.eval(
+        "document.getElementById('qw-script').value = 'rank MOB-101';
+         document.getElementById('qw-run').click(); true",
+    );
+    let error = b.wait_for(
+        "the error",
+        "document.readyState === 'complete' && document.getElementById('qw-error') && JSON.stringify([
+            document.querySelector('#qw-error pre').textContent,
+            document.getElementById('qw-script').value])",
+    );
+    assert_eq!(
+        error,
+        r#"["changes, line 1, column 1: rank needs a rank","rank MOB-101"]"#
+    );
+    // Nothing was stored by any of it.
+    assert!(!store
+        .refs()
+        .keys()
+        .any(|k| k.starts_with("refs/qsnap/whatif/")));
 }

@@ -267,7 +267,9 @@ impl App {
             ("Cache-Control", "no-store".to_owned()),
             ("X-Content-Type-Options", "nosniff".to_owned()),
             ("X-Frame-Options", "DENY".to_owned()),
-            ("Referrer-Policy", "no-referrer".to_owned()),
+            // Not no-referrer: with it the browser sends `Origin: null` on
+            // the page's own form posts, which are then refused.
+            ("Referrer-Policy", "same-origin".to_owned()),
         ];
         if let Some(csp) = reply.csp {
             headers.push(("Content-Security-Policy", csp));
@@ -609,13 +611,16 @@ impl App {
                 "<table id=\"qw-diff\"><caption>{} whose date or shortage moves</caption>\n<thead><tr><th>id</th><th>name</th><th>track</th><th>before</th><th>after</th><th class=\"n\">days</th><th>shortage before</th><th>shortage after</th></tr></thead>\n<tbody>\n",
                 if all.len() == 1 { "1 item".to_owned() } else { format!("{} items", all.len()) }
             );
-            // An item's track: the other list it moved in.
-            let tracks: std::collections::HashMap<&str, &str> = w
-                .diff
-                .iter()
-                .filter(|m| Some(&m.list) != w.scenario.tracks.first())
-                .map(|m| (m.id.as_str(), m.list.as_str()))
-                .collect();
+            // An item's track: the list besides All it is in (in the
+            // baseline for an item dropped).
+            let mut tracks: std::collections::HashMap<&str, &str> = Default::default();
+            for r in [&w.baseline, &w.scenario] {
+                for (t, list) in r.work.iter().enumerate().skip(1) {
+                    for row in list {
+                        tracks.insert(r.id(r.item(row)), &r.tracks[t]);
+                    }
+                }
+            }
             for m in &all {
                 let f = super::render::diff_fields(m);
                 let track = tracks.get(m.id.as_str()).copied().unwrap_or("").to_owned();
