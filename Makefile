@@ -35,7 +35,8 @@ test: deps
 
 # The quarter of the fixture team from its raw sheets: raw -> qcondition ->
 # qplan, each stage snapshotted in a throwaway store (demo-out/store, made
-# anew each run); the report is rendered from the stored results.
+# anew each run); the reports (text, and HTML with the trend of the stored
+# versions) are rendered from the stored results.
 SNAP = $(RELEASE)/qsnap --repo demo-out/store -q
 demo: build
 	rm -rf demo-out && mkdir -p demo-out
@@ -48,6 +49,9 @@ demo: build
 	$(SNAP) log
 	@echo
 	$(SNAP) trace qplan results
+	$(RELEASE)/qplan --format html --store demo-out/store -o demo-out/report.html
+	@echo
+	@echo "The HTML report: $(abspath demo-out/report.html)"
 
 # Man pages and completions from the clap definitions (committed).
 docs:

@@ -117,20 +117,24 @@ impl Tool for Args {
             Some(dir) => Some(Store::open(dir)?),
             None => None,
         };
-        let trend = match &store {
-            Some(s) => Some(trend::read(s).with_context(|| {
-                format!(
-                    "reading the stored versions of qplan results in {}",
-                    s.dir.display()
-                )
-            })?),
-            None => None,
+        // The store's history, and its newest results unless FILE names
+        // others.
+        let (trend, newest) = match &store {
+            Some(s) => {
+                let (trend, newest) =
+                    trend::read_keeping(s, self.input.is_none()).with_context(|| {
+                        format!(
+                            "reading the stored versions of qplan results in {}",
+                            s.dir.display()
+                        )
+                    })?;
+                (Some(trend), newest)
+            }
+            None => (None, None),
         };
-        let results = match (&store, &self.input) {
-            (Some(s), None) => trend::newest(s).with_context(|| {
-                format!("reading the newest qplan results in {}", s.dir.display())
-            })?,
-            _ => self.read_input()?,
+        let results = match newest {
+            Some(r) => r,
+            None => self.read_input()?,
         };
         let track = match &self.track {
             None => None,

@@ -25,8 +25,9 @@
 //! [`SHORT_CAP`] short items of a track in rank order, the release chart the
 //! first [`RELEASE_CAP`] items (the rest are counted); the trend reads at
 //! most [`super::trend::MAX_VERSIONS`] versions; skills with neither supply
-//! nor demand in a track are left out of its charts. The work table is
-//! always complete.
+//! nor demand in a track are left out of its charts. The work tables are
+//! complete up to [`TABLE_ROWS`] rows in all (100,000: a plan of 50,000
+//! items); beyond, each list shows its first rows in rank order.
 //!
 //! Every string from the data is escaped ([`esc`]); the page's
 //! Content-Security-Policy allows only its own style and script (by hash),
@@ -65,6 +66,12 @@ pub const DNF_X: f64 = LABEL + PLOT + 40.0;
 pub const SHORT_CAP: usize = 100;
 /// Items drawn per track on the release chart.
 pub const RELEASE_CAP: usize = 200;
+/// Rows of all the work tables together: a plan of up to 50,000 items
+/// (each listed in All and its own track) is listed whole; a larger one
+/// gets the first rows of each list in rank order, shared out by
+/// [`table_shares`], so that a million items make a page of about 10 MB
+/// rather than 150.
+pub const TABLE_ROWS: usize = 100_000;
 /// Characters of an item's name shown in a chart label (the whole name is
 /// its tooltip and in the table).
 const LABEL_CHARS: usize = 24;
@@ -87,7 +94,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1100px;paddi
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #ccc;margin-top:2em}h3{margin-bottom:.3em}
 table{border-collapse:collapse;margin:.5em 0}th,td{padding:2px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-table.work td:nth-child(-n+2){text-align:right}tr.short td:nth-child(7){color:#b00020}tr.dnf td:nth-child(8){color:#b00020;font-weight:bold}
+table.work td:nth-child(-n+2){text-align:right}table.work td:nth-child(3),table.work td:nth-child(8){white-space:nowrap}tr.short td:nth-child(7){color:#b00020}tr.dnf td:nth-child(8){color:#b00020;font-weight:bold}
 .note{color:#555;font-size:.92em}.legend span{display:inline-block;margin-right:1em}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
 svg.chart{display:block;max-width:100%;height:auto;margin:.3em 0}
@@ -267,7 +274,11 @@ pub fn html(r: &Results, view: View, extras: &Extras, out: &mut dyn Write) -> io
         ". {}, {}, {}",
         plural(r.tracks.len(), "track", "tracks"),
         plural(r.skills.len(), "skill", "skills"),
-        plural(r.items.len(), "work item", "work items"),
+        plural(
+            r.work.first().map_or(0, Vec::len),
+            "work item",
+            "work items"
+        ),
     );
     if let Some(level) = view.triage {
         let _ = write!(b, "; work of triage {level} or more important");
@@ -303,7 +314,12 @@ pub fn html(r: &Results, view: View, extras: &Extras, out: &mut dyn Write) -> io
     );
 
     let level = view.levels().last().map_or(4, |l| l.index());
-    for &t in &tracks {
+    let shown: Vec<usize> = tracks
+        .iter()
+        .map(|&t| r.work[t].iter().filter(|row| view.shows(r, row)).count())
+        .collect();
+    let shares = table_shares(&shown, TABLE_ROWS);
+    for (&t, &share) in tracks.iter().zip(&shares) {
         let rows: Vec<&TrackRow> = r.work[t].iter().filter(|row| view.shows(r, row)).collect();
         let short = rows.iter().filter(|row| !row.shortage.is_empty()).count();
         let dnf = rows.iter().filter(|row| row.done.is_none()).count();
@@ -330,7 +346,7 @@ pub fn html(r: &Results, view: View, extras: &Extras, out: &mut dyn Write) -> io
         }
         out.write_all(b.as_bytes())?;
         b.clear();
-        work_table(r, &rows, out)?;
+        work_table(r, &rows, share, out)?;
         out.write_all(b"</section>\n")?;
     }
 
@@ -1015,12 +1031,42 @@ fn trend_chart(b: &mut String, r: &Results, trend: &Trend, t: usize, level: usiz
     }
 }
 
-/// The ranked work list of a track, every row; short and DNF rows marked.
-fn work_table(r: &Results, rows: &[&TrackRow], out: &mut dyn Write) -> io::Result<()> {
+/// How many rows each list gets when the lists (of `lens` rows) share
+/// `budget` rows: all of a list when it fits, else an even share of what
+/// the shorter lists leave.
+fn table_shares(lens: &[usize], budget: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..lens.len()).collect();
+    order.sort_by_key(|&i| lens[i]);
+    let mut shares = vec![0; lens.len()];
+    let mut left = budget;
+    for (k, &i) in order.iter().enumerate() {
+        let share = lens[i].min(left / (lens.len() - k));
+        shares[i] = share;
+        left -= share;
+    }
+    shares
+}
+
+/// The ranked work list of a track, its first `share` rows (every row
+/// unless the page's budget is spent); short and DNF rows marked.
+fn work_table(
+    r: &Results,
+    rows: &[&TrackRow],
+    share: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     out.write_all(b"<h3>Ranked work</h3>\n")?;
     if rows.is_empty() {
         return out.write_all(b"<p>No work.</p>\n");
     }
+    if share < rows.len() {
+        writeln!(
+            out,
+            "<p class=\"note\">The first {share} of {} items in rank order: the report lists at most {TABLE_ROWS} rows in all. Every item: <code>qplan -f csv</code>.</p>",
+            rows.len()
+        )?;
+    }
+    let rows = &rows[..share.min(rows.len())];
     out.write_all(b"<table class=\"work\"><thead><tr><th>rank</th><th>triage</th><th>id</th><th>name</th><th>track</th><th>estimate</th><th>short</th><th>done</th></tr></thead>\n<tbody>\n")?;
     in_chunks(rows, out, |_, chunk, buf| {
         let (mut line, mut scratch) = (String::new(), String::new());
@@ -1094,11 +1140,12 @@ fn provenance(b: &mut String, extras: &Extras) {
 fn about(b: &mut String, extras: &Extras) {
     let _ = write!(
         b,
-        "\n<section id=\"about\">\n<h2>About this report</h2>\n<p class=\"note\">Written by qplan from the results, not recomputed. \
+        "\n<section id=\"about\">\n<h2>About this report</h2>\n<p class=\"note\">Written by qplan. \
          Charts are drawn from the same numbers as the tables. Bounds that keep the page readable and its size \
          in proportion to the results: the shortage chart draws the first {SHORT_CAP} short items of a track in rank order, \
          the release chart the first {RELEASE_CAP} items (the rest are counted under it); skills with neither supply nor \
-         demand in a track are left out of its charts; the work tables list every item. "
+         demand in a track are left out of its charts; the work tables list every item up to {TABLE_ROWS} rows in all, \
+         beyond which each track lists its first items in rank order. "
     );
     match extras.trend {
         Some(t) => {
@@ -1310,6 +1357,8 @@ mod tests {
         }
         assert!(p.contains("<tr class=\"short dnf\"><td>2<td>2<td>W2<td>Search<td>Tenor<td>Apps:3<td>Apps:-0.6<td>DNF</tr>"));
         assert!(p.contains("<option value=\"1\">Bass</option>"));
+        // Items counted once (All lists each), not once per list.
+        assert!(p.contains("3 tracks, 2 skills, 4 work items."));
         // One script, allowed by its hash; one style, likewise.
         assert_eq!(p.matches("<script").count(), 1);
         assert!(p.contains(&format!("script-src {}", csp_hash(SCRIPT))));
@@ -1379,6 +1428,20 @@ mod tests {
         // The charts' part of the page does not grow with the items: two
         // tracks of 1,000 rows, well under 1 KiB a row all told.
         assert!(p.len() < 1000 * 2 * 1024, "{} bytes", p.len());
+    }
+
+    #[test]
+    fn tables_share_the_row_budget_evenly_beyond_what_short_lists_take() {
+        assert_eq!(table_shares(&[10, 1000, 1000], 610), [10, 300, 300]);
+        assert_eq!(table_shares(&[1000, 10, 1000], 2010), [1000, 10, 1000]);
+        assert_eq!(table_shares(&[5, 7], 3), [1, 2]);
+        assert_eq!(table_shares(&[], 3), Vec::<usize>::new());
+        // A million items in All and 50 tracks of 20,000: 1,960 each.
+        let mut lens = vec![1_000_000];
+        lens.extend([20_000; 50]);
+        let shares = table_shares(&lens, TABLE_ROWS);
+        assert!(shares.iter().all(|&s| s == 1960 || s == 1961), "{shares:?}");
+        assert!(shares.iter().sum::<usize>() <= TABLE_ROWS);
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub fn results_resource() -> Resource {
 pub fn newest(store: &Store) -> Result<Results> {
     let res = results_resource();
     let (blob, put) = history::version_at(&store.repo, &res, &history::At::Main)?;
-    let mut results = read_blob(store, blob, &res)?;
+    let (mut results, _) = read_blob(store, blob, &res)?;
     let mut lines = vec![format!("{res}\t{}", put.id()).into_bytes()];
     lines.extend(
         Version::of(&put)
@@ -112,10 +112,12 @@ pub fn newest(store: &Store) -> Result<Results> {
     Ok(results)
 }
 
-fn read_blob(store: &Store, blob: git2::Oid, res: &Resource) -> Result<Results> {
+/// A stored results stream read back, and its size in bytes.
+fn read_blob(store: &Store, blob: git2::Oid, res: &Resource) -> Result<(Results, usize)> {
     let blob = objects::blob(&store.repo, blob)?;
+    let size = blob.content().len();
     match input::read(&mut Reader::new(blob.content()))? {
-        Loaded::Results(sections) => Results::from_sections(sections),
+        Loaded::Results(sections) => Ok((Results::from_sections(sections)?, size)),
         Loaded::Input(_) => Err(Error::data(
             Location::default(),
             format!("the stored {res} is a plan's input, not its results"),
@@ -123,16 +125,57 @@ fn read_blob(store: &Store, blob: git2::Oid, res: &Resource) -> Result<Results> 
     }
 }
 
-/// The newest [`MAX_VERSIONS`] versions of the results in the store,
-/// summed up, oldest first. A version that does not read as results is
-/// skipped and said so (an old version's damage must not hide the rest).
+/// How many bytes of stored results the trend reads at most (beyond its
+/// first two versions): 52 versions of a 30,000-item plan (4 MB each) fit;
+/// of a million-item plan (155 MB each), two.
+pub const MAX_BYTES: usize = 256 << 20;
+
+/// A stored version to read: its commit and the results' blob (none when
+/// the commit removed them).
+struct Stored {
+    version: Version,
+    blob: Option<git2::Oid>,
+}
+
+/// The newest versions of the results in the store, summed up, oldest
+/// first: at most [`MAX_VERSIONS`], and no more than [`MAX_BYTES`] of them
+/// once two are read. A version that does not read as results is skipped
+/// and said so (an old version's damage must not hide the rest). With
+/// `keep_newest`, the newest version's results are returned whole too
+/// (they are read anyway), with their provenance as `qsnap get` writes it.
+///
+/// Versions are read two at a time, on two threads with a handle on the
+/// store each: reading is checking, inflating and parsing whole results.
+pub fn read_keeping(store: &Store, keep_newest: bool) -> Result<(Trend, Option<Results>)> {
+    read_within(store, keep_newest, MAX_VERSIONS, MAX_BYTES)
+}
+
+/// The trend alone ([`read_keeping`] without the newest results).
 pub fn read(store: &Store) -> Result<Trend> {
+    Ok(read_within(store, false, MAX_VERSIONS, MAX_BYTES)?.0)
+}
+
+/// [`read`] with other bounds.
+fn read_within(
+    store: &Store,
+    keep_newest: bool,
+    max_versions: usize,
+    max_bytes: usize,
+) -> Result<(Trend, Option<Results>)> {
     let res = results_resource();
     let mut trend = Trend::default();
     let Some(main) = store.main_commit()? else {
-        return Ok(trend);
+        // An empty store: with keep_newest, the error of asking it for
+        // the newest results.
+        let kept = if keep_newest {
+            Some(newest(store)?)
+        } else {
+            None
+        };
+        return Ok((trend, kept));
     };
     let path = res.path();
+    let mut todo = Vec::new();
     for oid in history::first_parents(&store.repo, main.id())? {
         let c = objects::commit(&store.repo, oid?)?;
         let v = Version::of(&c);
@@ -140,32 +183,80 @@ pub fn read(store: &Store) -> Result<Trend> {
             continue;
         }
         trend.stored += 1;
-        if trend.versions.len() + trend.skipped.len() >= MAX_VERSIONS {
-            continue;
+        if todo.len() < max_versions {
+            let blob = objects::tree(&store.repo, &c)?
+                .get_path(Path::new(&path))
+                .ok()
+                .map(|e| e.id());
+            todo.push(Stored { version: v, blob });
         }
-        let entry = objects::tree(&store.repo, &c)?
-            .get_path(Path::new(&path))
-            .map(|e| e.id());
-        let read = match entry {
-            Ok(blob) => read_blob(store, blob, &res),
-            Err(_) => Err(Error::data(
-                Location::default(),
-                format!("{res} was removed by this commit"),
-            )),
-        };
-        match read {
-            Ok(r) => trend.versions.push(TrendVersion {
-                commit: c.id().to_string(),
-                time: v.time,
-                message: v.summary,
-                tracks: summarise(&r),
-            }),
-            Err(e) => trend.skipped.push((c.id().to_string(), e.to_string())),
+    }
+    let mut other = Store::open(&store.dir)?;
+    let mut kept = None;
+    let mut bytes = 0usize;
+    for pair in todo.chunks(2) {
+        if trend.versions.len() + trend.skipped.len() >= 2 && bytes > max_bytes {
+            break;
+        }
+        let (first, second) = std::thread::scope(|scope| {
+            let second = pair.get(1).map(|s| {
+                let (other, res) = (&mut other, &res);
+                scope.spawn(move || read_stored(other, s, res))
+            });
+            let first = read_stored(store, &pair[0], &res);
+            let second = second.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            (first, second)
+        });
+        for (s, read) in pair.iter().zip(std::iter::once(first).chain(second)) {
+            match read {
+                Ok((r, size)) => {
+                    bytes = bytes.saturating_add(size);
+                    trend.versions.push(TrendVersion {
+                        commit: s.version.commit.to_string(),
+                        time: s.version.time,
+                        message: s.version.summary.clone(),
+                        tracks: summarise(&r),
+                    });
+                    if keep_newest
+                        && kept.is_none()
+                        && trend.versions.len() == 1
+                        && trend.skipped.is_empty()
+                    {
+                        kept = Some((r, s));
+                    }
+                }
+                Err(e) => trend
+                    .skipped
+                    .push((s.version.commit.to_string(), e.to_string())),
+            }
         }
     }
     trend.versions.reverse();
     trend.skipped.reverse();
-    Ok(trend)
+    let kept = match (keep_newest, kept) {
+        (false, _) => None,
+        (true, Some((mut r, s))) => {
+            let mut lines = vec![format!("{res}\t{}", s.version.commit).into_bytes()];
+            lines.extend(s.version.provenance.iter().map(|p| p.line().into_bytes()));
+            r.provenance = Some(lines);
+            Some(r)
+        }
+        // The newest version did not read: say why, as reading it alone
+        // would.
+        (true, None) => Some(newest(store)?),
+    };
+    Ok((trend, kept))
+}
+
+/// A stored version's results and their size in bytes.
+fn read_stored(store: &Store, s: &Stored, res: &Resource) -> Result<(Results, usize)> {
+    let Some(blob) = s.blob else {
+        return Err(Error::data(
+            Location::default(),
+            format!("{res} was removed by this commit"),
+        ));
+    };
+    read_blob(store, blob, res)
 }
 
 /// The provenance lines of the results as table rows; with a store, each
@@ -191,4 +282,84 @@ pub fn provenance_rows(r: &Results, store: Option<&Store>) -> Vec<ProvenanceRow>
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::plan::compute;
+
+    /// A store holding `n` versions of the results of a small plan, the
+    /// i-th (from 1) with first item named `Login i`, and a conditioned
+    /// version between them; returns the store and the results commits.
+    fn store_of(n: usize) -> (tempfile::TempDir, Store, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::init(&dir.path().join("store")).unwrap();
+        let mut commits = Vec::new();
+        let other = Resource::parse("qplan conditioned").unwrap();
+        for i in 1..=n {
+            let plan = format!(
+                "=====qplan params v1\n\t2013-10-07\t2013-10-18\tApps\n=====qplan holidays v1\n\
+                 =====qplan staff v1\n\tp\tP\tM\tT\tApps\t\n=====qplan work v1\n\
+                 \tW1\t1\tLogin {i}\tApps:1\t1\tT\n\tW2\t2\tBig\tApps:{i}\t2\tT\n=====end\n"
+            );
+            let Ok(Some(Loaded::Input(input))) =
+                crate::rules::read(&mut Reader::new(plan.as_bytes()), &mut crate::rules::Stop)
+            else {
+                panic!("a plan");
+            };
+            let mut out = Vec::new();
+            compute(*input).unwrap().write_stream(&mut out).unwrap();
+            let put = |res: &Resource, data: &[u8], m: String| match store
+                .put(res, data, true, Some(&m), Duration::from_secs(5))
+                .unwrap()
+            {
+                crate::snap::Put::Committed(c) => c.to_string(),
+                other => panic!("{other:?}"),
+            };
+            let c = put(&other, plan.as_bytes(), format!("c{i}"));
+            let mut stream =
+                format!("=====qsnap provenance v1\n\tqplan conditioned\t{c}\n").into_bytes();
+            stream.extend(out);
+            commits.push(put(&results_resource(), &stream, format!("v{i}")));
+        }
+        (dir, store, commits)
+    }
+
+    #[test]
+    fn the_trend_reads_the_newest_versions_oldest_first_within_its_bounds() {
+        let (_dir, store, commits) = store_of(5);
+        let (trend, newest) = read_within(&store, true, 3, usize::MAX).unwrap();
+        assert_eq!(trend.stored, 5);
+        let messages: Vec<&str> = trend.versions.iter().map(|v| v.message.as_str()).collect();
+        assert_eq!(messages, ["v3", "v4", "v5"]);
+        assert_eq!(trend.versions[2].commit, commits[4]);
+        // Version i: one person, 10 workdays, 2 person-weeks of Apps;
+        // demand 1 + i at triage 2 and beyond; W2 is above the line while
+        // 1 + i <= 2.
+        let all = &trend.versions[0].tracks[0];
+        assert_eq!(all.track, "All");
+        assert_eq!(all.supply, [Amount::weeks(2).unwrap()]);
+        assert_eq!(all.demand[4], [Amount::weeks(4).unwrap()]);
+        assert_eq!((all.items, all.above), ([1, 0, 1, 0, 0], [1, 0, 0, 0, 0]));
+        // The newest results whole, with their provenance.
+        let newest = newest.unwrap();
+        assert_eq!(newest.name(&newest.items[0]), "Login 5");
+        let lines: Vec<String> = newest
+            .provenance
+            .unwrap()
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        assert_eq!(lines[0], format!("qplan results\t{}", commits[4]));
+        assert!(lines[1].starts_with("qplan conditioned\t"));
+        // A byte budget already spent: the two newest only, read as one
+        // pair.
+        let (trend, none) = read_within(&store, false, 52, 1).unwrap();
+        assert!(none.is_none());
+        let messages: Vec<&str> = trend.versions.iter().map(|v| v.message.as_str()).collect();
+        assert_eq!(messages, ["v4", "v5"]);
+    }
 }
