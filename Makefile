@@ -9,7 +9,7 @@ TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null
 RELEASE := $(or $(TARGET_DIR),target)/release
 export QPLAN_RELEASE := $(RELEASE)
 
-.PHONY: all build deps test demo docs bench bench-faults clean
+.PHONY: all build deps test demo up down docs bench bench-faults clean
 
 all: build
 
@@ -52,6 +52,43 @@ demo: build
 	$(RELEASE)/qplan --format html --store demo-out/store -o demo-out/report.html
 	@echo
 	@echo "The HTML report: $(abspath demo-out/report.html)"
+
+# The whole system in the background (issue 11): `qsnap serve` on the demo
+# store and the chain of the fixture quarter (raw -> conditioned -> results,
+# fixtures/quarter/chain.toml) run by qwatch through the bus. Sockets are
+# ipc:// files under demo-out/up/ (mode 0600: no port to collide with, no
+# one else can talk to it); logs and pid files are there too. `make down`
+# stops both. The store is kept between runs (`make demo` starts afresh).
+UP := $(CURDIR)/demo-out/up
+UP_ENV := env QSNAP_REPO=$(CURDIR)/demo-out/store PATH=$(abspath $(RELEASE)):$$PATH
+up: build
+	@mkdir -p $(UP)
+	@for p in serve chain; do \
+		if [ -e $(UP)/$$p.pid ] && kill -0 "$$(cat $(UP)/$$p.pid)" 2>/dev/null; then \
+			echo "make up: already up ($$p is pid $$(cat $(UP)/$$p.pid)); make down first" >&2; exit 1; fi; \
+	done
+	$(UP_ENV) qsnap -q init
+	rm -f $(UP)/rep.sock $(UP)/pub.sock
+	$(UP_ENV) nohup qsnap serve --rep ipc://$(UP)/rep.sock --pub ipc://$(UP)/pub.sock \
+		</dev/null >$(UP)/serve.log 2>&1 & echo $$! >$(UP)/serve.pid
+	@for i in $$(seq 100); do [ -S $(UP)/rep.sock ] && break; sleep 0.05; done; \
+		[ -S $(UP)/rep.sock ] || { cat $(UP)/serve.log >&2; exit 69; }
+	$(UP_ENV) nohup qwatch --bus ipc://$(UP)/rep.sock --config fixtures/quarter/chain.toml \
+		</dev/null >$(UP)/chain.log 2>&1 & echo $$! >$(UP)/chain.pid
+	@echo "up: qsnap serve (pid $$(cat $(UP)/serve.pid)) and the chain (pid $$(cat $(UP)/chain.pid)); logs in demo-out/up/"
+	@echo "try: export QSNAP_REPO=$(CURDIR)/demo-out/store; $(RELEASE)/qsnap put qplan raw fixtures/quarter/raw.txt"
+
+# Stops what `make up` started: SIGTERM, which lets a running stage finish.
+down:
+	@for p in chain serve; do \
+		f=$(UP)/$$p.pid; [ -e $$f ] || continue; pid=$$(cat $$f); \
+		if kill -TERM "$$pid" 2>/dev/null; then \
+			for i in $$(seq 200); do kill -0 "$$pid" 2>/dev/null || break; sleep 0.05; done; \
+			kill -0 "$$pid" 2>/dev/null && { echo "make down: $$p (pid $$pid) still runs after 10 s; killing it" >&2; kill -KILL "$$pid"; }; \
+			echo "down: $$p (pid $$pid)"; \
+		fi; \
+		rm -f $$f; \
+	done
 
 # Man pages and completions from the clap definitions (committed).
 docs:
