@@ -869,3 +869,46 @@ fn bus_the_fixture_chain_runs_through_the_service() {
     assert!(cps.len() <= 2);
     assert_eq!(head(&sb, "qplan", "raw").as_deref(), Some(raw.trim()));
 }
+
+/// The same burst through the bus: nng drops events of a 1,000-put burst
+/// (a full subscriber queue), and whatever is lost, the run after the
+/// gate is on the store's head (a gap or a heartbeat makes qwatch ask).
+#[test]
+fn bus_a_burst_of_1000_puts_ends_on_the_head_whatever_events_were_lost() {
+    let sb = Sandbox::new();
+    let seen = sb.path().join("seen");
+    let first = put(&sb, "raw", 0);
+    let svc = Service::start(&sb);
+    let script =
+        r#"touch started; while [ ! -e gate ]; do sleep 0.01; done; echo "$QWATCH_COMMIT" >> "$0""#;
+    let _w = bus_watcher(
+        &sb,
+        &svc,
+        &["t", "raw", "--", "sh", "-c", script, seen.to_str().unwrap()],
+    );
+    wait_for("the catch-up run", || sb.path().join("started").exists());
+    let out = Process::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "qwatch::burst_putter",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("QWATCH_TEST_BURST", store(&sb))
+        .env("QSNAP_FSYNC", "0")
+        .output()
+        .expect("burst");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1000 puts"));
+    let last = head(&sb, "t", "raw").expect("head");
+    sb.write("gate", "");
+    wait_for("the run on the last put", || {
+        lines(&seen).last() == Some(&last)
+    });
+    // The catch-up, then at most a few runs: the events that arrived
+    // while the first run waited are one rerun; at most a late heartbeat
+    // or resync adds another.
+    let runs = lines(&seen);
+    assert_eq!(runs[0], first);
+    assert!(runs.len() <= 3, "{} runs for 1,000 puts", runs.len());
+}
