@@ -47,18 +47,14 @@ pub struct Table {
     pub rows: Vec<Row>,
 }
 
-/// The rows of one scenario's results, one per track.
-fn rows(name: &str, r: &Results, skills: &[String]) -> Vec<Row> {
-    let col: Vec<usize> = r
-        .skills
-        .iter()
-        .map(|k| skills.iter().position(|s| s == k).unwrap_or(0))
-        .collect();
+/// The rows of one scenario's results, one per track, with the shortage
+/// totals per skill of these results (`r.skills`).
+fn rows(name: &str, r: &Results) -> Vec<Row> {
     r.tracks
         .iter()
         .zip(&r.work)
         .map(|(track, list)| {
-            let mut short = vec![Amount::ZERO; skills.len()];
+            let mut short = vec![Amount::ZERO; r.skills.len()];
             let (mut done, mut dnf, mut latest) = (0, 0, None);
             for row in list {
                 match row.done {
@@ -69,7 +65,7 @@ fn rows(name: &str, r: &Results, skills: &[String]) -> Vec<Row> {
                     None => dnf += 1,
                 }
                 for &(k, a) in r.shortage(row) {
-                    let total = &mut short[col[k as usize]];
+                    let total = &mut short[k as usize];
                     *total = Amount::from_units(total.units().saturating_add(a.units()));
                 }
             }
@@ -87,42 +83,54 @@ fn rows(name: &str, r: &Results, skills: &[String]) -> Vec<Row> {
 
 /// The baseline and every named scenario, each applied to `base` and
 /// computed. Every script is applied before anything is computed, so a
-/// script that names nothing stops the comparison at once.
+/// script that names nothing stops the comparison at once. Results are
+/// computed two at a time (side by side on two threads) and let go once
+/// their rows are taken.
 pub fn compare(base: Input, scenarios: &[(String, Vec<Located>)]) -> Result<Table> {
     let inputs: Vec<Input> = scenarios
         .iter()
         .map(|(_, changes)| apply(&base, changes))
         .collect::<Result<_>>()?;
-    let names: Vec<&str> = std::iter::once("baseline")
-        .chain(scenarios.iter().map(|(n, _)| n.as_str()))
-        .collect();
-    // Two at a time: the engine's threads wait on each other part of the
-    // time, and one computation at a time leaves a core idle then.
+    let names = std::iter::once("baseline").chain(scenarios.iter().map(|(n, _)| n.as_str()));
     let mut all: Vec<Input> = Vec::with_capacity(inputs.len() + 1);
     all.push(base);
     all.extend(inputs);
-    let mut results: Vec<Results> = Vec::with_capacity(all.len());
+    // Each scenario's rows, with the skills their totals are in.
+    let mut parts: Vec<(Vec<String>, Vec<Row>)> = Vec::with_capacity(all.len());
+    let mut names = names;
     let mut it = all.into_iter();
+    let mut take = |r: Results, name: Option<&str>| {
+        let rows = rows(name.unwrap_or(""), &r);
+        parts.push((r.skills.clone(), rows));
+    };
     loop {
         match (it.next(), it.next()) {
             (None, _) => break,
-            (Some(a), None) => results.push(compute(a)?),
+            (Some(a), None) => take(compute(a)?, names.next()),
             (Some(a), Some(b)) => {
                 let (ra, rb) = super::compute_both(a, b)?;
-                results.push(ra);
-                results.push(rb);
+                take(ra, names.next());
+                take(rb, names.next());
             }
         }
     }
-    let mut skills: Vec<String> = results
-        .iter()
-        .flat_map(|r| r.skills.iter().cloned())
-        .collect();
+    let mut skills: Vec<String> = parts.iter().flat_map(|(k, _)| k.iter().cloned()).collect();
     skills.sort();
     skills.dedup();
     let mut table = Vec::new();
-    for (name, r) in names.iter().zip(&results) {
-        table.extend(rows(name, r, &skills));
+    for (own, rows) in parts {
+        let col: Vec<usize> = own
+            .iter()
+            .map(|k| skills.iter().position(|s| s == k).unwrap_or(0))
+            .collect();
+        table.extend(rows.into_iter().map(|mut row| {
+            let mut short = vec![Amount::ZERO; skills.len()];
+            for (k, a) in row.short.iter().enumerate() {
+                short[col[k]] = *a;
+            }
+            row.short = short;
+            row
+        }));
     }
     Ok(Table {
         skills,

@@ -714,3 +714,46 @@ proptest! {
         prop_assert_eq!(got, naive_diff(&w.baseline, &w.scenario));
     }
 }
+
+#[test]
+fn compare_tables_scenarios_with_different_skills() {
+    // cut (end 2013-10-11): All has W1, W2 done 10-11 and W3 DNF short
+    // Apps 1 (see end_earlier_shortens_range_and_workdays). noweb: Cat
+    // does Apps now, so Web is no skill of that plan; All has 3 Apps
+    // people a day and every item takes days 0–4 → 10-11.
+    let scenarios = vec![
+        ("cut".to_owned(), parse("t", "end 2013-10-11").unwrap()),
+        (
+            "noweb".to_owned(),
+            parse("t", "reskill staff Cat skill=Apps").unwrap(),
+        ),
+    ];
+    let t = compare::compare(input_of(PLAN), &scenarios).unwrap();
+    assert_eq!(t.skills, ["Apps", "Web"]);
+    let line = |r: &compare::Row| {
+        format!(
+            "{} {} {} {} {:?} {}",
+            r.scenario,
+            r.track,
+            r.done,
+            r.dnf,
+            r.short.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            r.latest.map_or("-".into(), |d| d.to_string())
+        )
+    };
+    let lines: Vec<String> = t.rows.iter().map(line).collect();
+    assert_eq!(
+        lines,
+        [
+            "baseline All 3 0 [\"0\", \"0\"] 2013-10-18",
+            "baseline Bass 1 0 [\"0\", \"0\"] 2013-10-11",
+            "baseline Tenor 2 0 [\"0\", \"0\"] 2013-10-18",
+            "cut All 2 1 [\"-1\", \"0\"] 2013-10-11",
+            "cut Bass 1 0 [\"0\", \"0\"] 2013-10-11",
+            "cut Tenor 1 1 [\"-1\", \"0\"] 2013-10-11",
+            "noweb All 3 0 [\"0\", \"0\"] 2013-10-11",
+            "noweb Bass 1 0 [\"0\", \"0\"] 2013-10-11",
+            "noweb Tenor 2 0 [\"0\", \"0\"] 2013-10-18",
+        ]
+    );
+}
