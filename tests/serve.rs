@@ -1095,3 +1095,26 @@ fn the_page_works_in_chromium_through_its_form() {
         .keys()
         .any(|k| k.starts_with("refs/qsnap/whatif/")));
 }
+
+#[test]
+fn an_address_in_use_or_no_store_is_69() {
+    let store = Store::quarter();
+    let server = store.serve();
+    store
+        .tool("qwhatif")
+        .args(["serve", "--http", &server.addr().to_string()])
+        .assert()
+        .code(69)
+        .stderr(predicates::str::contains(format!(
+            "qwhatif: listening on {}",
+            server.addr()
+        )));
+    store
+        .tool("qwhatif")
+        .args(["serve", "--http", "127.0.0.1:0", "--repo"])
+        .arg(store.sb.path().join("no-store"))
+        .assert()
+        .code(69);
+    // The first one still serves.
+    assert_eq!(server.get("/head").status, 200);
+}
