@@ -89,9 +89,15 @@ impl Store {
 
     /// A running `qwhatif serve` on this store.
     pub fn serve(&self) -> Server {
+        let ready = tempfile::NamedTempFile::new_in(self.sb.path())
+            .unwrap()
+            .into_temp_path();
+        std::fs::remove_file(&ready).unwrap();
         let mut child = Process::new(assert_cmd::cargo::cargo_bin("qwhatif"))
             .args(["serve", "--http", "127.0.0.1:0", "--repo"])
             .arg(&self.dir)
+            .arg("--ready-file")
+            .arg(&ready)
             .env("QSNAP_FSYNC", "0")
             .env_remove("QSNAP_REPO")
             .stdin(Stdio::null())
@@ -116,6 +122,11 @@ impl Store {
             .nth(1)
             .unwrap_or_else(|| panic!("no address in {line:?}"));
         server.addr = Some(url.trim_end_matches('/').parse().expect("an address"));
+        // --ready-file holds the same address, written before the line.
+        assert_eq!(
+            std::fs::read_to_string(&ready).expect("the ready file"),
+            format!("http://{url}\n")
+        );
         server
     }
 }
