@@ -42,6 +42,22 @@ for f in text json csv; do
 	fmt[$f]=$(median "judged-1m-$f" 3 "$R/qplan -f $f bench/data/judged-1m.txt > /dev/null")
 	fmt_mem[$f]=$(peak_mib "$R/qplan -f $f bench/data/judged-1m.txt")
 done
+# The HTML report of the judged 30,000-item shape (time and size), and
+# with the trend of a store holding 60 versions of its results (each with
+# one item renamed; the trend reads the newest 52).
+html30=$(median_ms judged-30k-html 10 "$R/qplan -f html bench/data/judged-30k.txt > /dev/null")
+html30_kb=$(($("$R/qplan" -f html bench/data/judged-30k.txt | wc -c) / 1024))
+html30_mem=$(peak_mib "$R/qplan -f html bench/data/judged-30k.txt")
+[ -s bench/data/judged-30k.results ] || "$R/qplan" bench/data/judged-30k.txt >bench/data/judged-30k.results
+if [ ! -d bench/data/store-60 ]; then
+	for i in $(seq 1 60); do
+		sed "s/\tWork item 3436\t/\tWork item 3436 v$i\t/" bench/data/judged-30k.results |
+			QSNAP_FSYNC=0 "$R/qsnap" --repo bench/data/store-60.tmp -q put qplan results >/dev/null
+	done
+	mv bench/data/store-60.tmp bench/data/store-60
+fi
+trend=$(median judged-30k-html-trend 3 "$R/qplan -f html --store bench/data/store-60 > /dev/null")
+trend_mem=$(peak_mib "$R/qplan -f html --store bench/data/store-60")
 stored=$(median judged-1m-stored 3 "$R/qplan -f text bench/data/judged-1m.results > /dev/null")
 stored_mem=$(peak_mib "$R/qplan -f text bench/data/judged-1m.results")
 sparse=$(median sparse 5 "$R/qplan bench/data/sparse.txt > /dev/null")
@@ -65,6 +81,8 @@ rate() { python3 -c 'import sys; print("%.2f" % (int(sys.argv[1]) / float(sys.ar
 		echo "| the same, \`--format $f\` | < 3 s, < 1 GiB | ${fmt[$f]} s | ${fmt_mem[$f]} MiB |"
 	done
 	echo "| the same results stream, stored, rendered \`--format text\` | < 3 s, < 1 GiB | ${stored} s | ${stored_mem} MiB |"
+	echo "| judged 30,000-item shape, \`--format html\` (${html30_kb} KiB page) | | ${html30} ms | ${html30_mem} MiB |"
+	echo "| the same with \`--store\`: the trend of 52 of 60 stored versions | | ${trend} s | ${trend_mem} MiB |"
 	echo "| ${sparse_kb} KB plan: 500 tracks, 500 scheduling skills, 3,660 days | < 1 s | ${sparse} s | |"
 	echo "| stream read+write, 500 MB file to /dev/null | ≥ 1 GB/s | ${copy} s ($(rate "$copy") GB/s) | |"
 	echo "| same through a pipe (\`| cat\`) | | ${copy_pipe} s ($(rate "$copy_pipe") GB/s) | |"
