@@ -549,3 +549,25 @@ fn a_commit_made_with_git_is_announced_and_heartbeats_carry_the_heads() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A bus PUT takes the store's lock like a local put: while someone else
+/// holds it past `--wait`, the PUT is refused as temporary (75) and stores
+/// nothing; once it is free, the same request goes through.
+#[test]
+fn a_bus_put_waits_for_the_store_lock() {
+    let sb = Sandbox::new();
+    let svc = Service::start(&sb, &["--wait", "0"]);
+    let c = svc.client();
+    c.put(&raw(), "first", stream(1).as_bytes()).unwrap();
+    let store = sb.path().join("store");
+    let held = qplan::snap::lock::lock(&store, Duration::from_secs(5)).unwrap();
+    let e = c.put(&raw(), "second", stream(2).as_bytes()).unwrap_err();
+    assert_eq!(class_of(e), 75);
+    assert_eq!(commits(&store), 1);
+    drop(held);
+    assert!(matches!(
+        c.put(&raw(), "second", stream(2).as_bytes()).unwrap(),
+        PutOutcome::Committed(_)
+    ));
+    assert_eq!(commits(&store), 2);
+}
