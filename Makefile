@@ -39,6 +39,7 @@ test: deps
 # versions) are rendered from the stored results.
 SNAP = $(RELEASE)/qsnap --repo demo-out/store -q
 demo: build
+	$(call refuse_if_up,make demo)
 	rm -rf demo-out && mkdir -p demo-out
 	$(SNAP) put qplan raw fixtures/quarter/raw.txt -m "the fixture team's sheets" >/dev/null
 	$(SNAP) get qplan raw | $(RELEASE)/qcondition --map fixtures/quarter/map.toml \
@@ -60,13 +61,18 @@ demo: build
 # one else can talk to it); logs and pid files are there too. `make down`
 # stops both. The store is kept between runs (`make demo` starts afresh).
 UP := $(CURDIR)/demo-out/up
+# Fails while `make up` runs on demo-out ($(1) says who refuses): the demo
+# would delete the store and pid files from under it.
+define refuse_if_up
+@for p in serve chain; do \
+	if [ -e $(UP)/$$p.pid ] && kill -0 "$$(cat $(UP)/$$p.pid)" 2>/dev/null; then \
+		echo "$(1): make up is running ($$p is pid $$(cat $(UP)/$$p.pid)); make down first" >&2; exit 1; fi; \
+done
+endef
 UP_ENV := env QSNAP_REPO=$(CURDIR)/demo-out/store PATH=$(abspath $(RELEASE)):$$PATH
 up: build
 	@mkdir -p $(UP)
-	@for p in serve chain; do \
-		if [ -e $(UP)/$$p.pid ] && kill -0 "$$(cat $(UP)/$$p.pid)" 2>/dev/null; then \
-			echo "make up: already up ($$p is pid $$(cat $(UP)/$$p.pid)); make down first" >&2; exit 1; fi; \
-	done
+	$(call refuse_if_up,make up)
 	$(UP_ENV) qsnap -q init
 	rm -f $(UP)/rep.sock $(UP)/pub.sock
 	$(UP_ENV) nohup qsnap serve --rep ipc://$(UP)/rep.sock --pub ipc://$(UP)/pub.sock \

@@ -387,7 +387,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__serve)
-            opts="-q -v -h --http --public --ready-file --repo --quiet --verbose --help"
+            opts="-q -v -h --http --public --ready-file --repo --bus --token-file --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -402,6 +402,14 @@ _qwhatif() {
                     return 0
                     ;;
                 --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -101,10 +101,6 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
-    /// The tool exists but does not do its job yet; it says so plainly.
-    #[error("{0} is not implemented yet")]
-    NotImplemented(&'static str),
-
     /// The input is not a valid stacked stream (SPEC section 2).
     #[error("line {line}: {message}")]
     Stream { line: u64, message: String },
@@ -179,7 +175,7 @@ impl Error {
     /// The exit code of SPEC section 8 for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::NotImplemented(_) => exit::USAGE,
+            Error::Usage(_) => exit::USAGE,
             Error::Stream { .. } | Error::Data { .. } => exit::DATAERR,
             Error::Reported { code, .. } => *code,
             Error::Unavailable { .. } => exit::UNAVAILABLE,

@@ -17,3 +17,4 @@ mod remote;
 mod report;
 mod scenarios;
 mod serve;
+mod whatif_bus;

@@ -188,6 +188,20 @@ impl Client {
         proto::decode_put(&lines).map_err(|e| self.bad_reply("PUT", e))
     }
 
+    /// A what-if asked of `qwhatif serve --bus`: `script` applied to `app`'s
+    /// conditioned data at `base` (a revision of the store; `None`: the
+    /// current version). The answer is what `qwhatif --format stream`
+    /// writes; a broken script is refused with class 65.
+    pub fn whatif(&self, app: &str, base: Option<&str>, script: &str) -> Result<Vec<u8>> {
+        let mut lines = vec![base.unwrap_or("").as_bytes().to_vec()];
+        lines.extend(script.lines().map(|l| l.as_bytes().to_vec()));
+        let lines = self.request(&Request::Whatif {
+            app: app.to_owned(),
+            lines,
+        })?;
+        Ok(proto::unnest(&lines))
+    }
+
     /// Publishes `text` on topic `<app> errors` through the service (how a
     /// watcher reports a failing command).
     pub fn publish_error(&self, app: &str, text: &str) -> Result<()> {

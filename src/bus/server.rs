@@ -129,7 +129,7 @@ pub fn read_token(path: &Path) -> Result<String> {
 /// neither the content nor the length of the expected token shows in the
 /// time a refusal takes, and the digests are compared with `subtle`, whose
 /// comparison the optimiser cannot turn into an early exit.
-fn token_ok(expected: &str, given: Option<&str>) -> bool {
+pub(crate) fn token_ok(expected: &str, given: Option<&str>) -> bool {
     let given = given.unwrap_or("");
     let a = Sha256::digest(expected.as_bytes());
     let b = Sha256::digest(given.as_bytes());
@@ -147,7 +147,7 @@ pub struct Bound {
 
 /// Listens on `url`: an ipc socket file gets mode 0600 (nng applies no
 /// umask); a TCP port 0 is replaced by the chosen port in the returned URL.
-fn listen(socket: &Socket, url: &str) -> Result<String> {
+pub(crate) fn listen(socket: &Socket, url: &str) -> Result<String> {
     let builder = ListenerBuilder::new(socket, url).map_err(|e| nng_error(url, "binding", e))?;
     if url.starts_with("ipc://") {
         builder

@@ -165,3 +165,21 @@ macro_rules! tool_main {
         }
     };
 }
+
+/// The stop flag of a service (`qsnap serve`, `qwhatif serve`): the first
+/// SIGINT or SIGTERM sets it, so the service stops cleanly; a second one,
+/// while it is stopping, ends the process at once with 130.
+pub fn stop_on_signals() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>, Error> {
+    use std::sync::{atomic::AtomicBool, Arc};
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(
+            sig,
+            i32::from(exit::INTERRUPTED),
+            Arc::clone(&stop),
+        )
+        .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&stop)))
+        .map_err(|e| Error::io("setting up signal handling", e))?;
+    }
+    Ok(stop)
+}

@@ -445,18 +445,7 @@ impl Tool for Args {
                     heartbeat: Duration::from_secs(1),
                     verbose: v.verbose > 0,
                 };
-                let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-                for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                    // The first signal stops the service cleanly; a second
-                    // one, while it is stopping, ends it at once (130).
-                    signal_hook::flag::register_conditional_shutdown(
-                        sig,
-                        i32::from(crate::error::exit::INTERRUPTED),
-                        std::sync::Arc::clone(&stop),
-                    )
-                    .and_then(|_| signal_hook::flag::register(sig, std::sync::Arc::clone(&stop)))
-                    .map_err(|e| Error::io("setting up signal handling", e))?;
-                }
+                let stop = crate::cli::stop_on_signals()?;
                 let quiet = v.quiet;
                 let shown = opts.store.display().to_string();
                 server::serve(opts, stop, |b| {

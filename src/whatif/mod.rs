@@ -11,12 +11,15 @@
 //! - [`scenario`]: named scenarios kept in the snapshot store (save, list,
 //!   show, drop, apply);
 //! - [`web`]: `qwhatif serve --http`, the plan and its what-ifs as a local
-//!   web page.
+//!   web page;
+//! - [`bus`](mod@bus): `qwhatif serve --bus`, WHATIF requests answered over
+//!   the bus.
 //!
 //! [`run`] is the whole of a what-if for callers that have the input: the
 //! baseline and the scenario computed (on two threads), and the diff.
 
 pub mod apply;
+pub mod bus;
 pub mod compare;
 pub mod diff;
 pub mod explain;

@@ -1002,6 +1002,9 @@ drop &quot;Item X&quot;               add work &quot;New item&quot; track=Tenor 
 /// Runs `qwhatif serve` until SIGINT or SIGTERM (exit 0; a second signal
 /// while stopping ends it at once, 130).
 pub fn run(args: &ServeArgs, quiet: bool, verbose: bool) -> anyhow::Result<()> {
+    if let Some(url) = &args.bus {
+        return super::bus::run(args, url, quiet, verbose);
+    }
     let repo = args.repo.clone().filter(|p| !p.as_os_str().is_empty());
     let opts = Options {
         addr: args.http,
@@ -1010,16 +1013,7 @@ pub fn run(args: &ServeArgs, quiet: bool, verbose: bool) -> anyhow::Result<()> {
         verbose,
     };
     check_address(&opts.addr, opts.public)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(
-            sig,
-            i32::from(exit::INTERRUPTED),
-            Arc::clone(&stop),
-        )
-        .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&stop)))
-        .map_err(|e| Error::io("setting up signal handling", e))?;
-    }
+    let stop = crate::cli::stop_on_signals()?;
     let shown = opts.store.display().to_string();
     let ready_file = args.ready_file.clone();
     let mut wrote = Ok(());
@@ -1066,6 +1060,16 @@ pub struct ServeArgs {
     /// The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap.
     #[arg(long, env = "QSNAP_REPO", value_name = "DIR")]
     pub repo: Option<PathBuf>,
+    /// Answer WHATIF requests on the bus at URL (`ipc://PATH` or
+    /// `tcp://127.0.0.1:PORT`) instead of serving the page: the base
+    /// revision and a change script in, what `qwhatif --format stream`
+    /// writes out (SPEC section 9).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["http", "ready_file"])]
+    pub bus: Option<String>,
+    /// With --bus: every request must carry the token in FILE's first
+    /// line (needed with --public; nng has no encryption).
+    #[arg(long, value_name = "FILE", requires = "bus", conflicts_with = "http")]
+    pub token_file: Option<PathBuf>,
 }
 
 #[cfg(test)]
