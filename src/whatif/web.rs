@@ -39,14 +39,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use git2::Oid;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::lang;
 use super::scenario;
 use super::WhatIf;
 use crate::error::{exit, Error, Result};
-use crate::plan::html::{self, esc, Extras};
+use crate::plan::html::{self, csp_hash, esc, Extras};
 use crate::plan::render::View;
 use crate::plan::trend;
 use crate::snap::history::{self, short, show_time};
@@ -889,30 +888,6 @@ location.reload();}}).catch(function(){{}});}}
 setInterval(poll,{POLL_MS});}})();
 "
     )
-}
-
-/// `'sha256-…'` of a text, for the Content-Security-Policy.
-fn csp_hash(text: &str) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let digest = Sha256::digest(text.as_bytes());
-    let mut s = String::from("'sha256-");
-    for chunk in digest.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            s.push(if i <= chunk.len() {
-                char::from(ABC[(n >> (18 - 6 * i) & 63) as usize])
-            } else {
-                '='
-            });
-        }
-    }
-    s.push('\'');
-    s
 }
 
 /// The directives every page adds: forms only to this server, fetches
