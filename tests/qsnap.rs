@@ -173,7 +173,15 @@ fn identical_content_makes_no_commit() {
         .assert()
         .success()
         .stdout(format!("{first}\n"))
-        .stderr("qsnap: qplan raw unchanged\n");
+        .stderr("");
+    // -v says so: without it an unchanged put from cron would mail every run.
+    qsnap(&sb)
+        .args(["put", "-v", "qplan", "raw"])
+        .write_stdin(stream(1))
+        .assert()
+        .success()
+        .stdout(format!("{first}\n"))
+        .stderr(predicates::str::contains("qsnap: qplan raw unchanged\n"));
     assert_eq!(commits(&sb.path().join("store")), 2);
     // Different content is a new commit.
     let second = put(&sb, "qplan", "raw", &stream(2));

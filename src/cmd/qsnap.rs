@@ -59,8 +59,9 @@ pub enum Command {
     /// a file named as an argument is complete by definition. A
     /// `qsnap provenance v1` section is recorded in the commit trailers, not
     /// in the content. The same data and provenance as the current version
-    /// make no commit: the current commit is printed, `unchanged` said on
-    /// stderr, and the check recorded (shown by log and ls). Data is every
+    /// make no commit: the current commit is printed (`unchanged` said on
+    /// stderr with -v only, so that cron stays quiet), and the check
+    /// recorded (shown by log and ls). Data is every
     /// section but those headed `<app> fetch v<N>` (volatile metadata, such
     /// as qpull's fetch times).
     Put {
@@ -285,9 +286,8 @@ impl Tool for Args {
                     Put::Committed(oid) => writeln!(out, "{oid}")?,
                     Put::Unchanged(oid) => {
                         writeln!(out, "{oid}")?;
-                        if !v.quiet {
-                            eprintln!("qsnap: {res} unchanged");
-                        }
+                        // Quiet unless asked: cron mails anything on stderr.
+                        v.note("qsnap", format!("{res} unchanged"));
                     }
                 }
             }
