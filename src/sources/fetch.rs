@@ -2,7 +2,6 @@
 //! with a size limit, timeouts, retries for temporary failures, and the
 //! checks that keep a bad export from replacing good data.
 
-use std::collections::HashSet;
 use std::io::{self, BufRead, IsTerminal, Read};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -48,7 +47,7 @@ pub struct Failure {
     pub warnings: Vec<String>,
 }
 
-fn fail(temporary: bool, message: impl Into<String>) -> Failure {
+pub(super) fn fail(temporary: bool, message: impl Into<String>) -> Failure {
     Failure {
         temporary,
         message: message.into(),
@@ -59,7 +58,7 @@ fn fail(temporary: bool, message: impl Into<String>) -> Failure {
 
 /// What one source may still spend: time and bytes, over every page and
 /// redirect of one attempt.
-struct Budget {
+pub(super) struct Budget {
     deadline: Option<Instant>,
     timeout: Duration,
     bytes_left: u64,
@@ -284,7 +283,7 @@ fn io_failure(e: &io::Error) -> Failure {
 
 /// A progress line on stderr, shown only when stderr is a terminal and the
 /// fetch has taken more than a second.
-struct Progress {
+pub(super) struct Progress {
     bar: ProgressBar,
     start: Instant,
     tty: bool,
@@ -342,7 +341,7 @@ fn fetch_once(src: &Source, prior: Option<&Prior>) -> Result<Fetched, Failure> {
             jql,
             fields,
             page_size,
-        } => jira(src, url, jql, fields, *page_size, &mut budget, &progress)?,
+        } => super::jira::jira(src, url, jql, fields, *page_size, &mut budget, &progress)?,
     };
     f.fetched_at = fetched_at;
     Ok(f)
@@ -664,7 +663,7 @@ fn resolve_location(base: &str, location: &str) -> Option<String> {
     Some(format!("{scheme}://{authority}{dir}{location}"))
 }
 
-fn http(
+pub(super) fn http(
     src: &Source,
     url: &str,
     prior: Option<&Prior>,
@@ -804,110 +803,6 @@ fn http(
         etag,
         last_modified,
         ..Fetched::default()
-    })
-}
-
-/// A JIRA REST search, paged through `startAt`/`maxResults` until every
-/// issue is fetched; the pages are combined into one search result (the
-/// same document a server would send with every issue on one page).
-///
-/// The time and bytes of the source bound all pages together, and the
-/// pages must agree: each has a `total`, the same on every page; an
-/// answered `startAt` is the one asked for; no issue key comes twice (a
-/// server that ignores `startAt`); no page is empty before the total is
-/// reached. Anything else fails the source: a search that cannot be shown
-/// complete is not taken. Issues are written out page by page, so memory
-/// is about the size of the result, not of its parsed form.
-fn jira(
-    src: &Source,
-    url: &str,
-    jql: &str,
-    fields: &[String],
-    page_size: u32,
-    budget: &mut Budget,
-    progress: &Progress,
-) -> Result<Fetched, Failure> {
-    let mut out = String::from("{\"issues\":[");
-    let mut keys: HashSet<String> = HashSet::new();
-    let mut total: Option<u64> = None;
-    let last = loop {
-        let at = keys.len();
-        let mut query = vec![
-            ("jql", jql.to_owned()),
-            ("startAt", at.to_string()),
-            ("maxResults", page_size.to_string()),
-        ];
-        if !fields.is_empty() {
-            query.push(("fields", fields.join(",")));
-        }
-        let page = http(src, url, None, &query, budget, progress)?;
-        let bad = |message: String| fail(false, format!("page at startAt={at}: {message}"));
-        let doc: Json =
-            serde_json::from_str(&page.text).map_err(|e| bad(format!("not JSON: {e}")))?;
-        let Some(got) = doc.get("issues").and_then(Json::as_array) else {
-            return Err(bad("no \"issues\" array".into()));
-        };
-        let Some(this_total) = doc.get("total").and_then(Json::as_u64) else {
-            return Err(bad(
-                "no \"total\": cannot tell when the search is complete".into()
-            ));
-        };
-        match total {
-            None => total = Some(this_total),
-            Some(t) if t != this_total => {
-                // The search changed while it was read: the next run may
-                // see it whole.
-                return Err(fail(
-                    true,
-                    format!("the total changed from {t} to {this_total} at startAt={at}: the search changed while it was read"),
-                ));
-            }
-            Some(_) => {}
-        }
-        if let Some(start) = doc.get("startAt") {
-            if start.as_u64() != Some(at as u64) {
-                return Err(bad(format!("the server answered startAt={start}")));
-            }
-        }
-        for issue in got {
-            let Some(key) = issue.get("key").and_then(Json::as_str) else {
-                return Err(bad("an issue without a \"key\"".into()));
-            };
-            if !keys.insert(key.to_owned()) {
-                return Err(bad(format!(
-                    "issue {key} again: the server does not page (startAt ignored?)"
-                )));
-            }
-            if keys.len() > 1 {
-                out.push(',');
-            }
-            out.push_str(&issue.to_string());
-        }
-        let have = keys.len() as u64;
-        if have > this_total {
-            return Err(bad(format!(
-                "{have} issues, more than the total {this_total}"
-            )));
-        }
-        if have == this_total {
-            break page;
-        }
-        if got.is_empty() {
-            return Err(bad(format!(
-                "no issues, but only {have} of {this_total} were read"
-            )));
-        }
-    };
-    let n = keys.len();
-    out.push_str(&format!(
-        "],\"maxResults\":{n},\"startAt\":0,\"total\":{n}}}\n"
-    ));
-    Ok(Fetched {
-        text: out,
-        ..Fetched {
-            text: String::new(),
-            ..last
-        }
     })
 }
 

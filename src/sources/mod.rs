@@ -1,11 +1,13 @@
 //! qpull: sources of truth fetched into raw sections, all or nothing.
 //!
 //! - [`config`]: the config file and `NAME=SPEC` arguments;
-//! - [`fetch`]: files, commands, HTTP, JIRA; limits, retries, checks;
+//! - [`fetch`]: files, commands, HTTP; limits, retries, checks;
+//! - [`jira`]: JIRA searches paged into one document;
 //! - [`redact`]: secrets kept out of everything qpull shows.
 
 pub mod config;
 pub mod fetch;
+pub mod jira;
 pub mod redact;
 
 /// The header of the section that says what was fetched: per source its
