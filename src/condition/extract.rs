@@ -248,7 +248,7 @@ fn holidays(map: &Map, input: &RawStream, p: &mut Problems, out: &mut Conditione
                         }
                         Ok(c) => {
                             out.holidays.push(c);
-                            Outcome::Used
+                            Outcome::Used(row.line)
                         }
                     }
                 };
@@ -279,23 +279,29 @@ struct Vacation {
     entries: String,
     /// The name cell of each row naming this person.
     rows: Vec<Cell>,
+    /// Where the first row's dates are: the person's vacation is told of
+    /// there (a date outside the plan, say).
+    dates_at: Option<super::gate::CellAt>,
     taken: bool,
 }
 
 impl Away {
     /// The vacation of a person of the staff, marking the name as found.
     pub fn of(&mut self, name: &Cell) -> Cell {
-        let text = match self.by_name.get_mut(&name.text) {
+        match self.by_name.get_mut(&name.text) {
             Some(v) => {
                 v.taken = true;
-                v.entries.clone()
+                let at = v.dates_at.clone().unwrap_or_default();
+                Cell {
+                    text: v.entries.clone(),
+                    at,
+                }
             }
-            None => String::new(),
-        };
-        Cell::new(
-            text,
-            Location::section("vacations").column(name.text.clone()),
-        )
+            None => Cell::new(
+                String::new(),
+                Location::section("vacations").column(name.text.clone()),
+            ),
+        }
     }
 
     /// Vacation rows naming no one in the staff are errors: that person's
@@ -312,7 +318,7 @@ impl Away {
         rows.sort_by_key(|(_, c)| c.at.line);
         for (taken, c) in rows {
             if taken {
-                tally.count(Outcome::Used);
+                tally.count(Outcome::Used(c.at.line.unwrap_or(0)));
             } else {
                 p.bad(
                     c,
@@ -365,13 +371,34 @@ fn vacations(map: &Map, input: &RawStream, p: &mut Problems) -> Away {
                 continue;
             }
         };
-        let entry = away.by_name.entry(n.text.clone()).or_default();
-        for part in d
+        // Each entry read here, so that a bad date names its own row of
+        // the vacation sheet (joined with the others, it would not).
+        let parts: Vec<&str> = d
             .text
             .split([':', ';'])
             .map(str::trim)
             .filter(|s| !s.is_empty())
-        {
+            .collect();
+        let bad: Vec<String> = parts
+            .iter()
+            .filter_map(|e| {
+                crate::rules::fields::parse_vacation(e)
+                    .err()
+                    .map(|m| format!("vacation {e:?}: {m}"))
+            })
+            .collect();
+        if !bad.is_empty() {
+            for m in bad {
+                p.bad(&d, m);
+            }
+            tally.count(Outcome::Reported);
+            continue;
+        }
+        let entry = away.by_name.entry(n.text.clone()).or_default();
+        if entry.dates_at.is_none() {
+            entry.dates_at = Some(d.at.clone());
+        }
+        for part in parts {
             if !entry.entries.is_empty() {
                 entry.entries.push(':');
             }
@@ -461,7 +488,7 @@ fn staff_table(
         match outcome {
             Ok(r) => {
                 out.staff.push(r);
-                tally.count(Outcome::Used);
+                tally.count(Outcome::Used(row.line));
             }
             Err(o) => tally.count(o),
         }
@@ -574,7 +601,7 @@ fn work(map: &Map, input: &RawStream, p: &mut Problems, out: &mut Conditioned) {
         match work_row(&t, row, &cols, &mut order, p) {
             Ok(r) => {
                 out.work.push(r);
-                tally.count(Outcome::Used);
+                tally.count(Outcome::Used(row.line));
             }
             Err(o) => tally.count(o),
         }

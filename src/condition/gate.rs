@@ -156,11 +156,15 @@ pub struct Tally {
     pub skipped: BTreeMap<String, u64>,
     /// Rows left out with an error or a warning naming them.
     pub reported: u64,
+    /// The lines of the rows used, so that a row the rule book refuses
+    /// later is counted as reported, not used.
+    pub used_lines: Vec<u64>,
 }
 
 /// What became of one row.
 pub enum Outcome {
-    Used,
+    /// Data, from the row on this line.
+    Used(u64),
     Skipped(String),
     Reported,
 }
@@ -182,10 +186,34 @@ impl Tally {
     pub fn count(&mut self, outcome: Outcome) {
         self.read += 1;
         match outcome {
-            Outcome::Used => self.used += 1,
+            Outcome::Used(line) => {
+                self.used += 1;
+                self.used_lines.push(line);
+            }
             Outcome::Skipped(rule) => *self.skipped.entry(rule).or_default() += 1,
             Outcome::Reported => self.reported += 1,
         }
+    }
+}
+
+impl Tally {
+    /// Rows counted as used that the rule book then refused (an error on
+    /// their line of this section) are reported rows: `-v` must not count
+    /// them as data (issue 20).
+    pub fn refused(&mut self, errors: &std::collections::HashSet<(&str, u64)>) {
+        let section = self.section.as_str();
+        let mut lines: Vec<u64> = self
+            .used_lines
+            .iter()
+            .copied()
+            .filter(|&l| errors.contains(&(section, l)))
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        self.used_lines.retain(|l| lines.binary_search(l).is_err());
+        let n = self.used - self.used_lines.len() as u64;
+        self.used -= n;
+        self.reported += n;
     }
 }
 
@@ -313,7 +341,22 @@ pub fn check(data: &Conditioned, p: &mut Problems) {
         return;
     }
     // The Problems sink never stops the read, so these never fail.
+    let before = p.list.len();
     let _ = fill(data, p);
+    let errors: std::collections::HashSet<(&str, u64)> = p.list[before..]
+        .iter()
+        .filter(|e| e.severity == "error")
+        .filter_map(|e| Some((e.section.as_deref()?, e.line?)))
+        .collect();
+    if errors.is_empty() {
+        return;
+    }
+    let mut tallies = std::mem::take(&mut p.tallies);
+    for t in &mut tallies {
+        t.refused(&errors);
+    }
+    drop(errors);
+    p.tallies = tallies;
 }
 
 fn fill(data: &Conditioned, p: &mut Problems) -> crate::error::Result<()> {

@@ -186,7 +186,7 @@ pub(super) fn staff(
         tally.count(if reported > 0 {
             Outcome::Reported
         } else if people > 0 || set_skill {
-            Outcome::Used
+            Outcome::Used(row.line)
         } else {
             Outcome::Skipped(skipped.unwrap_or_else(|| "staff.name".into()))
         });

@@ -168,6 +168,13 @@ impl Book {
         self.params_rows
     }
 
+    /// A params row refused before its fields were read (too few
+    /// columns): counted, so that the section is not also said to have no
+    /// line.
+    pub fn params_row_refused(&mut self) {
+        self.params_rows += 1;
+    }
+
     /// The params row: start, end, scheduling skills joined by `:` (empty
     /// names are ignored, a repeat counts once). `text` is the line as it
     /// will be copied to the output.

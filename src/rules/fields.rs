@@ -11,8 +11,15 @@ use chrono::NaiveDate;
 
 pub use crate::plan::amount::Amount;
 
+/// The years a date may have: exactly four digits. A plan is a quarter or
+/// a year of this era; a shorter year (`Oct 7, 13`, `0013-10-07`), a sign or
+/// a fifth digit is a typo to refuse, never the year 13 or 20130.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
+
 /// Reads a date written as ISO `2013-10-07` or as `Oct 7, 2013` (the day may
-/// be padded with spaces: `Oct  7, 2013`).
+/// be padded with spaces: `Oct  7, 2013`). The year is exactly four digits,
+/// 1000 to 9999, in both forms: the one date parser of the toolkit (qplan's
+/// input, `qcondition --map`, qwhatif's changes and results read back).
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     let t = trim(s);
     // The usual form read directly (a results stream has a date on every
@@ -20,18 +27,80 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     if let Some(d) = iso_date(t.as_bytes()) {
         return Ok(d);
     }
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        // chrono accepts a one-digit month or day; ISO asks for two.
-        if t.len() == 10 {
-            return Ok(d);
+    formula(t)?;
+    let expected = "expected 2013-10-07 or Oct 7, 2013";
+    if let Some(parts) = iso_parts(t) {
+        let [y, m, d] = parts;
+        year(y)?;
+        if m.len() != 2 || d.len() != 2 {
+            return Err(format!(
+                "the month and the day are two digits each ({expected})"
+            ));
         }
+        return NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map_err(|_| format!("not a date, there is no such day ({expected})"));
     }
-    if t.contains(',') {
-        if let Ok(d) = NaiveDate::parse_from_str(t, "%b %e, %Y") {
-            return Ok(d);
+    if let Some((month_day, y)) = t.rsplit_once(',') {
+        year(y.trim())?;
+        // The year checked, chrono reads the rest (`%e`: a day padded or
+        // not); a sign or more digits were refused above.
+        return NaiveDate::parse_from_str(t, "%b %e, %Y").map_err(|_| {
+            let mut words = month_day.split_whitespace();
+            let month = words.next().unwrap_or("");
+            let day = words.next().unwrap_or("");
+            let month_ok =
+                NaiveDate::parse_from_str(&format!("{month} 1, 2000"), "%b %e, %Y").is_ok();
+            if month_ok && !day.is_empty() && day.bytes().all(|b| b.is_ascii_digit()) {
+                format!("not a date, there is no such day ({expected})")
+            } else {
+                format!("not a date ({expected})")
+            }
+        });
+    }
+    Err(format!("not a date ({expected})"))
+}
+
+/// A cell that holds a spreadsheet formula (`=SUM(A1:A3)`) instead of its
+/// value: said as such, whole, rather than read up to its first `:` or `,`
+/// (issue 20: `skill =SUM(A1: "A3)" is not a number`).
+fn formula(t: &str) -> Result<(), String> {
+    if t.starts_with('=') {
+        return Err(format!(
+            "{t:?} is a spreadsheet formula, not a value (export the sheet's values, not its formulas)"
+        ));
+    }
+    Ok(())
+}
+
+/// A year of a date: four ASCII digits, 1000 to 9999.
+fn year(y: &str) -> Result<i32, String> {
+    match y.parse::<i32>() {
+        Ok(n) if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) && YEARS.contains(&n) => {
+            Ok(n)
         }
+        _ => Err(format!(
+            "the year {y:?} is not four digits from {} to {} (a year is written whole: 2013, not 13)",
+            YEARS.start(),
+            YEARS.end()
+        )),
     }
-    Err("not a date (expected 2013-10-07 or Oct 7, 2013)".into())
+}
+
+/// The three parts of something shaped like an ISO date: an optional sign
+/// and digits, `-`, digits, `-`, digits (the sign kept with the year, so
+/// that it is refused as one).
+fn iso_parts(t: &str) -> Option<[&str; 3]> {
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'-' | b'+') => (1, &t[1..]),
+        _ => (0, t),
+    };
+    let mut it = rest.split('-');
+    let (y, m, d) = (it.next()?, it.next()?, it.next()?);
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if it.next().is_some() || !digits(y) || !digits(m) || !digits(d) {
+        return None;
+    }
+    Some([&t[..sign + y.len()], m, d])
 }
 
 /// `s.split(sep)` for an ASCII separator, by bytes: the fields of every
@@ -118,6 +187,9 @@ fn iso_date(b: &[u8]) -> Option<NaiveDate> {
         *slot = u32::from(c - b'0');
     }
     let year = n[0] * 1000 + n[1] * 100 + n[2] * 10 + n[3];
+    if year < 1000 {
+        return None;
+    }
     NaiveDate::from_ymd_opt(year as i32, n[4] * 10 + n[5], n[6] * 10 + n[7])
 }
 
@@ -148,9 +220,9 @@ pub fn parse_vacations(s: &str) -> Result<Vec<(NaiveDate, NaiveDate)>, String> {
 
 /// Reads a rank: an integer, lower is more important.
 pub fn parse_rank(s: &str) -> Result<i64, String> {
-    trim(s)
-        .parse()
-        .map_err(|_| "rank is not an integer".to_owned())
+    let t = trim(s);
+    formula(t)?;
+    t.parse().map_err(|_| "rank is not an integer".to_owned())
 }
 
 /// A triage level, one of the five buckets `1 1.5 2 2.5 3`.
@@ -173,12 +245,15 @@ impl Triage {
     }
 
     /// Buckets a number: ≤1 → 1, ≤1.5 → 1.5, ≤2 → 2, ≤2.5 → 2.5, else 3.
-    pub fn bucket(x: f64) -> Triage {
-        match x {
-            x if x <= 1.0 => Triage(0),
-            x if x <= 1.5 => Triage(1),
-            x if x <= 2.0 => Triage(2),
-            x if x <= 2.5 => Triage(3),
+    /// Exact: the number is the same decimal as an amount, compared without
+    /// rounding (`1.000000001` is above 1).
+    pub fn bucket(x: Amount) -> Triage {
+        const HALF: i64 = crate::plan::amount::SCALE / 2;
+        match x.units() {
+            u if u <= 2 * HALF => Triage(0),
+            u if u <= 3 * HALF => Triage(1),
+            u if u <= 4 * HALF => Triage(2),
+            u if u <= 5 * HALF => Triage(3),
             _ => Triage(4),
         }
     }
@@ -190,19 +265,23 @@ impl fmt::Display for Triage {
     }
 }
 
-/// Reads a triage column: a number, bucketed; empty means 3.
+/// Reads a triage column: a number, bucketed; empty means 3. The number
+/// is read as exactly as an amount (at most nine decimals; more are
+/// refused, not rounded), so the bucket never depends on a float.
 pub fn parse_triage(s: &str) -> Result<Triage, String> {
     let t = trim(s);
     if t.is_empty() {
         return Ok(Triage::LOWEST);
     }
-    // The five names, as a tool writes them, without reading a float.
+    // The five names, as a tool writes them, without reading a number.
     if let Some(i) = Triage::NAMES.iter().position(|n| *n == t) {
         return Ok(Triage(i as u8));
     }
-    match t.parse::<f64>() {
-        Ok(x) if x.is_finite() => Ok(Triage::bucket(x)),
-        _ => Err("triage is not a number".into()),
+    formula(t)?;
+    match Amount::parse_signed(t) {
+        Ok(x) => Ok(Triage::bucket(x)),
+        Err(m) if m.ends_with("is not a number") => Err("triage is not a number".into()),
+        Err(m) => Err(format!("triage: {m}")),
     }
 }
 
@@ -211,6 +290,7 @@ pub fn parse_triage(s: &str) -> Result<Triage, String> {
 /// `L`=3, `Q`=13; `3S`=3). See [`Amount`] for why nine.
 pub fn parse_amount(s: &str) -> Result<Amount, String> {
     let t = trim(s);
+    formula(t)?;
     let bad = || format!("{t:?} is not a number or a T-shirt size (S, M, L, Q)");
     let size = match t.as_bytes().last().map(u8::to_ascii_uppercase) {
         Some(b'S') => Some(1),
@@ -268,6 +348,7 @@ pub fn parse_estimate_into<'a>(
     if t.is_empty() {
         return Ok(false);
     }
+    formula(t)?;
     for part in split_ascii(t, b',') {
         let part = trim(part);
         let Some((skill, amount)) = split_once_ascii(part, b':') else {
@@ -323,6 +404,41 @@ mod tests {
         }
     }
 
+    /// Issue 20: `Oct 7, 13` was read as the year 13 AD, and a vacation
+    /// written so fell silently outside the plan. A year is four digits,
+    /// 1000 to 9999, in both forms; anything else names the year.
+    #[test]
+    fn short_signed_and_long_years_are_refused_naming_the_year() {
+        for (bad, year) in [
+            ("Oct 7, 13", "\"13\""),
+            ("Oct 7, 0013", "\"0013\""),
+            ("Oct 7, 213", "\"213\""),
+            ("Oct 7, -13", "\"-13\""),
+            ("Oct 7, -2013", "\"-2013\""),
+            ("Oct 7, +2013", "\"+2013\""),
+            ("Oct 7, 20130", "\"20130\""),
+            ("0013-10-07", "\"0013\""),
+            ("13-10-07", "\"13\""),
+            ("-2013-10-07", "\"-2013\""),
+            ("+2013-10-07", "\"+2013\""),
+            ("-013-10-07", "\"-013\""),
+            ("20130-10-07", "\"20130\""),
+            ("0999-12-31", "\"0999\""),
+        ] {
+            let e = parse_date(bad).unwrap_err();
+            assert!(e.starts_with(&format!("the year {year} ")), "{bad}: {e}");
+        }
+        assert_eq!(parse_date("1000-01-01"), Ok(d("1000-01-01")));
+        assert_eq!(parse_date("9999-12-31"), Ok(d("9999-12-31")));
+        assert_eq!(parse_date("Jan 1, 1000"), Ok(d("1000-01-01")));
+        assert!(parse_date("2013-02-29")
+            .unwrap_err()
+            .contains("no such day"));
+        assert!(parse_date("Feb 30, 2013")
+            .unwrap_err()
+            .contains("no such day"));
+    }
+
     #[test]
     fn vacation_ranges() {
         assert_eq!(
@@ -350,6 +466,24 @@ mod tests {
         assert_eq!(t("7"), "3");
         assert!(parse_triage("high").is_err());
         assert!(parse_triage("NaN").is_err());
+    }
+
+    /// Issue 20: triage was bucketed through an f64, so a level just above
+    /// a bound (`1.0000000000000001`) fell into the bucket below it. It is
+    /// read as the same exact decimal as amounts: above the bound is the
+    /// next bucket, and more decimals than an amount holds are refused.
+    #[test]
+    fn triage_is_bucketed_exactly() {
+        let t = |s| parse_triage(s).unwrap().as_str();
+        assert_eq!(t("1.000000001"), "1.5");
+        assert_eq!(t("1.500000001"), "2");
+        assert_eq!(t("2.000000000"), "2");
+        assert_eq!(t("2.499999999"), "2.5");
+        assert_eq!(t("2.500000001"), "3");
+        assert_eq!(t("-4"), "1");
+        assert_eq!(t("1e0"), "1");
+        let e = parse_triage("1.0000000000000001").unwrap_err();
+        assert!(e.contains("more than 9 decimals"), "{e}");
     }
 
     fn a(s: &str) -> Amount {
@@ -406,10 +540,28 @@ mod tests {
         assert!(parse_estimate("Apps:2,").is_err());
     }
 
+    /// Issue 20: a formula exported instead of its value was reported cut
+    /// at its first `:` (`skill =SUM(A1: "A3)" is not a number`).
+    #[test]
+    fn a_formula_is_named_whole() {
+        let whole = "\"=SUM(A1:A3)\" is a spreadsheet formula, not a value";
+        for e in [
+            parse_estimate("=SUM(A1:A3)").unwrap_err(),
+            parse_triage("=SUM(A1:A3)").unwrap_err(),
+            parse_rank("=SUM(A1:A3)").unwrap_err(),
+            parse_date("=SUM(A1:A3)").unwrap_err(),
+            parse_amount("=SUM(A1:A3)").unwrap_err(),
+        ] {
+            assert!(e.starts_with(whole), "{e}");
+        }
+        let e = parse_estimate("Apps:=B2*2").unwrap_err();
+        assert!(e.contains("\"=B2*2\" is a spreadsheet formula"), "{e}");
+    }
+
     #[test]
     fn triage_names_read_as_their_numbers() {
         for name in Triage::NAMES {
-            let x: f64 = name.parse().unwrap();
+            let x = Amount::parse_signed(name).unwrap();
             assert_eq!(parse_triage(name), Ok(Triage::bucket(x)));
             assert_eq!(parse_triage(name).unwrap().as_str(), name);
         }
@@ -450,8 +602,47 @@ mod tests {
         #[test]
         fn iso_dates_read_directly_agree_with_chrono(y in 0u32..10000, m in 0u32..14, d in 0u32..33) {
             let s = format!("{y:04}-{m:02}-{d:02}");
-            let chrono = NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok();
+            let chrono = NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok().filter(|_| y >= 1000);
             prop_assert_eq!(parse_date(&s).ok(), chrono);
+        }
+
+        /// Any date of the years a plan may have reads back from both forms
+        /// as itself; any other year, however written, is refused.
+        #[test]
+        fn dates_round_trip_or_are_refused(y in -20000i32..20000, m in 1u32..13, d in 1u32..29, pad in 0usize..3) {
+            let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m as usize - 1];
+            let spaces = " ".repeat(pad + 1);
+            let forms = [
+                format!("{y:04}-{m:02}-{d:02}"),
+                format!("{y}-{m:02}-{d:02}"),
+                format!("{month}{spaces}{d}, {y}"),
+                format!("{month} {d}, {y:04}"),
+            ];
+            for s in forms {
+                match parse_date(&s) {
+                    Ok(date) => {
+                        prop_assert!(YEARS.contains(&y), "{s} read as {date}");
+                        prop_assert_eq!(date, NaiveDate::from_ymd_opt(y, m, d).unwrap());
+                        prop_assert_eq!(parse_date(&date.to_string()), Ok(date));
+                    }
+                    Err(e) => prop_assert!(!YEARS.contains(&y), "{s}: {e}"),
+                }
+            }
+        }
+
+        /// A triage read from a decimal lands in the bucket its exact
+        /// value says, compared as integers of billionths.
+        #[test]
+        fn triage_buckets_agree_with_integer_comparison(units in -10_000_000_000i64..10_000_000_000) {
+            let text = fmt_num(Amount::from_units(units));
+            let want = match units {
+                u if u <= 1_000_000_000 => "1",
+                u if u <= 1_500_000_000 => "1.5",
+                u if u <= 2_000_000_000 => "2",
+                u if u <= 2_500_000_000 => "2.5",
+                _ => "3",
+            };
+            prop_assert_eq!(parse_triage(&text).unwrap().as_str(), want);
         }
 
         #[test]

@@ -83,8 +83,11 @@ fn line<K: Sink>(b: &mut Book, k: &mut K, current: Current, line: u64, text: &st
     }
     match current {
         Current::Params => {
-            if let Some(f) = split(k, PARAMS, line, text, &PARAMS_COLUMNS, 2)? {
-                b.params(k, text, f, |c| locate(PARAMS, &PARAMS_COLUMNS, line, c))?;
+            match split(k, PARAMS, line, text, &PARAMS_COLUMNS, 2)? {
+                Some(f) => b.params(k, text, f, |c| locate(PARAMS, &PARAMS_COLUMNS, line, c))?,
+                // A line that was there, refused for its columns: the
+                // section is not without a line (issue 20).
+                None => b.params_row_refused(),
             }
         }
         Current::Holidays => {

@@ -126,6 +126,8 @@ pub enum Event<'a> {
 pub struct Reader<S> {
     src: S,
     in_section: bool,
+    /// The last event was the end marker (for the message of a line after it).
+    after_end: bool,
 }
 
 impl<R: BufRead> Reader<IoLines<R>> {
@@ -140,6 +142,7 @@ impl<S: LineSource> Reader<S> {
         Reader {
             src,
             in_section: false,
+            after_end: false,
         }
     }
 
@@ -179,9 +182,11 @@ impl<S: LineSource> Reader<S> {
             }
             if header == END {
                 self.in_section = false;
+                self.after_end = true;
                 return Ok(Some(Event::End));
             }
             self.in_section = true;
+            self.after_end = false;
             return Ok(Some(Event::Header(header)));
         }
         let content = match line.first() {
@@ -199,10 +204,28 @@ impl<S: LineSource> Reader<S> {
         };
         if !self.in_section {
             // Split the borrow: the error needs `self`, the line borrows `self.src`.
-            let message = format!(
-                "content line outside any section (a stream starts with a '=====' header): {:?}",
-                preview(content)
-            );
+            let blank = content
+                .iter()
+                .all(|&b| b == b' ' || b == b'\t' || b == b'\r');
+            let message = match (blank, self.after_end) {
+                // Issue 20: a blank line at the end of a file was told that
+                // a stream starts with a header, which it did.
+                (true, true) => "a blank line after '=====end' (the end marker is the \
+                                 last line of a stream; remove what follows it)"
+                    .to_owned(),
+                (true, false) => "a blank line before the first '=====' header (a stream \
+                                  starts with its first header)"
+                    .to_owned(),
+                (false, true) => format!(
+                    "a content line after '=====end' (the end marker is the last line of a \
+                     stream, or comes between sections): {:?}",
+                    preview(content)
+                ),
+                (false, false) => format!(
+                    "content line outside any section (a stream starts with a '=====' header): {:?}",
+                    preview(content)
+                ),
+            };
             return Err(Error::Stream {
                 line: line_no,
                 message,

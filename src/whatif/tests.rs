@@ -403,7 +403,7 @@ fn syntax_errors_say_where() {
     );
     assert_eq!(
         err("\n\nend 2014-02-30"),
-        "x, line 3, column 5: \"2014-02-30\": not a date (expected 2013-10-07 or Oct 7, 2013)"
+        "x, line 3, column 5: \"2014-02-30\": not a date, there is no such day (expected 2013-10-07 or Oct 7, 2013)"
     );
     assert_eq!(
         err("drop Item X"),
