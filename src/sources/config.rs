@@ -56,6 +56,12 @@ struct SourceConf {
     #[serde(default)]
     fields: Vec<String>,
     page_size: Option<u32>,
+    /// JIRA: "cloud" or "server", instead of asking the site.
+    api: Option<String>,
+    /// JIRA: with `token`, Basic auth (Cloud: the account's e-mail).
+    user: Option<String>,
+    /// JIRA: an API token (with `user`) or a personal access token.
+    token: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
     encoding: Option<String>,
@@ -94,6 +100,7 @@ pub enum Kind {
         jql: String,
         fields: Vec<String>,
         page_size: u32,
+        api: Option<super::jira::Api>,
     },
 }
 
@@ -221,14 +228,12 @@ pub fn expand(
             match env(key) {
                 None => {
                     return Err(usage(format!(
-                        "environment variable {key} is not set (used in a header)"
+                        "environment variable {key} is not set (used in a header, user or token)"
                     )))
                 }
-                Some(v) if v.is_empty() => {
-                    return Err(usage(format!(
-                        "environment variable {key} is set but empty (used in a header)"
-                    )))
-                }
+                Some(v) if v.is_empty() => return Err(usage(format!(
+                    "environment variable {key} is set but empty (used in a header, user or token)"
+                ))),
                 Some(v) => v,
             }
         };
@@ -289,7 +294,6 @@ fn resolve(
     };
     let kind = match (conf.url, conf.file, conf.cmd) {
         (Some(url), None, None) if jira => Kind::Jira {
-            url,
             jql: conf
                 .jql
                 .ok_or_else(|| usage(format!("source {name}: a JIRA source needs `jql`")))?,
@@ -302,6 +306,9 @@ fn resolve(
                 }
                 p => p.unwrap_or(100),
             },
+            api: super::jira::check(&url, conf.api.as_deref())
+                .map_err(|e| usage(format!("source {name}: {e}")))?,
+            url,
         },
         (Some(url), None, None) => {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -330,6 +337,16 @@ fn resolve(
         }
     };
     let mut headers = Vec::new();
+    if !jira && (conf.api.is_some() || conf.user.is_some() || conf.token.is_some()) {
+        return Err(usage(format!(
+            "source {name}: api, user and token are for type = \"jira\""
+        )));
+    }
+    if let Some(h) = super::jira::auth(&conf.user, &conf.token, &conf.headers, secrets, env)
+        .map_err(|e| usage(format!("source {name}: {e}")))?
+    {
+        headers.push(h);
+    }
     for (k, v) in conf.headers {
         let value = expand(&v, secrets, env).map_err(|e| usage(e.to_string()))?;
         let secret = value != v

@@ -77,7 +77,7 @@ impl Budget {
     }
 
     /// The time left, or a temporary failure when there is none.
-    fn time_left(&self) -> Result<Option<Duration>, Failure> {
+    pub(super) fn time_left(&self) -> Result<Option<Duration>, Failure> {
         match self.deadline {
             None => Ok(None),
             Some(d) => match d.checked_duration_since(Instant::now()) {
@@ -335,13 +335,8 @@ fn fetch_once(src: &Source, prior: Option<&Prior>) -> Result<Fetched, Failure> {
             }
         }
         Kind::Cmd { argv, shell } => run(src, argv, *shell, &mut budget, &progress)?,
-        Kind::Http(url) => http(src, url, prior, &[], &mut budget, &progress)?,
-        Kind::Jira {
-            url,
-            jql,
-            fields,
-            page_size,
-        } => super::jira::jira(src, url, jql, fields, *page_size, &mut budget, &progress)?,
+        Kind::Http(url) => http(src, url, prior, &mut budget, &progress)?,
+        Kind::Jira { .. } => super::jira::search(src, &mut budget, &progress)?,
     };
     f.fetched_at = fetched_at;
     Ok(f)
@@ -663,14 +658,14 @@ fn resolve_location(base: &str, location: &str) -> Option<String> {
     Some(format!("{scheme}://{authority}{dir}{location}"))
 }
 
-pub(super) fn http(
+/// Sends a GET and follows redirects; the answer, whatever its status.
+pub(super) fn send(
     src: &Source,
     url: &str,
     prior: Option<&Prior>,
     query: &[(&str, String)],
     budget: &mut Budget,
-    progress: &Progress,
-) -> Result<Fetched, Failure> {
+) -> Result<ureq::http::Response<ureq::Body>, Failure> {
     let agent = agent(src);
     let home = origin(url);
     let mut current = url.to_owned();
@@ -680,7 +675,7 @@ pub(super) fn http(
     // dropped for the rest of the chain).
     let mut secrets_allowed = true;
     let mut hops = 0;
-    let mut resp = loop {
+    let resp = loop {
         let mut req = agent
             .get(&current)
             .config()
@@ -739,6 +734,37 @@ pub(super) fn http(
         current = next;
         first = false;
     };
+    Ok(resp)
+}
+
+/// Reads a body within the budget.
+pub(super) fn read_body(
+    resp: &mut ureq::http::Response<ureq::Body>,
+    budget: &mut Budget,
+    progress: &Progress,
+) -> Result<Vec<u8>, Failure> {
+    let reader = resp
+        .body_mut()
+        .with_config()
+        .limit(budget.bytes_left.saturating_add(1))
+        .reader();
+    read_limited(reader, budget, progress).map_err(|f| {
+        if f.message.contains("exceeds") || f.message.contains("limit") {
+            budget.too_big()
+        } else {
+            budget.explain(f)
+        }
+    })
+}
+
+fn http(
+    src: &Source,
+    url: &str,
+    prior: Option<&Prior>,
+    budget: &mut Budget,
+    progress: &Progress,
+) -> Result<Fetched, Failure> {
+    let mut resp = send(src, url, prior, &[], budget)?;
     let status = resp.status().as_u16();
     let header = |name: &str| {
         resp.headers()
@@ -784,18 +810,7 @@ pub(super) fn http(
     if !(200..300).contains(&status) {
         return Err(fail(false, format!("HTTP {status}")));
     }
-    let reader = resp
-        .body_mut()
-        .with_config()
-        .limit(budget.bytes_left.saturating_add(1))
-        .reader();
-    let bytes = read_limited(reader, budget, progress).map_err(|f| {
-        if f.message.contains("exceeds") || f.message.contains("limit") {
-            budget.too_big()
-        } else {
-            budget.explain(f)
-        }
-    })?;
+    let bytes = read_body(&mut resp, budget, progress)?;
     Ok(Fetched {
         text: decode(bytes, src.encoding)?,
         status: status.to_string(),
