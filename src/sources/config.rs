@@ -231,9 +231,11 @@ pub fn expand(
                         "environment variable {key} is not set (used in a header, user or token)"
                     )))
                 }
-                Some(v) if v.is_empty() => return Err(usage(format!(
+                Some(v) if v.is_empty() => {
+                    return Err(usage(format!(
                     "environment variable {key} is set but empty (used in a header, user or token)"
-                ))),
+                )))
+                }
                 Some(v) => v,
             }
         };
