@@ -40,6 +40,9 @@ _qsnap() {
             qsnap,ls)
                 cmd="qsnap__subcmd__ls"
                 ;;
+            qsnap,maintenance)
+                cmd="qsnap__subcmd__maintenance"
+                ;;
             qsnap,pull)
                 cmd="qsnap__subcmd__pull"
                 ;;
@@ -85,6 +88,9 @@ _qsnap() {
             qsnap__subcmd__help,ls)
                 cmd="qsnap__subcmd__help__subcmd__ls"
                 ;;
+            qsnap__subcmd__help,maintenance)
+                cmd="qsnap__subcmd__help__subcmd__maintenance"
+                ;;
             qsnap__subcmd__help,pull)
                 cmd="qsnap__subcmd__help__subcmd__pull"
                 ;;
@@ -113,7 +119,7 @@ _qsnap() {
 
     case "${cmd}" in
         qsnap)
-            opts="-q -v -h -V --repo --quiet --verbose --help --version init put get log diff ls tag trace verify gc push pull serve clone help"
+            opts="-q -v -h -V --repo --quiet --verbose --help --version init put get log diff ls tag trace verify gc maintenance push pull serve clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,7 +221,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__help)
-            opts="init put get log diff ls tag trace verify gc push pull serve clone help"
+            opts="init put get log diff ls tag trace verify gc maintenance push pull serve clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -327,6 +333,20 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsnap__subcmd__help__subcmd__maintenance)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -498,6 +518,32 @@ _qsnap() {
             fi
             case "${prev}" in
                 --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsnap__subcmd__maintenance)
+            opts="-q -v -h --grace --wait --repo --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

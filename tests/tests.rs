@@ -7,6 +7,7 @@ mod docs;
 mod explain;
 mod gate;
 mod githttp;
+mod maintenance;
 mod output;
 mod qcondition;
 mod qplan;

@@ -15,7 +15,9 @@ use crate::cli::{Tool, Verbosity};
 use crate::error::{Error, Location};
 use crate::snap::history::{self, short, show_time};
 use crate::snap::remote::{self, Pulled, Remote};
-use crate::snap::{check, diff, objects, store, verify, At, Put, Resource, Store, Version};
+use crate::snap::{
+    check, diff, maintain, objects, store, verify, At, Put, Resource, Store, Version,
+};
 use crate::stream::{Writer, PROVENANCE};
 
 /// Keep every version of raw, conditioned and result data in a git repository.
@@ -145,6 +147,32 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         wait: u64,
     },
+    /// Keep the store small, safely beside running puts: pack its objects
+    /// and refs, prune unreferenced objects older than --grace, and say
+    /// what was done (on stderr; -q for none).
+    ///
+    /// Runs `git gc` while holding the store's lock, so no put moves a ref
+    /// meanwhile (puts wait for the lock, up to their --wait), after
+    /// removing what killed puts left (as `qsnap gc`). For a cron job or a
+    /// systemd timer: `qsnap maintenance -q` once a day.
+    ///
+    /// Do not run `git gc --prune=now` (or `git prune`) on a store in use:
+    /// a put writes its new objects before it points main at them, and
+    /// git, which knows nothing of the store's lock, may delete them in
+    /// that moment. Puts check their objects after moving main and write
+    /// any that went missing again, and `qsnap verify --repair` moves a
+    /// broken head back, but only maintenance under the lock, with a grace
+    /// period, is safe by design.
+    #[command(verbatim_doc_comment)]
+    Maintenance {
+        /// Keep unreferenced objects younger than this: a number with `s`,
+        /// `m`, `h`, `d` or `w` (`12h`, `2w`). At least a minute.
+        #[arg(long, value_name = "AGE", default_value = "2w", value_parser = grace_arg)]
+        grace: Duration,
+        /// Wait at most SECONDS for the store's lock, then fail with 75.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        wait: u64,
+    },
     /// Send main and the tags to a replica: a store directory (created when
     /// missing), `file://`, `https://`, `ssh://` or `user@host:path`.
     ///
@@ -243,6 +271,12 @@ pub enum Format {
 fn time_arg(s: &str) -> Result<DateTime<Utc>, String> {
     history::parse_time(s)
         .ok_or_else(|| "expected a date (2026-11-24) or date-time (2026-11-24T14:00:00Z)".into())
+}
+
+fn grace_arg(s: &str) -> Result<Duration, String> {
+    maintain::parse_duration(s).ok_or_else(|| {
+        "expected a whole number with s, m, h, d or w (90s, 30m, 12h, 14d, 2w)".into()
+    })
 }
 
 fn at_of(rev: Option<String>, time: Option<DateTime<Utc>>) -> At {
@@ -386,6 +420,19 @@ impl Tool for Args {
                 let (files, bytes) = store.gc(Duration::from_secs(wait))?;
                 if !v.quiet {
                     eprintln!("qsnap: removed {files} temporary files ({bytes} bytes)");
+                }
+            }
+            Command::Maintenance { grace, wait } => {
+                let store = Store::open(&store::locate(repo)?)?;
+                let opts = maintain::Options {
+                    grace,
+                    wait: Duration::from_secs(wait),
+                };
+                let report = maintain::maintain(&store, &opts)?;
+                if !v.quiet {
+                    for line in report.lines() {
+                        eprintln!("qsnap: {line}");
+                    }
                 }
             }
             Command::Push { dest, wait } => {

@@ -11,6 +11,9 @@
 //! - [`objects`]: objects checked before libgit2 reads them (a truncated one
 //!   made libgit2 loop forever);
 //! - [`verify`]: is every version readable, every provenance commit here?
+//!   (and `--repair`: heads moved back to their newest intact commit);
+//! - [`maintain`]: packing and pruning under the store's lock, with a
+//!   grace period (what `git gc` does, made safe beside live puts);
 //! - [`diff`]: the section-aware diff of two versions;
 //! - [`branch`]: side branches beside main (what-if scenarios), under the
 //!   store's lock.
@@ -20,6 +23,7 @@ pub mod check;
 pub mod diff;
 pub mod history;
 pub mod lock;
+pub mod maintain;
 pub mod name;
 pub mod objects;
 pub mod remote;

@@ -1,0 +1,163 @@
+//! The store under maintenance (issue 24): `qsnap maintenance`, puts that
+//! survive git maintaining the store beside them, and `verify --repair`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, SystemTime};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+use crate::util::Sandbox;
+
+fn qsnap(sb: &Sandbox) -> Command {
+    let mut c = sb.cmd("qsnap");
+    c.arg("--repo").arg(store(sb));
+    c
+}
+
+fn store(sb: &Sandbox) -> PathBuf {
+    sb.path().join("store")
+}
+
+fn stream(n: usize) -> String {
+    format!("=====test data v1\n\tversion\t{n}\n=====end\n")
+}
+
+fn put(sb: &Sandbox, stage: &str, content: &str) -> String {
+    let out = qsnap(sb)
+        .args(["put", "qplan", stage])
+        .write_stdin(content.to_owned())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `git --git-dir STORE ARGS`, its stdout, and whether it succeeded.
+fn git(store: &Path, args: &[&str]) -> (bool, String) {
+    let out = Process::new("git")
+        .arg("--git-dir")
+        .arg(store)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("git is installed");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Writes an object nothing refers to, with its file's time `age` ago.
+fn unreferenced(store: &Path, content: &str, age: Duration) -> String {
+    let out = Process::new("git")
+        .arg("--git-dir")
+        .arg(store)
+        .args(["hash-object", "-w", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(content.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let oid = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let path = store.join("objects").join(&oid[..2]).join(&oid[2..]);
+    let f = std::fs::File::options().write(true).open(&path).unwrap();
+    f.set_modified(SystemTime::now() - age).unwrap();
+    oid
+}
+
+#[test]
+fn maintenance_packs_and_prunes_only_past_the_grace_period() {
+    let sb = Sandbox::new();
+    let store = store(&sb);
+    let ids: Vec<String> = (0..3).map(|i| put(&sb, "raw", &stream(i))).collect();
+    let old = unreferenced(&store, "old garbage\n", Duration::from_secs(7200));
+    let young = unreferenced(&store, "young garbage\n", Duration::from_secs(60));
+    assert!(store.join("refs/heads/main").exists());
+    qsnap(&sb)
+        .args(["maintenance", "--grace", "1h"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains("qsnap: loose refs: 1 -> 0\n"))
+        .stderr(predicate::str::contains("loose objects: "))
+        .stderr(predicate::str::contains("unreferenced for over 1h"));
+    // Past the grace period: gone. Within it: kept (packed or loose).
+    assert!(!git(&store, &["cat-file", "-e", &old]).0, "old kept");
+    assert!(git(&store, &["cat-file", "-e", &young]).0, "young pruned");
+    // Refs packed, objects packed: no loose object is left but the young
+    // unreferenced one (git may keep it loose or in a cruft pack).
+    assert!(!store.join("refs/heads/main").exists());
+    let (_, packed) = git(&store, &["show-ref"]);
+    assert!(packed.contains(&format!("{} refs/heads/main", ids[2])));
+    let (_, count) = git(&store, &["count-objects", "-v"]);
+    let loose: u64 = count
+        .lines()
+        .find_map(|l| l.strip_prefix("count: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(loose <= 1, "{count}");
+    // Nothing referenced went: the history is whole and readable.
+    qsnap(&sb).arg("verify").assert().success();
+    let log = qsnap(&sb).args(["log"]).output().unwrap().stdout;
+    let log = String::from_utf8(log).unwrap();
+    for id in &ids {
+        assert!(log.contains(&id[..12]), "{id} not in {log}");
+    }
+    assert_eq!(
+        qsnap(&sb)
+            .args(["get", "qplan", "raw", "--raw"])
+            .output()
+            .unwrap()
+            .stdout,
+        stream(2).into_bytes()
+    );
+    // Quiet for cron; a put after maintenance works on packed refs.
+    qsnap(&sb)
+        .args(["maintenance", "-q"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    put(&sb, "raw", &stream(3));
+}
+
+#[test]
+fn maintenance_waits_for_the_lock_and_refuses_a_short_grace() {
+    let sb = Sandbox::new();
+    let store = store(&sb);
+    put(&sb, "raw", &stream(0));
+    qsnap(&sb)
+        .args(["maintenance", "--grace", "59s"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("at least 1m"));
+    qsnap(&sb)
+        .args(["maintenance", "--grace", "soon"])
+        .assert()
+        .code(2);
+    let held = std::fs::File::options()
+        .write(true)
+        .open(store.join("qsnap.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    qsnap(&sb)
+        .args(["maintenance", "--wait", "1"])
+        .assert()
+        .code(75)
+        .stderr(predicate::str::contains("is locked by another qsnap"));
+    // Nothing was packed while another held the lock.
+    assert!(store.join("refs/heads/main").exists());
+    held.unlock().unwrap();
+    qsnap(&sb).args(["maintenance", "-q"]).assert().success();
+}
