@@ -294,7 +294,12 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 /// A duration in the largest unit that divides it (`2w`, `36h`, `90s`).
 pub fn show_duration(d: Duration) -> String {
     let s = d.as_secs();
-    for (unit, size) in [("w", 7 * 24 * 3600), ("d", 24 * 3600), ("h", 3600), ("m", 60)] {
+    for (unit, size) in [
+        ("w", 7 * 24 * 3600),
+        ("d", 24 * 3600),
+        ("h", 3600),
+        ("m", 60),
+    ] {
         if s > 0 && s % size == 0 {
             return format!("{}{unit}", s / size);
         }
