@@ -300,7 +300,7 @@ pub fn show_duration(d: Duration) -> String {
         ("h", 3600),
         ("m", 60),
     ] {
-        if s > 0 && s % size == 0 {
+        if s > 0 && s.is_multiple_of(size) {
             return format!("{}{unit}", s / size);
         }
     }
