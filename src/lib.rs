@@ -16,12 +16,14 @@
 //! - [`cmd`]: one module per command, each an `Args` and a `run`;
 //! - [`cli`]: what every command shares (inputs, outputs, errors, exit codes);
 //! - [`whatif`]: hypothetical changes to a plan and what they move (`qwhatif`);
-//! - [`docs`]: man pages and shell completions generated from the commands.
+//! - [`docs`]: man pages and shell completions generated from the commands;
+//! - [`daemon`]: the memory bounds every long-running process sets at its start.
 
 pub mod bus;
 pub mod cli;
 pub mod cmd;
 pub mod condition;
+pub mod daemon;
 pub mod docs;
 pub mod error;
 pub mod plan;

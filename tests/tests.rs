@@ -19,4 +19,5 @@ mod remote;
 mod report;
 mod scenarios;
 mod serve;
+mod soak;
 mod whatif_bus;

@@ -20,8 +20,15 @@
 //!
 //! A request that does not decode, is over `--max-request`, lacks the
 //! token or names an unknown verb gets an `error` reply; the service goes
-//! on. A PUT's request id is remembered (the last [`REMEMBERED_IDS`]), so a
-//! resent PUT stores once and gets the first answer again.
+//! on. A PUT's request id is remembered (the last [`REMEMBERED_IDS`], as
+//! SHA-256 digests: [`REMEMBERED_BYTES`] at most), so a resent PUT stores
+//! once and gets the first answer again.
+//!
+//! Memory stays bounded however long the service runs (issue 27): libgit2's
+//! object cache and pack windows are capped at the start
+//! ([`crate::daemon::bound_memory`]), the remembered ids are bounded in
+//! bytes, and nothing else is kept per put or per event (the announcer
+//! keeps one head per resource).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::os::unix::fs::MetadataExt;
@@ -328,25 +335,66 @@ fn lock(a: &Mutex<Announcer>) -> std::sync::MutexGuard<'_, Announcer> {
     a.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The PUT request ids seen last, with their answers.
+/// The PUT request ids seen last, with their answers. An id is kept as
+/// its SHA-256, so a long one costs no more than a short one: with the
+/// resource names (at most 2 x 64 bytes) and the table, at most
+/// [`REMEMBERED_BYTES`] however long the service runs.
 struct Remembered {
-    answers: HashMap<String, (Resource, Put)>,
-    order: VecDeque<String>,
+    answers: HashMap<[u8; 32], (Resource, Put)>,
+    order: VecDeque<[u8; 32]>,
 }
 
+/// What [`Remembered`] may hold at most: [`REMEMBERED_IDS`] entries of the
+/// longest names, the hash table's spare room included.
+pub const REMEMBERED_BYTES: usize = 4 << 20;
+
 impl Remembered {
-    fn get(&self, id: &str) -> Option<&(Resource, Put)> {
-        self.answers.get(id)
+    fn new() -> Remembered {
+        // Sized once: neither grows past its first size.
+        Remembered {
+            answers: HashMap::with_capacity(REMEMBERED_IDS),
+            order: VecDeque::with_capacity(REMEMBERED_IDS),
+        }
     }
 
-    fn insert(&mut self, id: String, res: Resource, put: Put) {
-        if self.order.len() >= REMEMBERED_IDS {
-            if let Some(old) = self.order.pop_front() {
-                self.answers.remove(&old);
-            }
+    fn key(id: &str) -> [u8; 32] {
+        Sha256::digest(id.as_bytes()).into()
+    }
+
+    fn get(&self, id: &str) -> Option<&(Resource, Put)> {
+        self.answers.get(&Self::key(id))
+    }
+
+    fn insert(&mut self, id: &str, res: Resource, put: Put) {
+        let key = Self::key(id);
+        if self.answers.contains_key(&key) {
+            return;
         }
-        self.order.push_back(id.clone());
-        self.answers.insert(id, (res, put));
+        while self.order.len() >= REMEMBERED_IDS {
+            match self.order.pop_front() {
+                Some(old) => self.answers.remove(&old),
+                None => break,
+            };
+        }
+        self.order.push_back(key);
+        self.answers.insert(key, (res, put));
+    }
+
+    /// The bytes held: the table's slots (its buckets, a power of two at
+    /// least 8/7 of its capacity, each an entry and a control byte), the
+    /// queue's and the resource names.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        use std::mem::size_of;
+        let buckets = (self.answers.capacity() * 8 / 7).next_power_of_two();
+        let slot = size_of::<([u8; 32], (Resource, Put))>() + 1;
+        let names: usize = self
+            .answers
+            .values()
+            // Each name's allocation, with the allocator's own 16 bytes.
+            .map(|(r, _)| r.app.capacity() + r.stage.capacity() + 32)
+            .sum();
+        buckets * slot + self.order.capacity() * size_of::<[u8; 32]>() + names
     }
 }
 
@@ -442,7 +490,7 @@ impl Answerer {
                     None,
                     self.opts.put_wait,
                 )?;
-                self.remembered.insert(request_id, resource, put);
+                self.remembered.insert(&request_id, resource, put);
                 // The event goes out before the reply.
                 lock(&self.announcer).catch_up_logged();
                 Ok(proto::encode_put(put))
@@ -488,6 +536,15 @@ fn anyhow_to_error(e: anyhow::Error) -> Error {
 /// Runs the service until `stop` is set. `ready` is told where it listens
 /// once both sockets are bound.
 pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -> Result<()> {
+    // Before the store is opened: libgit2 reads its limits as it goes.
+    let bounds = crate::daemon::bound_memory()?;
+    if opts.verbose {
+        eprintln!(
+            "qsnap: serve: {}; at most {REMEMBERED_IDS} PUT ids remembered ({})",
+            bounds.describe(),
+            crate::daemon::mib(REMEMBERED_BYTES)
+        );
+    }
     let store = Store::init(&opts.store)?.0;
     let epoch = rand::random::<u64>() >> 1;
     let publisher =
@@ -528,10 +585,7 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -
         opts,
         bound,
         announcer,
-        remembered: Remembered {
-            answers: HashMap::new(),
-            order: VecDeque::new(),
-        },
+        remembered: Remembered::new(),
     };
     let result = loop {
         if stop.load(Ordering::Relaxed) {
@@ -620,6 +674,38 @@ mod tests {
         let e = check_addresses(&["tcp://0.0.0.0:1"], true, false).unwrap_err();
         assert!(e.to_string().contains("--token-file"), "{e}");
         assert!(check_addresses(&["tcp://0.0.0.0:1"], true, true).is_ok());
+    }
+
+    /// Issue 27: the remembered ids were bounded by count only. However
+    /// many PUTs, with the longest ids and names, they hold at most
+    /// REMEMBERED_BYTES; the newest are found, the oldest forgotten.
+    #[test]
+    fn remembered_ids_stay_within_their_bytes() {
+        let mut r = Remembered::new();
+        let long = "a".repeat(crate::snap::name::MAX_LEN);
+        let res = Resource::new(&long, &long).unwrap();
+        let id = |i: usize| format!("{i:0>200}");
+        let put = Put::Committed(Oid::ZERO_SHA1);
+        for i in 0..3 * REMEMBERED_IDS {
+            r.insert(&id(i), res.clone(), put);
+            if i % 1000 == 0 {
+                assert!(r.bytes() <= REMEMBERED_BYTES, "{} bytes at {i}", r.bytes());
+            }
+        }
+        assert_eq!(r.answers.len(), REMEMBERED_IDS);
+        assert_eq!(r.order.len(), REMEMBERED_IDS);
+        assert!(r.bytes() <= REMEMBERED_BYTES, "{} bytes", r.bytes());
+        assert!(r.get(&id(3 * REMEMBERED_IDS - 1)).is_some());
+        assert!(r.get(&id(2 * REMEMBERED_IDS)).is_some());
+        assert!(r.get(&id(2 * REMEMBERED_IDS - 1)).is_none());
+        // A resent id keeps its first answer and its place.
+        r.insert(
+            &id(3 * REMEMBERED_IDS - 1),
+            res.clone(),
+            Put::Unchanged(Oid::ZERO_SHA1),
+        );
+        assert_eq!(r.get(&id(3 * REMEMBERED_IDS - 1)).map(|a| a.1), Some(put));
+        assert_eq!(r.order.len(), REMEMBERED_IDS);
     }
 
     #[test]

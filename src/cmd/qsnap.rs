@@ -214,6 +214,11 @@ pub enum Command {
     /// An ipc socket file is made with mode 0600. Anything but loopback or
     /// ipc needs --public and --token-file: nng here has no encryption.
     /// SIGINT or SIGTERM stop it after the request in hand (exit 0).
+    ///
+    /// Memory stays bounded however long it runs: libgit2 keeps at most
+    /// 1 MiB of parsed commits and trees and maps at most 32 MiB of packs;
+    /// the last 10,000 PUT request ids are kept as digests (4 MiB at
+    /// most); nothing else is kept per put or event (-v says so at start).
     #[command(verbatim_doc_comment)]
     Serve {
         /// Where requests are answered (REQ/REP).

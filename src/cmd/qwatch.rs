@@ -42,6 +42,10 @@ use crate::watch::{config, duration, BusSource, OnBusy, RepoSource, RuleSpec, So
 /// failed command is reported on stderr with its exit status and the end
 /// of its stderr, and qwatch goes on (it is not rerun on the same head).
 ///
+/// Memory stays bounded however long it runs, in both modes: libgit2
+/// keeps at most 1 MiB of parsed commits and trees and maps at most 32 MiB
+/// of packs (-v says so at start); nothing is kept per put or event.
+///
 /// SIGINT or SIGTERM: qwatch starts nothing new, gives the running command
 /// the grace period to finish (then SIGTERM to its process group, then
 /// SIGKILL), and exits with 130.
@@ -183,6 +187,11 @@ impl Tool for Args {
 
     fn run(self, _out: &mut dyn Write) -> anyhow::Result<()> {
         let specs = self.rules()?;
+        // A daemon: libgit2's memory capped before the store is opened.
+        let bounds = crate::daemon::bound_memory()?;
+        if self.verbosity.verbose > 0 {
+            eprintln!("qwatch: {}", bounds.describe());
+        }
         let mut watch: Vec<Resource> = Vec::new();
         for s in &specs {
             for r in &s.watch {

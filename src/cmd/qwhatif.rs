@@ -187,6 +187,11 @@ pub enum Command {
     /// page has no login, and whoever reaches it can apply a scenario.
     /// Prints `qwhatif: serving DIR on http://ADDR/` on stderr once
     /// listening. SIGINT or SIGTERM stop it (exit 0).
+    ///
+    /// Memory stays bounded however long it runs (with or without --bus):
+    /// libgit2 keeps at most 1 MiB of parsed commits and trees and maps
+    /// at most 32 MiB of packs (-v says so at start); nothing is kept per
+    /// page load or what-if.
     #[command(verbatim_doc_comment)]
     Serve(crate::whatif::web::ServeArgs),
 }
@@ -423,6 +428,11 @@ impl Tool for Args {
 
     fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
         if let Some(Command::Serve(a)) = &self.command {
+            // A daemon: libgit2's memory capped before the store is opened.
+            let bounds = crate::daemon::bound_memory()?;
+            if self.verbosity.verbose > 0 {
+                eprintln!("qwhatif: serve: {}", bounds.describe());
+            }
             return crate::whatif::web::run(a, self.verbosity.quiet, self.verbosity.verbose > 0);
         }
         if let Some(done) = self

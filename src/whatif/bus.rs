@@ -179,6 +179,10 @@ fn work(
 /// Answers WHATIF requests on `opts.url` until `stop` is set. `ready` is
 /// told the address once it listens.
 pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&str)) -> Result<()> {
+    // Each worker keeps its handle on the store for the service's life:
+    // libgit2's cache is capped first (issue 27; `qwhatif serve` sets it
+    // too, this is for callers of the library).
+    crate::daemon::bound_memory()?;
     // Fail before listening when the store cannot be read.
     Store::open(&opts.store)?;
     let raw = RawSocket::new(Protocol::Rep0).map_err(|e| nng_error(&opts.url, "opening", e))?;

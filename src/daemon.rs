@@ -1,0 +1,191 @@
+//! What every long-running process sets up at its start (`qsnap serve`,
+//! `qwatch` in both modes, `qwhatif serve` with or without `--bus`), so
+//! that its memory stays bounded however long it lives (issue 27).
+//!
+//! libgit2 keeps the commits and trees it parsed in a cache per
+//! repository, bounded only by a process-wide total of 256 MiB by default.
+//! A daemon keeps its repository open for weeks and reads new commits and
+//! trees at every put, so its memory grew with the store's history (3.5 KB
+//! a put in `qsnap serve`, 1 KB in `qwatch --repo`). Packs are read through
+//! memory-mapped windows, by default up to 1 GiB each and 8 GiB in all.
+//! [`bound_memory`] caps both, once per process, before the first
+//! repository is opened; a short command (`qsnap get`) keeps libgit2's
+//! defaults, which serve one-shot reads of big histories best.
+
+use std::sync::Once;
+
+use crate::error::{Error, Result};
+
+/// The most libgit2 keeps of the objects it parsed (commits and trees; it
+/// never caches blobs), counted as their size in the store. A put reads
+/// three or four of them and a walk from the last announced commit a few
+/// more: the cache still holds every object a put reads twice.
+pub const OBJECT_CACHE: usize = 1 << 20;
+/// How much of a pack libgit2 maps at once.
+pub const PACK_WINDOW: usize = 8 << 20;
+/// The most of all packs libgit2 keeps mapped.
+pub const PACK_MAPPED: usize = 32 << 20;
+/// The most pack files libgit2 keeps open (and mapped).
+pub const PACK_FILES: usize = 64;
+
+/// The bounds in force in this process, as libgit2 reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// The object cache's limit, and what it holds now.
+    pub cache: usize,
+    pub cached: usize,
+    pub window: usize,
+    pub mapped: usize,
+    pub files: usize,
+}
+
+impl Bounds {
+    /// The `-v` line a daemon prints at its start.
+    pub fn describe(&self) -> String {
+        format!(
+            "memory: libgit2 caches at most {} of parsed objects and maps at most {} of packs \
+             ({} a window, {} files)",
+            mib(self.cache),
+            mib(self.mapped),
+            mib(self.window),
+            self.files
+        )
+    }
+}
+
+/// `1 MiB`, `32 MiB`; bytes when not whole mebibytes.
+pub fn mib(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+fn git(what: &str) -> impl FnOnce(git2::Error) -> Error + '_ {
+    move |e| {
+        Error::io(
+            format!("limiting libgit2's memory ({what})"),
+            std::io::Error::other(e.message().to_owned()),
+        )
+    }
+}
+
+/// Caps libgit2's object cache and pack windows for the rest of the
+/// process (the first call sets them; later ones only read them back), and
+/// returns the bounds libgit2 reports.
+pub fn bound_memory() -> Result<Bounds> {
+    static ONCE: Once = Once::new();
+    let mut set = Ok(());
+    ONCE.call_once(|| {
+        // SAFETY: libgit2's options are process-wide and not synchronised
+        // with its other work; a daemon calls this at its start, before any
+        // thread of its own opens a repository, and `Once` keeps two
+        // callers from writing them at the same time.
+        set = unsafe {
+            git2::opts::set_cache_max_size(OBJECT_CACHE as libc::ssize_t)
+                .map_err(git("the object cache"))
+                .and_then(|()| {
+                    git2::opts::set_mwindow_size(PACK_WINDOW).map_err(git("the pack window"))
+                })
+                .and_then(|()| {
+                    git2::opts::set_mwindow_mapped_limit(PACK_MAPPED)
+                        .map_err(git("the mapped packs"))
+                })
+                .and_then(|()| {
+                    git2::opts::set_mwindow_file_limit(PACK_FILES).map_err(git("the pack files"))
+                })
+        };
+    });
+    set?;
+    current()
+}
+
+/// The bounds libgit2 applies now (its defaults when [`bound_memory`] was
+/// not called).
+pub fn current() -> Result<Bounds> {
+    // SAFETY: the getters only read libgit2's process-wide options.
+    unsafe {
+        let (cached, cache) = git2::opts::get_cached_memory().map_err(git("the object cache"))?;
+        Ok(Bounds {
+            cache: usize::try_from(cache).unwrap_or(0),
+            cached: usize::try_from(cached).unwrap_or(0),
+            window: git2::opts::get_mwindow_size().map_err(git("the pack window"))?,
+            mapped: git2::opts::get_mwindow_mapped_limit().map_err(git("the mapped packs"))?,
+            files: git2::opts::get_mwindow_file_limit().map_err(git("the pack files"))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use git2::{Repository, Signature};
+
+    #[test]
+    fn sizes_read_as_mebibytes() {
+        assert_eq!(mib(1 << 20), "1 MiB");
+        assert_eq!(mib(32 << 20), "32 MiB");
+        assert_eq!(mib(1000), "1000 bytes");
+        assert_eq!(mib((1 << 20) + 1), "1048577 bytes");
+    }
+
+    /// Issue 27: `qsnap serve` grew 3.5 KB a put, all of it in libgit2's
+    /// object cache. Reading 4,000 commits of about 700 bytes (over twice
+    /// the bound) through one repository must leave the cache within its
+    /// bound: counted by libgit2 itself, not timed. Without the bound the
+    /// cache holds all of them (libgit2's default is 256 MiB).
+    #[test]
+    fn the_object_cache_stays_within_its_bound_however_much_is_read() {
+        let bounds = bound_memory().unwrap();
+        assert_eq!(bounds.cache, OBJECT_CACHE);
+        assert_eq!(bounds.window, PACK_WINDOW);
+        assert_eq!(bounds.mapped, PACK_MAPPED);
+        assert_eq!(bounds.files, PACK_FILES);
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let sig = Signature::new("t", "t@localhost", &git2::Time::new(0, 0)).unwrap();
+        let tree = repo
+            .find_tree(repo.treebuilder(None).unwrap().write().unwrap())
+            .unwrap();
+        let padding = "x".repeat(600);
+        let mut parent: Option<git2::Oid> = None;
+        let mut read = 0usize;
+        for i in 0..4000 {
+            let parents: Vec<git2::Commit> = parent
+                .iter()
+                .map(|p| repo.find_commit(*p).unwrap())
+                .collect();
+            let refs: Vec<&git2::Commit> = parents.iter().collect();
+            let oid = repo
+                .commit(
+                    None,
+                    &sig,
+                    &sig,
+                    &format!("{i}\n\n{padding}\n"),
+                    &tree,
+                    &refs,
+                )
+                .unwrap();
+            parent = Some(oid);
+        }
+        // A walk from the tip, as the announcer and qwatch make: every
+        // commit parsed once.
+        let mut next = parent;
+        while let Some(oid) = next {
+            let c = repo.find_commit(oid).unwrap();
+            read += c.message_bytes().len();
+            next = c.parent_ids().next();
+        }
+        assert!(read > 2 * OBJECT_CACHE, "read only {read} bytes");
+        let now = current().unwrap();
+        // Other tests of this process cache too, within the same global
+        // bound; libgit2 evicts once over it, so one object's worth over.
+        assert!(
+            now.cached <= OBJECT_CACHE + 8 * 4096,
+            "libgit2 holds {} bytes of objects, over its bound of {}",
+            now.cached,
+            OBJECT_CACHE
+        );
+    }
+}

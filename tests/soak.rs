@@ -1,0 +1,307 @@
+//! Issue 27: a year of history. A put and a read of the newest version
+//! cost the same in a store of 15 commits and of 1,500, and the daemons
+//! cap their memory at start. Counted, never timed: which directories a
+//! command lists and which object files it opens are read from inotify
+//! (Linux), so a scan of the store or a walk of its history shows up
+//! whatever code makes it.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use git2::{build::TreeUpdateBuilder, FileMode, Repository, Signature};
+use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
+
+use crate::util::Sandbox;
+
+/// A store of `n` puts of `qplan raw` (and one of `qplan conditioned`
+/// first), written with libgit2 directly, every object loose as puts leave
+/// them, and all 256 fan-out directories present.
+fn store_of(sb: &Sandbox, name: &str, n: usize) -> PathBuf {
+    let dir = sb.path().join(name);
+    sb.cmd("qsnap")
+        .arg("--repo")
+        .arg(&dir)
+        .arg("init")
+        .assert()
+        .success();
+    let repo = Repository::open_bare(&dir).unwrap();
+    let sig = Signature::new(
+        "qsnap",
+        "qsnap@localhost",
+        &git2::Time::new(1_700_000_000, 0),
+    )
+    .unwrap();
+    let mut tree = repo.treebuilder(None).unwrap().write().unwrap();
+    let mut parent: Option<git2::Oid> = None;
+    let puts = std::iter::once((
+        "qplan conditioned",
+        "conditioned/qplan.txt",
+        "=====test data v1\n\tfirst\n=====end\n".to_owned(),
+    ))
+    .chain((0..n).map(|i| {
+        (
+            "qplan raw",
+            "raw/qplan.txt",
+            format!("=====test data v1\n\tput\t{i}\n=====end\n"),
+        )
+    }));
+    for (res, path, content) in puts {
+        let blob = repo.blob(content.as_bytes()).unwrap();
+        let base = repo.find_tree(tree).unwrap();
+        tree = TreeUpdateBuilder::new()
+            .upsert(path, blob, FileMode::Blob)
+            .create_updated(&repo, &base)
+            .unwrap();
+        let t = repo.find_tree(tree).unwrap();
+        let parents: Vec<git2::Commit> = parent
+            .iter()
+            .map(|p| repo.find_commit(*p).unwrap())
+            .collect();
+        let refs: Vec<&git2::Commit> = parents.iter().collect();
+        let msg = format!("put {res}\n\nQsnap-Resource: {res}\n");
+        parent = Some(repo.commit(None, &sig, &sig, &msg, &t, &refs).unwrap());
+    }
+    repo.reference("refs/heads/main", parent.unwrap(), true, "built")
+        .unwrap();
+    for b in 0..=255u8 {
+        std::fs::create_dir_all(dir.join("objects").join(format!("{b:02x}"))).unwrap();
+    }
+    dir
+}
+
+/// What one command did in a store's object directories.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Touched {
+    /// Listings of `objects/` itself.
+    top_listed: usize,
+    /// Listings of fan-out directories (`objects/ab/`).
+    fanout_listed: usize,
+    /// Object files opened, by fan-out directory and name (each once).
+    opened: BTreeMap<String, usize>,
+}
+
+/// Runs `args` on `store` and counts what it listed and opened there.
+fn touched(sb: &Sandbox, store: &Path, args: &[&str], stdin: &str) -> Touched {
+    let mut ino = Inotify::init().expect("inotify");
+    let objects = store.join("objects");
+    let top = ino
+        .watches()
+        .add(&objects, WatchMask::OPEN | WatchMask::ACCESS)
+        .unwrap();
+    let mut fanouts: BTreeMap<WatchDescriptor, String> = BTreeMap::new();
+    for b in 0..=255u8 {
+        let name = format!("{b:02x}");
+        let wd = ino
+            .watches()
+            .add(objects.join(&name), WatchMask::OPEN | WatchMask::ACCESS)
+            .unwrap();
+        fanouts.insert(wd, name);
+    }
+    let out = sb
+        .cmd("qsnap")
+        .arg("--repo")
+        .arg(store)
+        .args(args)
+        .env("QSNAP_FSYNC", "0")
+        .write_stdin(stdin.to_owned())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "qsnap {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every event of the finished command is queued by now.
+    let mut t = Touched::default();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let events = match ino.read_events(&mut buf) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => panic!("reading inotify: {e}"),
+        };
+        let mut n = 0;
+        for e in events {
+            n += 1;
+            assert!(
+                !e.mask.contains(EventMask::Q_OVERFLOW),
+                "inotify lost events"
+            );
+            let listed = e.mask.contains(EventMask::ACCESS)
+                && e.mask.contains(EventMask::ISDIR)
+                && e.name.is_none();
+            if listed && e.wd == top {
+                t.top_listed += 1;
+            } else if listed {
+                t.fanout_listed += 1;
+            } else if e.mask.contains(EventMask::OPEN) && !e.mask.contains(EventMask::ISDIR) {
+                if let (Some(dir), Some(name)) = (fanouts.get(&e.wd), e.name) {
+                    let name: OsString = name.to_owned();
+                    *t.opened
+                        .entry(format!("{dir}/{}", name.to_string_lossy()))
+                        .or_default() += 1;
+                }
+            }
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    t
+}
+
+/// Issue 27: every put listed all 256 object directories looking for what
+/// killed puts left (520 `getdents` in a store of 23,000 puts, most of a
+/// put's system time). A put now lists `objects/` alone, where libgit2
+/// makes its temporary files, and reads as many objects in a store of
+/// 1,500 commits as in one of 15: no scan and no walk of the history.
+/// Reading the newest version (`get`, `log -n 1`) is held to the same: the
+/// same object files opened, none listed.
+#[test]
+fn a_put_and_a_read_of_the_newest_cost_the_same_in_a_long_history() {
+    let sb = Sandbox::new();
+    let small = store_of(&sb, "small", 15);
+    let big = store_of(&sb, "big", 1500);
+    let new = "=====test data v1\n\tthe newest\n=====end\n";
+    // `qplan conditioned` was put once, 1,500 commits back: `ls` and its
+    // `get` still walk back to it (one commit read per put since), which
+    // is not held here.
+    let cases: [(&[&str], &str); 4] = [
+        (&["put", "qplan", "raw"], new),
+        (&["get", "qplan", "raw"], ""),
+        (&["log", "-n", "1"], ""),
+        (&["log", "-n", "1", "qplan", "raw"], ""),
+    ];
+    for (args, stdin) in cases {
+        let s = touched(&sb, &small, args, stdin);
+        let b = touched(&sb, &big, args, stdin);
+        assert_eq!(
+            b.fanout_listed, 0,
+            "qsnap {args:?} listed object directories"
+        );
+        assert!(b.top_listed <= 1, "qsnap {args:?}: {b:?}");
+        assert!(!b.opened.is_empty(), "qsnap {args:?} read no object: {b:?}");
+        // The same number of object files: the objects differ by store.
+        assert_eq!(
+            b.opened.len(),
+            s.opened.len(),
+            "qsnap {args:?} read more objects in a store of 1,500 commits: {:?} vs {:?}",
+            b.opened.keys(),
+            s.opened.keys()
+        );
+    }
+}
+
+/// A dead put's temporary file in `objects/` is still removed by the next
+/// put, the one directory it lists.
+#[test]
+fn a_put_still_removes_what_a_dead_put_left_in_objects() {
+    let sb = Sandbox::new();
+    let store = store_of(&sb, "store", 3);
+    let left = store.join("objects/streamed_git2_AbC123");
+    std::fs::write(&left, vec![b'x'; 4096]).unwrap();
+    let t = touched(
+        &sb,
+        &store,
+        &["put", "qplan", "raw"],
+        "=====test data v1\n\tnew\n=====end\n",
+    );
+    assert!(!left.exists(), "the leftover is still there");
+    assert_eq!((t.top_listed, t.fanout_listed), (1, 0), "{t:?}");
+}
+
+/// What each daemon says with -v at its start: libgit2's bounds as
+/// libgit2 reports them back, so a daemon that no longer sets them shows
+/// libgit2's defaults (256 MiB of cache, 8 GiB of mapped packs) here.
+const BOUNDS: &str = "memory: libgit2 caches at most 1 MiB of parsed objects and maps at most \
+                      32 MiB of packs (8 MiB a window, 64 files)";
+
+/// Starts `tool args` and returns its stderr lines up to the first that
+/// contains `until` (waiting at most 30 s), then kills it.
+fn first_lines(sb: &Sandbox, tool: &str, args: &[&str], until: &str) -> Vec<String> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin(tool))
+        .current_dir(sb.path())
+        .env_remove("QSNAP_REPO")
+        .env("HOME", sb.path())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the daemon");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pipe = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut lines = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let done = line.contains(until);
+                lines.push(line);
+                if done {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}
+
+/// Issue 27: the daemons grew with the store's history because libgit2's
+/// object cache was bounded only by its default of 256 MiB. Each one caps
+/// it at its start, and says so with -v.
+#[test]
+fn every_daemon_caps_libgit2s_memory_at_its_start() {
+    let sb = Sandbox::new();
+    let store = store_of(&sb, "store", 2);
+    let store = store.to_str().unwrap();
+    let ipc = |name: &str| format!("ipc://{}", sb.path().join(name).display());
+    let (rep, publish, whatif) = (ipc("rep.sock"), ipc("pub.sock"), ipc("whatif.sock"));
+    let daemons: [(&str, Vec<&str>); 5] = [
+        (
+            "qsnap",
+            vec![
+                "-v", "--repo", store, "serve", "--rep", &rep, "--pub", &publish,
+            ],
+        ),
+        (
+            "qwatch",
+            vec!["-v", "--repo", store, "qplan", "raw", "--", "true"],
+        ),
+        (
+            "qwatch",
+            vec!["-v", "--bus", &rep, "qplan", "raw", "--", "true"],
+        ),
+        (
+            "qwhatif",
+            vec!["serve", "-v", "--repo", store, "--http", "127.0.0.1:0"],
+        ),
+        (
+            "qwhatif",
+            vec!["serve", "-v", "--repo", store, "--bus", &whatif],
+        ),
+    ];
+    for (tool, args) in daemons {
+        let lines = first_lines(&sb, tool, &args, "memory:");
+        let line = lines.iter().find(|l| l.contains("memory:"));
+        let want = match tool {
+            "qsnap" => format!("qsnap: serve: {BOUNDS}; at most 10000 PUT ids remembered (4 MiB)"),
+            "qwatch" => format!("qwatch: {BOUNDS}"),
+            _ => format!("qwhatif: serve: {BOUNDS}"),
+        };
+        assert_eq!(line, Some(&want), "{tool} {args:?} said {lines:?}");
+    }
+}
