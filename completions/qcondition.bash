@@ -23,13 +23,17 @@ _qcondition() {
 
     case "${cmd}" in
         qcondition)
-            opts="-o -q -v -h -V --map --check --strict --errors --output --quiet --verbose --help --version"
+            opts="-m -o -q -v -h -V --map --check --strict --errors --output --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,4 +1,4 @@
-complete -c qcondition -l map -d 'Condition raw sections with this map (TOML)' -r -F
+complete -c qcondition -s m -l map -d 'Condition raw sections with this map (TOML)' -r -F
 complete -c qcondition -l errors -d 'How problems are reported on stderr' -r -f -a "text\t'One line per problem: `qcondition: line 12, section \'raw work\', ...`'
 json\t'One JSON array of problems, for monitoring: severity, section, line, column, value, message'"
 complete -c qcondition -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only on success' -r -F

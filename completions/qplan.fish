@@ -5,7 +5,7 @@ csv\t'The work lists, one row per item per track'
 html\t'A report to look at: one self-contained HTML page with charts (add the trend across stored versions with --store)'"
 complete -c qplan -l track -d 'Show only this track (text, json, csv, html)' -r
 complete -c qplan -l triage -d 'Show only work at this triage level or more important (1, 1.5, 2, 2.5, 3), and demand up to this level (text, json, csv, html)' -r
-complete -c qplan -l store -d 'With --format html: the snapshot store whose stored versions of `qplan results` make the report\'s trend (the newest 52, read, not recomputed) and whose commits give the provenance its times. Without FILE the report is of the store\'s newest results; `-` reads stdin' -r -F
+complete -c qplan -l store -d 'With --format html: the snapshot store whose stored versions of `qplan results` make the report\'s trend (the newest 52, read, not recomputed) and whose commits give the provenance its times. Without FILE the report is of the store\'s newest results; `-` reads stdin. Without --store, the html report takes its trend from $QSNAP_REPO when that is set, and still reports FILE or stdin (the environment adds the trend, it never changes what is reported); the other formats do not read a store' -r -F
 complete -c qplan -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only when qplan succeeds' -r -F
 complete -c qplan -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qplan -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'

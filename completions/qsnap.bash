@@ -119,13 +119,13 @@ _qsnap() {
 
     case "${cmd}" in
         qsnap)
-            opts="-q -v -h -V --repo --quiet --verbose --help --version init put get log diff ls tag trace verify gc maintenance push pull serve clone help"
+            opts="-q -v -h -V --store --quiet --verbose --help --version init put get log diff ls tag trace verify gc maintenance push pull serve clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -137,13 +137,13 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__clone)
-            opts="-q -v -h --repo --quiet --verbose --help"
+            opts="-q -v -h --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -155,13 +155,13 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__diff)
-            opts="-q -v -h --repo --quiet --verbose --help"
+            opts="-q -v -h --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -173,7 +173,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__gc)
-            opts="-q -v -h --wait --repo --quiet --verbose --help"
+            opts="-q -v -h --wait --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -183,7 +183,7 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -195,7 +195,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__get)
-            opts="-q -v -h --at --at-time --raw --repo --quiet --verbose --help"
+            opts="-o -q -v -h --at --at-time --raw --output --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -209,7 +209,15 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -459,13 +467,13 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__init)
-            opts="-q -v -h --repo --quiet --verbose --help"
+            opts="-q -v -h --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -477,7 +485,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__log)
-            opts="-f -n -q -v -h --format --max-count --repo --quiet --verbose --help"
+            opts="-f -n -q -v -h --format --max-count --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,7 +507,7 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -511,7 +519,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__ls)
-            opts="-q -v -h --at --repo --quiet --verbose --help"
+            opts="-q -v -h --at --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -521,7 +529,7 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -533,7 +541,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__maintenance)
-            opts="-q -v -h --grace --wait --repo --quiet --verbose --help"
+            opts="-q -v -h --grace --wait --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -547,7 +555,7 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -559,7 +567,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__pull)
-            opts="-q -v -h --wait --repo --quiet --verbose --help"
+            opts="-q -v -h --wait --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -569,7 +577,7 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -581,7 +589,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__push)
-            opts="-q -v -h --wait --repo --quiet --verbose --help"
+            opts="-q -v -h --wait --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -591,7 +599,7 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -603,7 +611,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__put)
-            opts="-m -q -v -h --message --wait --repo --quiet --verbose --help"
+            opts="-m -q -v -h --message --wait --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,7 +629,7 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -633,7 +641,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__serve)
-            opts="-q -v -h --rep --pub --public --token-file --max-request --wait --repo --quiet --verbose --help"
+            opts="-q -v -h --rep --pub --public --token-file --max-request --wait --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -659,7 +667,7 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -671,13 +679,13 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__tag)
-            opts="-q -v -h --repo --quiet --verbose --help"
+            opts="-q -v -h --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -689,7 +697,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__trace)
-            opts="-q -v -h --at --repo --quiet --verbose --help"
+            opts="-q -v -h --at --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -699,7 +707,7 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -711,13 +719,13 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__verify)
-            opts="-q -v -h --repo --quiet --verbose --help"
+            opts="-q -v -h --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

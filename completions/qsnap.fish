@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_qsnap_global_optspecs
-    string join \n repo= q/quiet v/verbose h/help V/version
+    string join \n store= q/quiet v/verbose h/help V/version
 end
 
 function __fish_qsnap_needs_command
@@ -24,7 +24,7 @@ function __fish_qsnap_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c qsnap -n "__fish_qsnap_needs_command" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_needs_command" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_needs_command" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -45,19 +45,20 @@ complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "pull" -d 'Fast-forward 
 complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "serve" -d 'Answer requests and announce new versions on the bus (SPEC section 9).'
 complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "clone" -d 'Make a new store in DIR from a replica (REMOTE as for push)'
 complete -c qsnap -n "__fish_qsnap_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c qsnap -n "__fish_qsnap_using_subcommand init" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand init" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand init" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand init" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand init" -s h -l help -d 'Print help'
 complete -c qsnap -n "__fish_qsnap_using_subcommand put" -s m -l message -d 'The commit message (default: `put APP STAGE`)' -r
 complete -c qsnap -n "__fish_qsnap_using_subcommand put" -l wait -d 'Wait at most SECONDS for another put (or a program holding `refs/heads/main.lock`), then fail with 75' -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand put" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand put" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand put" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand put" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand put" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l at -d 'A revision: a commit (full or short), `main~2`, a tag' -r
 complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l at-time -d 'The last version at or before TIME: an ISO date (the end of that day, UTC), a date-time (UTC unless an offset is given), or `@SECONDS`, a Unix time (`--at-time @1385856000`)' -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand get" -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only on success' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand get" -l raw -d 'The stored bytes alone, without the provenance section'
 complete -c qsnap -n "__fish_qsnap_using_subcommand get" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand get" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
@@ -65,50 +66,50 @@ complete -c qsnap -n "__fish_qsnap_using_subcommand get" -s h -l help -d 'Print 
 complete -c qsnap -n "__fish_qsnap_using_subcommand log" -s f -l format -r -f -a "text\t'A table to read'
 json\t'A JSON array of entries, for scripts and jq'"
 complete -c qsnap -n "__fish_qsnap_using_subcommand log" -s n -l max-count -d 'At most N entries' -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand log" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand log" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand log" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand log" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c qsnap -n "__fish_qsnap_using_subcommand diff" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand diff" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand diff" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand diff" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -l at -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand ls" -s h -l help -d 'Print help'
-complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand tag" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -l at -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -s h -l help -d 'Print help'
-complete -c qsnap -n "__fish_qsnap_using_subcommand verify" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand verify" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand verify" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand verify" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsnap -n "__fish_qsnap_using_subcommand gc" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand gc" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand gc" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand gc" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand gc" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsnap -n "__fish_qsnap_using_subcommand maintenance" -l grace -d 'Keep unreferenced objects younger than this: a number with `s`, `m`, `h`, `d` or `w` (`12h`, `2w`). At least a minute' -r
 complete -c qsnap -n "__fish_qsnap_using_subcommand maintenance" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand maintenance" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand maintenance" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand maintenance" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand maintenance" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand maintenance" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsnap -n "__fish_qsnap_using_subcommand push" -l wait -d 'Wait at most SECONDS for the lock of a store directory pushed into, then fail with 75' -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand push" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand push" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand push" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand push" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsnap -n "__fish_qsnap_using_subcommand pull" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand pull" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand pull" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand pull" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand pull" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand pull" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -117,12 +118,12 @@ complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l pub -d 'Where even
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l token-file -d 'Every request must carry the token on this file\'s first line' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l max-request -d 'Refuse requests over BYTES (default 64 MiB)' -r
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l wait -d 'How long a PUT waits for the store\'s lock, then is refused with 75' -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l public -d 'Allow addresses off this machine (needs --token-file)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c qsnap -n "__fish_qsnap_using_subcommand clone" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand clone" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand clone" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand clone" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand clone" -s h -l help -d 'Print help (see more with \'--help\')'

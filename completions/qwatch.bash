@@ -23,13 +23,13 @@ _qwatch() {
 
     case "${cmd}" in
         qwatch)
-            opts="-q -v -h -V --repo --bus --events --token-file --on-busy --debounce --every --grace --state --once --exit-on-error --config --quiet --verbose --help --version"
+            opts="-q -v -h -V --store --bus --events --token-file --on-busy --debounce --every --grace --state --once --exit-on-error --config --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,5 +1,5 @@
-complete -c qwatch -l repo -d 'Watch this store directly (no service): its main branch is polled every 2 ms. With --bus, only where the checkpoints are kept' -r -F
-complete -c qwatch -l bus -d 'Watch through `qsnap serve` at this request address (the default when no --repo is given: tcp://127.0.0.1:5000)' -r
+complete -c qwatch -l store -d 'Watch this store directly (no service): its main branch is polled every 2 ms. With --bus, only where the checkpoints are kept' -r -F
+complete -c qwatch -l bus -d 'Watch through `qsnap serve` at this request address (the default when no --store is given: tcp://127.0.0.1:5000)' -r
 complete -c qwatch -l events -d 'The service\'s events address (default: what its HEADS reply says)' -r
 complete -c qwatch -l token-file -d 'Send the token on this file\'s first line with every request (a service started with --public)' -r -F
 complete -c qwatch -l on-busy -d 'What a newer head does while the command runs: queue (one more run against the newest head when it ends), restart (stop it: SIGTERM to its process group, SIGKILL after --grace, and run again), drop (skip the puts made meanwhile)' -r -f -a "queue\t'Let it finish, then run once more against the newest head'

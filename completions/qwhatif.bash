@@ -77,21 +77,25 @@ _qwhatif() {
 
     case "${cmd}" in
         qwhatif)
-            opts="-f -o -q -v -h -V --file --format --output --quiet --verbose --help --version compare save list show drop apply explain serve help"
+            opts="-s -f -o -q -v -h -V --script --format --output --quiet --verbose --help --version compare save list show drop apply explain serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --file)
+                --script)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -f)
+                -s)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
+                    COMPREPLY=($(compgen -W "stream text json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -W "stream text json csv" -- "${cur}"))
                     return 0
                     ;;
@@ -111,7 +115,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__apply)
-            opts="-q -v -h --rebase --wait --repo --quiet --verbose --help"
+            opts="-q -v -h --rebase --wait --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -121,7 +125,7 @@ _qwhatif() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -133,21 +137,25 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__compare)
-            opts="-f -q -v -h --file --format --quiet --verbose --help"
+            opts="-s -f -q -v -h --script --format --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --file)
+                --script)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -f)
+                -s)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
+                    COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
                     return 0
                     ;;
@@ -159,7 +167,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__drop)
-            opts="-q -v -h --wait --repo --quiet --verbose --help"
+            opts="-q -v -h --wait --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,7 +177,7 @@ _qwhatif() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -181,13 +189,17 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__explain)
-            opts="-q -v -h --format --quiet --verbose --help"
+            opts="-f -q -v -h --format --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
@@ -339,13 +351,13 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__list)
-            opts="-q -v -h --repo --quiet --verbose --help"
+            opts="-q -v -h --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -357,17 +369,17 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__save)
-            opts="-f -q -v -h --file --force --wait --repo --quiet --verbose --help"
+            opts="-s -q -v -h --script --force --wait --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --file)
+                --script)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -f)
+                -s)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -375,7 +387,7 @@ _qwhatif() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -387,7 +399,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__serve)
-            opts="-q -v -h --http --public --ready-file --repo --bus --token-file --quiet --verbose --help"
+            opts="-q -v -h --http --public --ready-file --store --bus --token-file --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -401,7 +413,7 @@ _qwhatif() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --repo)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -421,7 +433,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__show)
-            opts="-q -v -h --rebase --format --repo --quiet --verbose --help"
+            opts="-f -q -v -h --rebase --format --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -431,7 +443,11 @@ _qwhatif() {
                     COMPREPLY=($(compgen -W "stream text json csv" -- "${cur}"))
                     return 0
                     ;;
-                --repo)
+                -f)
+                    COMPREPLY=($(compgen -W "stream text json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_qwhatif_global_optspecs
-    string join \n f/file= format= o/output= q/quiet v/verbose h/help V/version
+    string join \n s/script= f/format= o/output= q/quiet v/verbose h/help V/version
 end
 
 function __fish_qwhatif_needs_command
@@ -24,8 +24,8 @@ function __fish_qwhatif_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c qwhatif -n "__fish_qwhatif_needs_command" -s f -l file -d 'Read changes from SCRIPT too (after CHANGES; repeatable, in order)' -r -F
-complete -c qwhatif -n "__fish_qwhatif_needs_command" -l format -d 'Output format' -r -f -a "stream\t'The scenario\'s v1 results streams, then `qwhatif changes v1` and `qwhatif diff v1`'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -s s -l script -d 'Read changes from SCRIPT too (after CHANGES; repeatable, in order)' -r -F
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -s f -l format -d 'Output format' -r -f -a "stream\t'The scenario\'s v1 results streams, then `qwhatif changes v1` and `qwhatif diff v1`'
 text\t'A report to read: banner, what moves, then the scenario\'s report'
 json\t'One JSON document: the what-if and the scenario\'s results'
 csv\t'The diff: one row per item and list whose date or shortage moved'"
@@ -43,52 +43,52 @@ complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "apply" -d 'Make scenar
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "explain" -d 'Why an item is short or late, and the smallest change that fixes it'
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "serve" -d 'The plan and its what-ifs as a local web page.'
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s f -l file -d 'A scenario\'s change script (repeatable)' -r -F
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -l format -d 'Output format' -r -f -a "text\t'Aligned columns'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s s -l script -d 'A scenario\'s change script (repeatable)' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s f -l format -d 'Output format' -r -f -a "text\t'Aligned columns'
 json\t'One JSON document'
 csv\t'One row per scenario and track'"
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s f -l file -d 'Read changes from SCRIPT too (after CHANGES; repeatable, in order)' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s s -l script -d 'Read changes from SCRIPT too (after CHANGES; repeatable, in order)' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -l force -d 'Replace the scenario of that name'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -s h -l help -d 'Print help'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l format -d 'Output format' -r -f -a "stream\t'The scenario\'s v1 results streams, then `qwhatif changes v1` and `qwhatif diff v1`'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "stream\t'The scenario\'s v1 results streams, then `qwhatif changes v1` and `qwhatif diff v1`'
 text\t'A report to read: banner, what moves, then the scenario\'s report'
 json\t'One JSON document: the what-if and the scenario\'s results'
 csv\t'The diff: one row per item and list whose date or shortage moved'"
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l rebase -d 'Run it on main\'s current `qplan conditioned`, not on its base'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -s h -l help -d 'Print help'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -l rebase -d 'Apply it to main\'s current `qplan conditioned` even when that moved since the scenario\'s base (the script is re-run on it)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -l format -d 'Output format' -r -f -a "text\t'Sentences to read'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s f -l format -d 'Output format' -r -f -a "text\t'Sentences to read'
 json\t'One JSON document'"
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l http -d 'Where to listen: a loopback address and port (port 0: any free one; the address is printed on stderr)' -r
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l ready-file -d 'Write the page\'s address (`http://127.0.0.1:PORT/`) to FILE once it is listening' -r -F
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l repo -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l bus -d 'Answer WHATIF requests on the bus at URL (`ipc://PATH` or `tcp://127.0.0.1:PORT`) instead of serving the page: the base revision and a change script in, what `qwhatif --format stream` writes out (SPEC section 9)' -r
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l token-file -d 'With --bus: every request must carry the token in FILE\'s first line (needed with --public; nng has no encryption)' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l public -d 'Allow an address off this machine. The page has no login: anyone who can reach it can save scenarios and apply them'

@@ -197,7 +197,7 @@ impl Drop for Service {
 
 fn start(qsnap: &str, store: &Path, rep: &str, publish: &str) -> Child {
     Command::new(qsnap)
-        .arg("--repo")
+        .arg("--store")
         .arg(store)
         .args(["-q", "serve", "--rep", rep, "--pub", publish])
         .stdin(Stdio::null())

@@ -51,7 +51,7 @@ impl Service {
             .env("HOME", sb.path())
             // A throwaway store: 1,000 puts need no flush to disk.
             .env("QSNAP_FSYNC", "0")
-            .arg("--repo")
+            .arg("--store")
             .arg(sb.path().join("store"))
             .args(["serve", "--rep", &rep, "--pub", &publish])
             .args(extra)
@@ -169,7 +169,7 @@ fn local_put(sb: &Sandbox, content: &str) -> git2::Oid {
     let out = sb
         .cmd("qsnap")
         .env("QSNAP_FSYNC", "0")
-        .arg("--repo")
+        .arg("--store")
         .arg(sb.path().join("store"))
         .args(["put", "qplan", "raw"])
         .write_stdin(content)
@@ -469,7 +469,7 @@ fn addresses_off_this_machine_need_public_and_a_token() {
     sb.write("token", "s3cret\n");
     let serve = |args: &[&str]| {
         sb.cmd("qsnap")
-            .arg("--repo")
+            .arg("--store")
             .arg(sb.path().join("store"))
             .arg("serve")
             .args(args)

@@ -1160,13 +1160,13 @@ fn an_unchanged_pull_makes_no_commit() {
         assert_eq!(code, 0, "{stderr}");
         pulls.push(pulled.clone());
         sb.cmd("qsnap")
-            .args(["--repo", store.to_str().unwrap(), "put", "qplan", "raw"])
+            .args(["--store", store.to_str().unwrap(), "put", "qplan", "raw"])
             .write_stdin(pulled)
             .assert()
             .success();
         let log = sb
             .cmd("qsnap")
-            .args(["--repo", store.to_str().unwrap(), "log", "qplan", "raw"])
+            .args(["--store", store.to_str().unwrap(), "log", "qplan", "raw"])
             .output()
             .unwrap();
         // One line per commit; the lines under it (indented) say when
@@ -1197,7 +1197,7 @@ fn the_cron_job_status_is_what_the_help_says() {
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(format!(
-            "set -o pipefail; {} w=file:/nonexistent | {} --repo {} put qplan raw >/dev/null",
+            "set -o pipefail; {} w=file:/nonexistent | {} --store {} put qplan raw >/dev/null",
             qpull.display(),
             qsnap.display(),
             sb.path().join("store").display()

@@ -13,7 +13,7 @@ use crate::util::{fixture, fixture_text, Sandbox};
 /// qsnap on the sandbox's store `store/`.
 fn qsnap(sb: &Sandbox) -> Command {
     let mut c = sb.cmd("qsnap");
-    c.arg("--repo").arg(sb.path().join("store"));
+    c.arg("--store").arg(sb.path().join("store"));
     c
 }
 
@@ -90,7 +90,7 @@ fn init_creates_a_bare_git_repository_once() {
     std::fs::create_dir(&full).unwrap();
     std::fs::write(full.join("keep.txt"), "mine").unwrap();
     sb.cmd("qsnap")
-        .arg("--repo")
+        .arg("--store")
         .arg(&full)
         .arg("init")
         .assert()
@@ -247,7 +247,7 @@ fn a_named_file_is_complete_by_definition() {
     // So is a file redirected to stdin (`< cut.txt`): it is not a pipe.
     let other = sb.write("other.txt", "=====test data v1\n\tversion\t2\n");
     let out = Process::new(bin("qsnap"))
-        .arg("--repo")
+        .arg("--store")
         .arg(sb.path().join("store"))
         .args(["put", "qplan", "raw"])
         .stdin(std::fs::File::open(&other).unwrap())
@@ -512,7 +512,7 @@ fn push_and_clone_replicate_the_store() {
         .success();
     let from_clone = |args: &[&str]| {
         let mut c = sb.cmd("qsnap");
-        c.arg("--repo").arg(&clone).args(args);
+        c.arg("--store").arg(&clone).args(args);
         stdout_of(&mut c)
     };
     assert_eq!(from_clone(&["get", "qplan", "raw", "--raw"]), stream(2));
@@ -544,7 +544,7 @@ fn concurrent_writers_never_lose_a_commit() {
             s.spawn(move || {
                 for i in 0..puts {
                     let mut child = Process::new(bin("qsnap"))
-                        .arg("--repo")
+                        .arg("--store")
                         .arg(store)
                         .args(["put", "team", &format!("w{w}")])
                         .stdin(Stdio::piped())
@@ -593,7 +593,7 @@ fn a_put_killed_at_any_moment_leaves_the_store_whole() {
     for round in 0..40 {
         let content = big(round);
         let mut child = Process::new(bin("qsnap"))
-            .arg("--repo")
+            .arg("--store")
             .arg(&store)
             .args(["put", "qplan", "raw"])
             .stdin(Stdio::piped())
@@ -673,7 +673,7 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 /// A put that has read part of its input and waits for the rest.
 fn put_in_progress(store: &Path, stage: &str) -> (std::process::Child, std::process::ChildStdin) {
     let mut child = Process::new(bin("qsnap"))
-        .arg("--repo")
+        .arg("--store")
         .arg(store)
         .args(["put", "qplan", stage])
         .stdin(Stdio::piped())
@@ -1273,7 +1273,7 @@ fn a_put_on_a_full_disk_says_no_space_left() {
     let store = disk.0.join("store");
     let run = |content: &str| {
         let mut c = sb.cmd("qsnap");
-        c.arg("--repo").arg(&store).args(["put", "qplan", "raw"]);
+        c.arg("--store").arg(&store).args(["put", "qplan", "raw"]);
         c.write_stdin(content.to_owned()).assert()
     };
     run(&stream(1)).success();
@@ -1318,7 +1318,7 @@ fn a_broken_gitconfig_does_not_hide_the_store() {
     put(&sb, "qplan", "raw", &stream(2));
     // A new store too.
     let mut c = sb.cmd("qsnap");
-    c.arg("--repo")
+    c.arg("--store")
         .arg(sb.path().join("new"))
         .args(["put", "qplan", "raw"]);
     assert!(is_commit_line(&stdout_of(c.write_stdin(stream(1)))));
@@ -1348,7 +1348,7 @@ fn concurrent_unchanged_puts_make_one_version_and_leave_nothing() {
                     // The data changes every 5 puts; the fetch section always.
                     let content = pulled(&format!("ann,{}", i / 5), &format!("w{w} p{i}"));
                     let out = Process::new(bin("qsnap"))
-                        .arg("--repo")
+                        .arg("--store")
                         .arg(store)
                         .args(if i == 3 {
                             &["gc"][..]

@@ -1,4 +1,4 @@
-//! qwatch end to end, on a store watched directly (`--repo`): catch-up,
+//! qwatch end to end, on a store watched directly (`--store`): catch-up,
 //! bursts, failures, policies, signals and a chain driven only by qwatch.
 //! No test sleeps to wait: each polls a condition with a deadline. Each
 //! ends by checking that what the handler last processed is the store's
@@ -56,7 +56,7 @@ fn tool(sb: &Sandbox, name: &str) -> Process {
 /// Puts a one-line stream as resource `t <stage>`; returns the commit.
 fn put(sb: &Sandbox, stage: &str, n: usize) -> String {
     let mut c = tool(sb, "qsnap");
-    c.arg("--repo").arg(store(sb)).args(["put", "t", stage]);
+    c.arg("--store").arg(store(sb)).args(["put", "t", stage]);
     c.stdin(Stdio::piped()).stdout(Stdio::piped());
     let mut child = c.spawn().expect("qsnap");
     {
@@ -105,7 +105,7 @@ struct Watcher(Child);
 impl Watcher {
     fn start(sb: &Sandbox, args: &[&str]) -> Watcher {
         let mut c = tool(sb, "qwatch");
-        c.arg("--repo").arg(store(sb)).args(args);
+        c.arg("--store").arg(store(sb)).args(args);
         Watcher(c.spawn().expect("qwatch"))
     }
 
@@ -149,7 +149,7 @@ const APPEND: &str = r#"echo "$QWATCH_COMMIT" >> "$0""#;
 
 fn once(sb: &Sandbox, args: &[&str]) -> std::process::Output {
     let mut c = tool(sb, "qwatch");
-    c.arg("--repo").arg(store(sb)).arg("--once").args(args);
+    c.arg("--store").arg(store(sb)).arg("--once").args(args);
     c.output().expect("qwatch --once")
 }
 
@@ -528,14 +528,14 @@ fn the_fixture_chain_turns_raw_into_results_driven_only_by_qwatch() {
     let top = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut c = tool(&sb, "qwatch");
     c.current_dir(top)
-        .arg("--repo")
+        .arg("--store")
         .arg(store(&sb))
         .arg("--config")
         .arg(top.join("fixtures/quarter/chain.toml"))
         .stdout(Stdio::null());
     let _w = Watcher(c.spawn().expect("qwatch"));
     let mut p = tool(&sb, "qsnap");
-    p.arg("--repo")
+    p.arg("--store")
         .arg(store(&sb))
         .args(["put", "qplan", "raw"])
         .arg(top.join("fixtures/quarter/raw.txt"));
@@ -546,7 +546,7 @@ fn the_fixture_chain_turns_raw_into_results_driven_only_by_qwatch() {
     let conditioned = head(&sb, "qplan", "conditioned").expect("conditioned");
     // The results come from this raw data, through the conditioned data.
     let trace = tool(&sb, "qsnap")
-        .arg("--repo")
+        .arg("--store")
         .arg(store(&sb))
         .args(["trace", "qplan", "results"])
         .output()
@@ -569,24 +569,24 @@ fn the_fixture_chain_turns_raw_into_results_driven_only_by_qwatch() {
 fn usage_and_config_errors() {
     let sb = Sandbox::new();
     let out = tool(&sb, "qwatch")
-        .args(["--repo", "s", "t", "--", "true"])
+        .args(["--store", "s", "t", "--", "true"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("APP STAGE pairs"));
     let out = tool(&sb, "qwatch")
-        .args(["--repo", "s", "t", "raw"])
+        .args(["--store", "s", "t", "raw"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let out = tool(&sb, "qwatch")
-        .args(["--repo", "s", "T", "raw", "--", "true"])
+        .args(["--store", "s", "T", "raw", "--", "true"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let bad = sb.write("bad.toml", "[[rule]]\nwatch = [\"t raw\"]\ncommand = []\n");
     let out = tool(&sb, "qwatch")
-        .args(["--repo", "s", "--config"])
+        .args(["--store", "s", "--config"])
         .arg(&bad)
         .output()
         .expect("run");
@@ -597,7 +597,7 @@ fn usage_and_config_errors() {
         "{err}"
     );
     let out = tool(&sb, "qwatch")
-        .args(["--repo", "s", "--every", "0s", "--", "true"])
+        .args(["--store", "s", "--every", "0s", "--", "true"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
@@ -616,7 +616,7 @@ impl Service {
         let rep = format!("ipc://{}", sb.path().join("rep.sock").display());
         let publish = format!("ipc://{}", sb.path().join("pub.sock").display());
         let mut c = tool(sb, "qsnap");
-        c.arg("--repo")
+        c.arg("--store")
             .arg(store(sb))
             .args(["serve", "--rep", &rep, "--pub", &publish])
             .stdout(Stdio::null())
@@ -844,7 +844,7 @@ fn bus_the_fixture_chain_runs_through_the_service() {
         .stdout(Stdio::null());
     let _w = Watcher(c.spawn().expect("qwatch"));
     let mut p = tool(&sb, "qsnap");
-    p.arg("--repo")
+    p.arg("--store")
         .arg(store(&sb))
         .args(["put", "qplan", "raw"])
         .arg(top.join("fixtures/quarter/raw.txt"));

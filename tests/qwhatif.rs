@@ -101,7 +101,7 @@ fn scripts_from_files_and_csv() {
     sb.write("cut.whatif", "# drop the login\ndrop \"Login\"\n");
     let out = sb
         .cmd("qwhatif")
-        .args(["-f", "cut.whatif", "--format", "csv"])
+        .args(["-s", "cut.whatif", "--format", "csv"])
         .arg(fixture("qplan/small.in"))
         .assert()
         .success()
@@ -164,7 +164,7 @@ fn a_syntax_error_in_a_script_file_says_where() {
     let sb = Sandbox::new();
     sb.write("bad.whatif", "end 2014-02-28\nrank \"Search 3\n");
     sb.cmd("qwhatif")
-        .args(["-f", "bad.whatif"])
+        .args(["-s", "bad.whatif"])
         .arg(fixture("qplan/small.in"))
         .assert()
         .code(65)
@@ -194,7 +194,7 @@ fn a_results_stream_is_refused() {
 fn a_missing_script_is_an_io_error() {
     Sandbox::new()
         .cmd("qwhatif")
-        .args(["-f", "nowhere.whatif"])
+        .args(["-s", "nowhere.whatif"])
         .arg(fixture("qplan/small.in"))
         .assert()
         .code(74)
@@ -213,7 +213,7 @@ fn compare_puts_scenarios_side_by_side() {
     sb.write("nosearch.whatif", "drop Search\n");
     let out = sb
         .cmd("qwhatif")
-        .args(["compare", "-f", "nosearch.whatif", "--format", "csv"])
+        .args(["compare", "-s", "nosearch.whatif", "--format", "csv"])
         .arg(fixture("qplan/small.in"))
         .assert()
         .success()

@@ -44,7 +44,7 @@ fn bare(sb: &Sandbox) -> Command {
 /// qsnap on the store `sandbox/NAME`.
 fn qsnap(sb: &Sandbox, store: &str) -> Command {
     let mut c = bare(sb);
-    c.arg("--repo").arg(sb.path().join(store));
+    c.arg("--store").arg(sb.path().join(store));
     c
 }
 
@@ -102,7 +102,7 @@ fn hold_lock(dir: &Path) -> std::fs::File {
 fn hub(sb: &Sandbox, root: &Path) -> PathBuf {
     let dir = root.join("hub.git");
     sb.cmd("qsnap")
-        .arg("--repo")
+        .arg("--store")
         .arg(&dir)
         .arg("init")
         .assert()

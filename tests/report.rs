@@ -14,7 +14,7 @@ use crate::util::{fixture, fixture_text, Sandbox};
 
 fn qsnap(sb: &Sandbox) -> Command {
     let mut c = sb.cmd("qsnap");
-    c.arg("--repo").arg(sb.path().join("store")).arg("-q");
+    c.arg("--store").arg(sb.path().join("store")).arg("-q");
     c.env("QSNAP_FSYNC", "0");
     c
 }

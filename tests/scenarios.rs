@@ -341,7 +341,7 @@ fn an_unknown_scenario_is_a_clear_error() {
         .stderr("qwhatif: no scenario is called \"eraly\"; the store has early\n");
     // No store at all is "unavailable".
     q.sb.cmd("qwhatif")
-        .args(["list", "--repo"])
+        .args(["list", "--store"])
         .arg(q.sb.path().join("nowhere"))
         .assert()
         .code(69)
@@ -418,11 +418,11 @@ fn save_takes_its_base_from_the_inputs_provenance() {
             &q.base[..12]
         )))
         .stdout(predicate::str::contains("  old      end"));
-    // With -f and one argument, the argument is the input.
+    // With -s and one argument, the argument is the input.
     let script = q.sb.write("early.whatif", SCRIPT);
     let file = q.sb.write("first.txt", &first);
     q.qwhatif()
-        .args(["save", "early2", "-f"])
+        .args(["save", "early2", "-s"])
         .arg(&script)
         .arg(&file)
         .assert()
@@ -457,19 +457,19 @@ fn an_empty_store_has_no_base() {
     let sb = Sandbox::new();
     let store = sb.path().join("store");
     sb.cmd("qsnap")
-        .args(["init", "-q", "--repo"])
+        .args(["init", "-q", "--store"])
         .arg(&store)
         .assert()
         .success();
     sb.cmd("qwhatif")
-        .args(["save", "early", SCRIPT, "--repo"])
+        .args(["save", "early", SCRIPT, "--store"])
         .arg(&store)
         .assert()
         .code(65)
         .stdout("")
         .stderr(predicate::str::contains("is empty"));
     sb.cmd("qwhatif")
-        .args(["list", "--repo"])
+        .args(["list", "--store"])
         .arg(&store)
         .assert()
         .success()

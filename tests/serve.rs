@@ -94,7 +94,7 @@ impl Store {
             .into_temp_path();
         std::fs::remove_file(&ready).unwrap();
         let mut child = Process::new(assert_cmd::cargo::cargo_bin("qwhatif"))
-            .args(["serve", "--http", "127.0.0.1:0", "--repo"])
+            .args(["serve", "--http", "127.0.0.1:0", "--store"])
             .arg(&self.dir)
             .arg("--ready-file")
             .arg(&ready)
@@ -1122,7 +1122,7 @@ fn an_address_in_use_or_no_store_is_69() {
         )));
     store
         .tool("qwhatif")
-        .args(["serve", "--http", "127.0.0.1:0", "--repo"])
+        .args(["serve", "--http", "127.0.0.1:0", "--store"])
         .arg(store.sb.path().join("no-store"))
         .assert()
         .code(69);

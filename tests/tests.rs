@@ -5,6 +5,7 @@ mod util;
 mod bus;
 mod docs;
 mod explain;
+mod flags;
 mod gate;
 mod githttp;
 mod maintenance;

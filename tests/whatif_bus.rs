@@ -48,7 +48,7 @@ impl Service {
             .env_remove("QSNAP_REPO")
             .env("HOME", sb.path())
             .arg("serve")
-            .arg("--repo")
+            .arg("--store")
             .arg(sb.path().join("store"))
             .args(["--bus", &url])
             .args(extra)

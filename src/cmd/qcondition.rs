@@ -67,7 +67,7 @@ pub enum Errors {
 #[command(group(ArgGroup::new("mode").required(true).args(["map", "check"])))]
 pub struct Args {
     /// Condition raw sections with this map (TOML).
-    #[arg(long, value_name = "MAP.toml")]
+    #[arg(short, long, value_name = "MAP.toml")]
     pub map: Option<PathBuf>,
 
     /// Check conditioned v1 streams with qplan's own rules and pass them through.

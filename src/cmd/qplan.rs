@@ -70,7 +70,10 @@ pub struct Args {
     /// `qplan results` make the report's trend (the newest 52, read, not
     /// recomputed) and whose commits give the provenance its times.
     /// Without FILE the report is of the store's newest results; `-` reads
-    /// stdin.
+    /// stdin. Without --store, the html report takes its trend from
+    /// $QSNAP_REPO when that is set, and still reports FILE or stdin (the
+    /// environment adds the trend, it never changes what is reported); the
+    /// other formats do not read a store.
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
 
@@ -113,21 +116,37 @@ impl Tool for Args {
             )
             .into());
         }
-        let store = match &self.store {
-            Some(dir) => Some(Store::open(dir)?),
+        // QSNAP_REPO is the store of every command; here it only adds the
+        // trend to an html report of FILE or stdin. It is read here rather
+        // than by clap, which would make it indistinguishable from --store
+        // (whose store, without FILE, is also the input).
+        let from_env = match &self.store {
+            None if self.format == Format::Html => std::env::var_os("QSNAP_REPO")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            _ => None,
+        };
+        let store = match self.store.as_ref().or(from_env.as_ref()) {
+            Some(dir) => Some(Store::open(dir).with_context(|| {
+                if from_env.is_some() {
+                    "opening the store named by QSNAP_REPO (for the report's trend)".to_owned()
+                } else {
+                    format!("opening the store {}", dir.display())
+                }
+            })?),
             None => None,
         };
-        // The store's history, and its newest results unless FILE names
-        // others.
+        // The store's history, and its newest results when --store names
+        // it and FILE does not name others.
+        let newest_wanted = self.input.is_none() && self.store.is_some();
         let (trend, newest) = match &store {
             Some(s) => {
-                let (trend, newest) =
-                    trend::read_keeping(s, self.input.is_none()).with_context(|| {
-                        format!(
-                            "reading the stored versions of qplan results in {}",
-                            s.dir.display()
-                        )
-                    })?;
+                let (trend, newest) = trend::read_keeping(s, newest_wanted).with_context(|| {
+                    format!(
+                        "reading the stored versions of qplan results in {}",
+                        s.dir.display()
+                    )
+                })?;
                 (Some(trend), newest)
             }
             None => (None, None),

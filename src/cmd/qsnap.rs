@@ -41,7 +41,15 @@ use crate::stream::{Writer, PROVENANCE};
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap.
-    #[arg(long, global = true, env = "QSNAP_REPO", value_name = "DIR")]
+    // `--repo` was this option's name before every command called the store
+    // `--store`; it stays as a hidden alias so scripts keep working.
+    #[arg(
+        long = "store",
+        alias = "repo",
+        global = true,
+        env = "QSNAP_REPO",
+        value_name = "DIR"
+    )]
     pub repo: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -89,6 +97,9 @@ pub enum Command {
         /// The stored bytes alone, without the provenance section.
         #[arg(long)]
         raw: bool,
+        /// Write to FILE instead of stdout; FILE is replaced only on success.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// History, newest first: commit, time, resource, message, provenance,
     /// and when a put last found a version's data again (`checked`).
@@ -295,6 +306,13 @@ fn at_of(rev: Option<String>, time: Option<DateTime<Utc>>) -> At {
 impl Tool for Args {
     const NAME: &'static str = "qsnap";
 
+    fn output(&self) -> Option<&Path> {
+        match &self.command {
+            Command::Get { output, .. } => output.as_deref(),
+            _ => None,
+        }
+    }
+
     fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
         let repo = self.repo.filter(|p| !p.as_os_str().is_empty());
         let v = &self.verbosity;
@@ -335,6 +353,7 @@ impl Tool for Args {
                 stage,
                 at,
                 raw,
+                output: _,
             } => {
                 let res = Resource::new(&app, &stage)?;
                 let store = Store::open(&store::locate(repo)?)?;

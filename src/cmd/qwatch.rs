@@ -26,12 +26,12 @@ use crate::watch::{config, duration, BusSource, OnBusy, RepoSource, RuleSpec, So
 ///   QWATCH_PARENT    the head this watcher processed before (empty the
 ///                    first time): `qsnap diff $QWATCH_PARENT $QWATCH_COMMIT`
 ///   QWATCH_SEQ, QWATCH_EPOCH
-///                    the bus's sequence number and epoch (empty with --repo)
+///                    the bus's sequence number and epoch (empty with --store)
 ///   QWATCH_RULE      the rule's name
-///   QSNAP_REPO       the store (with --repo), so `qsnap get` reads the same
+///   QSNAP_REPO       the store (with --store), so `qsnap get` reads the same
 ///
-/// It watches a store directly (--repo DIR: no service needed) or listens
-/// to `qsnap serve` (--bus URL, the default without --repo): events ring
+/// It watches a store directly (--store DIR: no service needed) or listens
+/// to `qsnap serve` (--bus URL, the default without --store): events ring
 /// the bell, the service's HEADS reply is the truth; a lost event, a
 /// restarted service or a missed heartbeat makes it read the heads again.
 ///
@@ -52,10 +52,10 @@ use crate::watch::{config, duration, BusSource, OnBusy, RepoSource, RuleSpec, So
 ///
 /// Examples:
 ///
-///   qwatch --repo store qplan raw -- sh -c \
-///     'qsnap get qplan raw | qcondition -m map.toml | qsnap put qplan conditioned'
-///   qwatch --repo store --config chain.toml
-///   qwatch --repo store --once qplan results -- make report
+///   qwatch --store store qplan raw -- sh -c \
+///     'qsnap get qplan raw | qcondition --map map.toml | qsnap put qplan conditioned'
+///   qwatch --store store --config chain.toml
+///   qwatch --store store --once qplan results -- make report
 #[derive(Parser, Debug)]
 #[command(name = "qwatch", version, after_long_help = super::AFTER_HELP)]
 #[command(verbatim_doc_comment)]
@@ -71,11 +71,13 @@ pub struct Args {
 
     /// Watch this store directly (no service): its main branch is polled
     /// every 2 ms. With --bus, only where the checkpoints are kept.
-    #[arg(long, env = "QSNAP_REPO", value_name = "DIR")]
+    // `--repo`, its name before every command said `--store`, stays as a
+    // hidden alias.
+    #[arg(long = "store", alias = "repo", env = "QSNAP_REPO", value_name = "DIR")]
     pub repo: Option<PathBuf>,
 
     /// Watch through `qsnap serve` at this request address (the default
-    /// when no --repo is given: tcp://127.0.0.1:5000).
+    /// when no --store is given: tcp://127.0.0.1:5000).
     #[arg(long, value_name = "URL")]
     pub bus: Option<String>,
 
@@ -250,7 +252,7 @@ fn state_home() -> anyhow::Result<PathBuf> {
         return Ok(PathBuf::from(home).join(".local/state/qwatch"));
     }
     Err(
-        Error::Usage("where do checkpoints go? give --state FILE, --repo DIR or set HOME".into())
+        Error::Usage("where do checkpoints go? give --state FILE, --store DIR or set HOME".into())
             .into(),
     )
 }

@@ -60,12 +60,12 @@ pub enum TableFormat {
 ///   triage "Item X" 1           drop "Item X"
 ///   add work "New item" track=Tenor estimate=Apps:2 [triage=1.5] [rank=4] [id=X-9]
 ///
-/// With -f and one argument, the argument is the FILE.
+/// With -s and one argument, the argument is the FILE.
 ///
 /// Examples:
 ///   qsnap get qplan conditioned | qwhatif -f text 'end 2014-02-28'
-///   qwhatif -f hire.whatif --format csv plan.txt
-///   qwhatif compare -f hire.whatif -f cut.whatif plan.txt
+///   qwhatif -s hire.whatif -f csv plan.txt
+///   qwhatif compare -s hire.whatif -s cut.whatif plan.txt
 #[derive(Parser, Debug)]
 #[command(name = "qwhatif", version, after_long_help = super::AFTER_HELP)]
 #[command(verbatim_doc_comment, args_conflicts_with_subcommands = true)]
@@ -82,11 +82,11 @@ pub struct Args {
     pub input: Option<PathBuf>,
 
     /// Read changes from SCRIPT too (after CHANGES; repeatable, in order).
-    #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
+    #[arg(short = 's', long = "script", alias = "file", value_name = "SCRIPT")]
     pub scripts: Vec<PathBuf>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Stream)]
+    #[arg(short, long, value_enum, default_value_t = Format::Stream)]
     pub format: Format,
 
     /// Write to FILE instead of stdout; FILE is replaced only on success.
@@ -101,13 +101,19 @@ pub struct Args {
 pub enum Command {
     /// Several scenarios against the same baseline, in one table.
     ///
-    /// Each -f SCRIPT is one scenario, named after its file (`hire.whatif`
+    /// Each -s SCRIPT is one scenario, named after its file (`hire.whatif`
     /// is `hire`); the table has a row per scenario (the baseline first)
     /// and track: items done, items DNF, the total shortage per skill and
     /// the latest date.
     Compare {
         /// A scenario's change script (repeatable).
-        #[arg(short = 'f', long = "file", value_name = "SCRIPT", required = true)]
+        #[arg(
+            short = 's',
+            long = "script",
+            alias = "file",
+            value_name = "SCRIPT",
+            required = true
+        )]
         scripts: Vec<PathBuf>,
 
         /// Input stream; `-` or nothing reads stdin.
@@ -115,7 +121,7 @@ pub enum Command {
         input: Option<PathBuf>,
 
         /// Output format.
-        #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+        #[arg(short, long, value_enum, default_value_t = TableFormat::Text)]
         format: TableFormat,
     },
     /// Keep a what-if in the store as scenario NAME; print its commit.
@@ -126,7 +132,7 @@ pub enum Command {
     /// changes are checked against that base and the scenario computed
     /// first: a script that names nothing saves nothing (65). An input
     /// changed after `qsnap get` is refused (65): a scenario is re-run on
-    /// its stored base. With -f and one argument, the argument is the FILE;
+    /// its stored base. With -s and one argument, the argument is the FILE;
     /// `-` reads stdin. Main's history is never touched: the scenario is
     /// the branch `refs/qsnap/whatif/NAME`.
     #[command(verbatim_doc_comment)]
@@ -174,7 +180,7 @@ pub enum Command {
         input: Option<PathBuf>,
 
         /// Output format.
-        #[arg(long, value_enum, default_value_t = explain::Format::Text)]
+        #[arg(short, long, value_enum, default_value_t = explain::Format::Text)]
         format: explain::Format,
     },
     /// The plan and its what-ifs as a local web page.
@@ -200,7 +206,9 @@ pub enum Command {
 #[derive(clap::Args, Debug)]
 pub struct StoreArgs {
     /// The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap.
-    #[arg(long, env = "QSNAP_REPO", value_name = "DIR")]
+    // `--repo`, its name before every command said `--store`, stays as a
+    // hidden alias.
+    #[arg(long = "store", alias = "repo", env = "QSNAP_REPO", value_name = "DIR")]
     pub repo: Option<PathBuf>,
 }
 
@@ -226,7 +234,7 @@ pub struct SaveArgs {
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
     /// Read changes from SCRIPT too (after CHANGES; repeatable, in order).
-    #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
+    #[arg(short = 's', long = "script", alias = "file", value_name = "SCRIPT")]
     pub scripts: Vec<PathBuf>,
     /// Replace the scenario of that name.
     #[arg(long)]
@@ -246,7 +254,7 @@ pub struct ShowArgs {
     #[arg(long)]
     pub rebase: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Stream)]
+    #[arg(short, long, value_enum, default_value_t = Format::Stream)]
     pub format: Format,
     #[command(flatten)]
     pub store: StoreArgs,
@@ -388,6 +396,35 @@ fn run_scenario(
     })
 }
 
+/// A CHANGES argument that is not a change script but one word close to a
+/// subcommand's name (`qwhatif comapre`) is a mistyped subcommand: a usage
+/// error (2) that names the subcommand, rather than a script error.
+fn mistyped_command(changes: &str) -> Option<Error> {
+    use clap::CommandFactory;
+    let word = changes.trim();
+    if word.is_empty()
+        || !word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return None;
+    }
+    let lower = word.to_ascii_lowercase();
+    let (distance, name) = Args::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .filter(|n| n != "help")
+        .map(|n| (strsim::damerau_levenshtein(&lower, &n), n))
+        .min()?;
+    // Two edits catch swapped, missing and doubled letters; a word further
+    // from every name is more likely a change misspelt.
+    (distance <= 2 && distance < name.len()).then(|| {
+        Error::Usage(format!(
+            "{word:?} is neither a subcommand nor a change; did you mean {name}? (`qwhatif {name} --help`)"
+        ))
+    })
+}
+
 /// Reads a change script file (UTF-8).
 pub fn read_script(path: &Path) -> anyhow::Result<Vec<Located>> {
     let bytes =
@@ -480,13 +517,16 @@ impl Tool for Args {
             }
             .map_err(|e| Error::io("writing the output", e).into());
         }
-        // With -f and one argument, the argument is the input.
+        // With -s and one argument, the argument is the input.
         let (text, path) = match (&self.changes, &self.input) {
             (Some(c), None) if !self.scripts.is_empty() => (None, Some(PathBuf::from(c))),
             (c, p) => (c.clone(), p.clone()),
         };
         let mut changes = match &text {
-            Some(t) => lang::parse("changes", t)?,
+            Some(t) => lang::parse("changes", t).map_err(|e| match mistyped_command(t) {
+                Some(usage) => anyhow::Error::from(usage),
+                None => e.into(),
+            })?,
             None => Vec::new(),
         };
         for p in &self.scripts {

@@ -27,7 +27,7 @@ pub struct Store {
     pub dir: PathBuf,
 }
 
-/// The store directory: `--repo` (or `QSNAP_REPO`, which clap folds into
+/// The store directory: `--store` (or `QSNAP_REPO`, which clap folds into
 /// it), else `$XDG_DATA_HOME/qsnap`, else `~/.local/share/qsnap`.
 pub fn locate(repo: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(dir) = repo {
@@ -41,7 +41,7 @@ pub fn locate(repo: Option<PathBuf>) -> Result<PathBuf> {
         return Ok(PathBuf::from(home).join(".local/share/qsnap"));
     }
     Err(Error::Usage(
-        "where is the store? give --repo DIR or set QSNAP_REPO (HOME is not set either)".into(),
+        "where is the store? give --store DIR or set QSNAP_REPO (HOME is not set either)".into(),
     ))
 }
 

@@ -21,7 +21,7 @@ use crate::snap::store::{self, Store};
 use crate::snap::{objects, Resource};
 
 /// The heads of the watched resources, with the bus's epoch and sequence
-/// when there is a bus (empty in `--repo` mode).
+/// when there is a bus (empty in `--store` mode).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Heads {
     pub epoch: Option<String>,

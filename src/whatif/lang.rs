@@ -87,7 +87,7 @@ pub struct Pos {
 #[derive(Debug, Clone)]
 pub struct Located {
     pub change: Change,
-    /// What the script was: `-f FILE`'s path, or `changes` for the
+    /// What the script was: `-s FILE`'s path, or `changes` for the
     /// argument.
     pub source: Arc<str>,
     /// Where the change starts.
@@ -260,7 +260,7 @@ fn tokenize(source: &str, text: &str) -> Result<Vec<Vec<Token>>> {
 }
 
 /// Reads a change script. `source` names it in messages (`changes` for
-/// the argument, the path of `-f FILE`). The first problem is the error,
+/// the argument, the path of `-s FILE`). The first problem is the error,
 /// with its line and column.
 pub fn parse(source: &str, text: &str) -> Result<Vec<Located>> {
     let shared: Arc<str> = Arc::from(source);

@@ -401,7 +401,7 @@ pub fn save(
     check_name(name)?;
     if changes.is_empty() {
         return Err(Error::Usage(format!(
-            "no changes to save as scenario {name}: give CHANGES or -f SCRIPT"
+            "no changes to save as scenario {name}: give CHANGES or -s SCRIPT"
         )));
     }
     let scenario = apply_changes(&base.input, changes)?;

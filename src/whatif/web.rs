@@ -108,7 +108,7 @@ struct Live {
 /// Serves until `stop` is set; `ready` is told the bound address first.
 pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(SocketAddr)) -> Result<()> {
     check_address(&opts.addr, opts.public)?;
-    // The store must open now: a wrong --repo is said at once, not on the
+    // The store must open now: a wrong --store is said at once, not on the
     // first request.
     Store::open(&opts.store)?;
     let server = tiny_http::Server::http(opts.addr).map_err(|e| Error::Unavailable {
@@ -1033,7 +1033,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
     /// The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap.
-    #[arg(long, env = "QSNAP_REPO", value_name = "DIR")]
+    // `--repo` stays as a hidden alias (its name before `--store`).
+    #[arg(long = "store", alias = "repo", env = "QSNAP_REPO", value_name = "DIR")]
     pub repo: Option<PathBuf>,
     /// Answer WHATIF requests on the bus at URL (`ipc://PATH` or
     /// `tcp://127.0.0.1:PORT`) instead of serving the page: the base
