@@ -8,6 +8,7 @@ mod explain;
 mod flags;
 mod gate;
 mod githttp;
+mod jira;
 mod maintenance;
 mod output;
 mod qcondition;

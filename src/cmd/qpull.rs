@@ -35,9 +35,46 @@ use crate::stream::{read_sections, Reader, Writer};
 /// Sources are [source.NAME] tables in the config file, each with one of
 /// `url`, `file` or `cmd` (an argv array; `shell = true` runs one string
 /// with sh -c), and optionally `type = "jira"` (with `jql`, `fields`,
-/// `page_size`), `headers`, `encoding` ("utf-8" or "latin1"), `timeout`,
-/// `connect_timeout`, `retries`, `backoff`, `min_rows`, `max_bytes`; the
-/// same limits in [defaults] apply to every source.
+/// `page_size`, `api`, `user`, `token`), `headers`, `encoding` ("utf-8"
+/// or "latin1"), `timeout`, `connect_timeout`, `retries`, `backoff`,
+/// `min_rows`, `max_bytes`; the same limits in [defaults] apply to every
+/// source.
+///
+/// JIRA: `url` is the site; qpull asks its /rest/api/2/serverInfo once
+/// and uses JIRA Cloud's enhanced search (/rest/api/2/search/jql, paged by
+/// nextPageToken) when it says Cloud, else the legacy search of Server
+/// and Data Center (/rest/api/2/search, paged by startAt and total).
+/// `api = "cloud"` or `"server"` skips the question. A URL ending in
+/// /search or /search/jql is used as written. The v2 path is used, so
+/// text fields such as /fields/description are plain text; a /rest/api/3/
+/// URL given as written gets Atlassian Document Format (JSON) instead.
+/// Either way the raw section is one document, {"issues": [...],
+/// "total": N, ...}, every issue once. `user` and `token` (each may be
+/// ${VAR} or ${file:PATH}) make Basic auth, as JIRA Cloud wants (the
+/// account's e-mail and an API token); `token` alone is sent as Bearer,
+/// a Data Center personal access token. Without `fields`, `*navigable` is
+/// asked for. A 410 from the legacy search (JIRA Cloud removed it) says
+/// what to write instead; refused credentials (401/403) and a JQL that
+/// JIRA rejects (400, with its message) fail the source (69); a 429 is
+/// waited out (Retry-After, X-RateLimit-Reset) when the wait fits in the
+/// timeout, at most `retries` times, else it is temporary (75).
+///
+///   # JIRA Cloud: the site, your e-mail, an API token
+///   [source.work]
+///   type = "jira"
+///   url = "https://acme.atlassian.net"
+///   jql = "project = MOB AND fixVersion = 2026-Q4"
+///   fields = ["summary", "customfield_10016", "priority"]
+///   user = "${JIRA_USER}"
+///   token = "${JIRA_TOKEN}"
+///
+///   # JIRA Data Center: the site, a personal access token
+///   [source.work]
+///   type = "jira"
+///   url = "https://jira.corp.example"
+///   jql = "project = MOB AND fixVersion = 2026-Q4"
+///   fields = ["summary", "customfield_10016", "priority"]
+///   token = "${JIRA_PAT}"
 ///
 /// From cron, every 15 minutes into the store. Cron mails whatever a job
 /// prints on stderr, which qpull and qsnap do only when something is wrong.
