@@ -954,3 +954,40 @@ fn pulling_1000_issues_takes_eleven_requests() {
         );
     }
 }
+
+#[test]
+fn config_mistakes_are_usage_errors() {
+    let sb = Sandbox::new();
+    let cases = [
+        (
+            "[source.s]\nurl = \"http://127.0.0.1:9/x.csv\"\ntoken = \"abcd\"\n",
+            "api, user and token are for type = \"jira\"",
+        ),
+        (
+            "[source.w]\ntype = \"jira\"\nurl = \"https://h\"\njql = \"a\"\nuser = \"me@x\"\n",
+            "user needs token",
+        ),
+        (
+            "[source.w]\ntype = \"jira\"\nurl = \"https://h\"\njql = \"a\"\ntoken = \"abcd\"\nheaders = { Authorization = \"Bearer x\" }\n",
+            "not both",
+        ),
+        (
+            "[source.w]\ntype = \"jira\"\nurl = \"https://h\"\njql = \"a\"\napi = \"dc\"\n",
+            "unknown api \"dc\"",
+        ),
+        (
+            "[source.w]\ntype = \"jira\"\nurl = \"ftp://h\"\njql = \"a\"\n",
+            "http:// or https://",
+        ),
+        (
+            "[source.w]\ntype = \"jira\"\nurl = \"https://h\"\njql = \"a\"\ntoken = \"${NOPE}\"\n",
+            "environment variable NOPE is not set (used in a header, user or token)",
+        ),
+    ];
+    for (config, message) in cases {
+        let (code, stdout, stderr) = pull(&sb, config);
+        assert_eq!((code, stdout.as_str()), (2, ""), "{config}: {stderr}");
+        assert!(stderr.contains("line 1"), "{stderr}");
+        assert!(stderr.contains(message), "{config}: {stderr}");
+    }
+}
