@@ -123,6 +123,9 @@ pub fn read<S: LineSource, K: Sink>(reader: &mut Reader<S>, k: &mut K) -> Result
     let mut header = String::new();
     let mut last_was_end = false;
     let mut params_header = 0;
+    // The first section qplan does not read, with its line: when nothing
+    // else is there, the stream is raw data and the error says so.
+    let mut other: Option<(String, u64)> = None;
     loop {
         let n = reader.line_no() + 1;
         let Some(event) = reader.next_event()? else {
@@ -161,7 +164,12 @@ pub fn read<S: LineSource, K: Sink>(reader: &mut Reader<S>, k: &mut K) -> Result
                             _ => Current::Keep,
                         }
                     }
-                    None => Current::Skip,
+                    None => {
+                        if other.is_none() {
+                            other = Some((h.to_owned(), n));
+                        }
+                        Current::Skip
+                    }
                 };
                 if current == Current::Keep {
                     // Gathered provenance goes last, whatever came after it.
@@ -236,6 +244,18 @@ pub fn read<S: LineSource, K: Sink>(reader: &mut Reader<S>, k: &mut K) -> Result
             Location::default(),
             "the input holds both work items (qplan work v1) and results (qplan track work v1); give one or the other".into(),
         )?;
+    }
+    let none = [PARAMS, HOLIDAYS, STAFF, WORK]
+        .iter()
+        .all(|s| !seen.contains(s));
+    if let (true, false, Some((h, n))) = (none, is_results, &other) {
+        k.problem(
+            Location::section(h.as_str()).line(*n),
+            "no qplan input section here (qplan params, holidays, staff and work v1): raw \
+             sections go through qcondition first (`qcondition --map MAP.toml | qplan`)"
+                .into(),
+        )?;
+        return Ok(None);
     }
     for s in [PARAMS, HOLIDAYS, STAFF, WORK] {
         if !seen.contains(s) {
