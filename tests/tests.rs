@@ -10,6 +10,7 @@ mod gate;
 mod githttp;
 mod jira;
 mod maintenance;
+mod messages;
 mod output;
 mod qcondition;
 mod qplan;

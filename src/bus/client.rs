@@ -41,10 +41,67 @@ pub(crate) fn nng_error(url: &str, doing: &str, e: nng::Error) -> Error {
             what: url.to_owned(),
             message: format!("{doing}: no answer in time"),
         },
-        _ => Error::Unavailable {
-            what: url.to_owned(),
-            message: format!("{doing}: {e} (is `qsnap serve` running there?)"),
-        },
+        _ => {
+            let message = match ipc_missing_dir(url) {
+                // nng says "Connection refused" or "Entry not found" for
+                // both; the missing directory is what the user must fix.
+                Some(dir) if doing == "binding" => format!(
+                    "{doing}: the directory {} does not exist; create it first (mkdir -p) \
+                     or give a socket path in a directory that exists",
+                    dir.display()
+                ),
+                Some(dir) => format!(
+                    "{doing}: the directory {} does not exist, so nothing can listen there; \
+                     check the address (the --rep that qsnap serve was given)",
+                    dir.display()
+                ),
+                None if doing == "connecting" => {
+                    format!("{doing}: {e} (is `qsnap serve` running there?)")
+                }
+                None => format!("{doing}: {e}"),
+            };
+            Error::Unavailable {
+                what: url.to_owned(),
+                message,
+            }
+        }
+    }
+}
+
+/// The directory of an `ipc://PATH` socket when it does not exist.
+fn ipc_missing_dir(url: &str) -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(url.strip_prefix("ipc://")?);
+    let dir = match path.parent() {
+        Some(d) if d.as_os_str().is_empty() => std::path::Path::new("."),
+        Some(d) => d,
+        None => return None,
+    };
+    (!dir.is_dir()).then(|| dir.to_path_buf())
+}
+
+/// The schemes nng dials and listens on.
+const SCHEMES: &[&str] = &[
+    "tcp", "tcp4", "tcp6", "ipc", "inproc", "abstract", "tls+tcp", "ws", "ws4", "ws6", "wss",
+];
+
+/// A bus address argument (`--rep`, `--bus`, ...), checked before anything
+/// starts: a path or a host without a scheme is said to be what it is.
+pub fn address_arg(s: &str) -> std::result::Result<String, String> {
+    match s.split_once("://") {
+        Some((scheme, rest)) if SCHEMES.contains(&scheme) && !rest.is_empty() => Ok(s.to_owned()),
+        Some((scheme, _)) if !SCHEMES.contains(&scheme) => Err(format!(
+            "{scheme}:// is not an nng transport; give tcp://HOST:PORT or ipc:///PATH/TO/SOCKET"
+        )),
+        _ => {
+            let hint = if std::path::Path::new(s).is_dir() {
+                " (a directory: the store is --store DIR)"
+            } else {
+                ""
+            };
+            Err(format!(
+                "{s:?} is not an nng address{hint}; give tcp://HOST:PORT or ipc:///PATH/TO/SOCKET"
+            ))
+        }
     }
 }
 

@@ -233,10 +233,10 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Serve {
         /// Where requests are answered (REQ/REP).
-        #[arg(long, value_name = "URL", default_value = crate::bus::DEFAULT_REP)]
+        #[arg(long, value_name = "URL", default_value = crate::bus::DEFAULT_REP, value_parser = crate::bus::client::address_arg)]
         rep: String,
         /// Where events are published (PUB/SUB).
-        #[arg(long = "pub", value_name = "URL", default_value = crate::bus::DEFAULT_PUB)]
+        #[arg(long = "pub", value_name = "URL", default_value = crate::bus::DEFAULT_PUB, value_parser = crate::bus::client::address_arg)]
         publish: String,
         /// Allow addresses off this machine (needs --token-file).
         #[arg(long)]

@@ -78,11 +78,11 @@ pub struct Args {
 
     /// Watch through `qsnap serve` at this request address (the default
     /// when no --store is given: tcp://127.0.0.1:5000).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = crate::bus::client::address_arg)]
     pub bus: Option<String>,
 
     /// The service's events address (default: what its HEADS reply says).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = crate::bus::client::address_arg)]
     pub events: Option<String>,
 
     /// Send the token on this file's first line with every request (a

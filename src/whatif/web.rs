@@ -1040,7 +1040,7 @@ pub struct ServeArgs {
     /// `tcp://127.0.0.1:PORT`) instead of serving the page: the base
     /// revision and a change script in, what `qwhatif --format stream`
     /// writes out (SPEC section 9).
-    #[arg(long, value_name = "URL", conflicts_with_all = ["http", "ready_file"])]
+    #[arg(long, value_name = "URL", value_parser = crate::bus::client::address_arg, conflicts_with_all = ["http", "ready_file"])]
     pub bus: Option<String>,
     /// With --bus: every request must carry the token in FILE's first
     /// line (needed with --public; nng has no encryption).
