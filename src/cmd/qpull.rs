@@ -53,7 +53,8 @@ use crate::stream::{read_sections, Reader, Writer};
 /// ${VAR} or ${file:PATH}) make Basic auth, as JIRA Cloud wants (the
 /// account's e-mail and an API token); `token` alone is sent as Bearer,
 /// a Data Center personal access token. Without `fields`, `*navigable` is
-/// asked for. A 410 from the legacy search (JIRA Cloud removed it) says
+/// asked for. `page_size` is maxResults (default 100; JIRA Cloud sends at
+/// most 100 issues a page when fields are asked for, and may send fewer). A 410 from the legacy search (JIRA Cloud removed it) says
 /// what to write instead; refused credentials (401/403) and a JQL that
 /// JIRA rejects (400, with its message) fail the source (69); a 429 is
 /// waited out (Retry-After, X-RateLimit-Reset) when the wait fits in the
