@@ -135,7 +135,7 @@ fn line_of<'a>(stdout: &'a str, header: &str, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// name, spec, bytes, sha256, content type.
+/// name, spec, bytes, sha256, content type, sheet, encoding.
 fn source_line<'a>(stdout: &'a str, name: &str) -> Vec<&'a str> {
     line_of(stdout, "qpull sources v1", name)
 }
@@ -172,7 +172,9 @@ fn files_and_commands_become_raw_sections() {
             &format!("file:{}", file.display()),
             &CSV.len().to_string(),
             &sha(CSV),
-            ""
+            "",
+            "",
+            "UTF-8"
         ]
     );
     let f = fetch_line(&stdout, "staff");

@@ -24,3 +24,4 @@ mod scenarios;
 mod serve;
 mod soak;
 mod whatif_bus;
+mod workbook;

@@ -10,14 +10,15 @@ use crate::cli::{Tool, Verbosity};
 use crate::error::Error;
 use crate::sources::fetch::{self, Fetched, Prior};
 use crate::sources::redact::Secrets;
-use crate::sources::{config, FETCH, SOURCES};
+use crate::sources::{config, workbook, FETCH, SOURCES};
 use crate::stream::{read_sections, Reader, Writer};
 
 /// Fetch planning data from its sources of truth and write it as raw sections.
 ///
 /// Writes one `raw NAME` section per source, its lines exactly the fetched
-/// text, then a `qpull sources v1` section (per source: name, spec with
-/// secrets removed, bytes, SHA-256, content type: what was fetched), a
+/// text (a workbook's sheet as CSV), then a `qpull sources v1` section (per
+/// source: name, spec with secrets removed, bytes, SHA-256, content type,
+/// sheet, encoding: what was fetched), a
 /// `qpull fetch v1` section (per source: name, fetch time, status, ETag,
 /// Last-Modified: when and how it was fetched) and `=====end`. qsnap put
 /// leaves `<app> fetch v<N>` sections out when it compares with the stored
@@ -35,10 +36,12 @@ use crate::stream::{read_sections, Reader, Writer};
 /// Sources are [source.NAME] tables in the config file, each with one of
 /// `url`, `file` or `cmd` (an argv array; `shell = true` runs one string
 /// with sh -c), and optionally `type = "jira"` (with `jql`, `fields`,
-/// `page_size`, `api`, `user`, `token`), `headers`, `encoding` ("utf-8"
-/// or "latin1"), `timeout`, `connect_timeout`, `retries`, `backoff`,
-/// `min_rows`, `max_bytes`; the same limits in [defaults] apply to every
-/// source.
+/// `page_size`, `api`, `user`, `token`), `headers`, `encoding` (a WHATWG
+/// label: "utf-8", the default, "windows-1252", "latin1" (the same),
+/// "utf-16le", "shift_jis", ...; a BOM decides by itself), `sheet` (a
+/// workbook's sheet, by name or number from 1; the first by default),
+/// `timeout`, `connect_timeout`, `retries`, `backoff`, `min_rows`,
+/// `max_bytes`; the same limits in [defaults] apply to every source.
 ///
 /// JIRA: `url` is the site; qpull asks its /rest/api/2/serverInfo once
 /// and uses JIRA Cloud's enhanced search (/rest/api/2/search/jql, paged by
@@ -76,6 +79,15 @@ use crate::stream::{read_sections, Reader, Writer};
 ///   jql = "project = MOB AND fixVersion = 2026-Q4"
 ///   fields = ["summary", "customfield_10016", "priority"]
 ///   token = "${JIRA_PAT}"
+///
+/// A workbook (.xlsx, .xlsm, .xlsb, .xls, .ods: by `type = "xlsx"` and so
+/// on, by `sheet`, by the file's or URL's extension, by content type, or
+/// by its bytes) becomes CSV of its sheet's used range: dates ISO 8601,
+/// numbers as a person writes them, TRUE/FALSE, formulas by their cached
+/// value; an error cell (#N/A) fails the source. Sources that name the
+/// same workbook with a `sheet` each are read from one fetch. A missing
+/// sheet or an error cell exits 65. WORKBOOKS AND ENCODINGS below says
+/// what each kind of cell becomes.
 ///
 /// From cron, every 15 minutes into the store. Cron mails whatever a job
 /// prints on stderr, which qpull and qsnap do only when something is wrong.
@@ -155,10 +167,15 @@ fn priors(path: &std::path::Path) -> anyhow::Result<Vec<(String, Prior)>> {
     let fetches = rows(FETCH);
     let mut out = Vec::new();
     for f in rows(SOURCES) {
-        // Today's layout: name, spec, bytes, sha256, content type in the
-        // sources section, and name, fetched_at, status, etag,
-        // last_modified in the fetch section. Before the fetch section
-        // existed, all nine were in the sources section.
+        // Today's layout: name, spec, bytes, sha256, content type, sheet,
+        // encoding in the sources section, and name, fetched_at, status,
+        // etag, last_modified in the fetch section. Before the fetch
+        // section existed, nine were in the sources section (and before
+        // sheet and encoding, five).
+        let (sheet, encoding) = match f.as_slice() {
+            [_, _, _, _, _, sheet, encoding] => (sheet.clone(), encoding.clone()),
+            _ => Default::default(),
+        };
         let (name, sha, content_type, etag, last_modified) = match f.as_slice() {
             [name, _, _, _, _, sha, content_type, etag, last_modified, ..] => {
                 (name, sha, content_type, etag.clone(), last_modified.clone())
@@ -201,6 +218,8 @@ fn priors(path: &std::path::Path) -> anyhow::Result<Vec<(String, Prior)>> {
                     etag,
                     last_modified,
                     content_type: content_type.to_string(),
+                    sheet,
+                    encoding,
                 },
             ));
         }
@@ -246,29 +265,15 @@ impl Tool for Args {
             Some(p) => priors(p)?,
             None => Vec::new(),
         };
-        let results: Vec<Result<Fetched, fetch::Failure>> = std::thread::scope(|s| {
-            let handles: Vec<_> = sources
+        // Sources that share a workbook are fetched and opened once.
+        let prior = |name: &str| {
+            priors
                 .iter()
-                .map(|src| {
-                    let prior = priors.iter().find(|(n, _)| *n == src.name).map(|(_, p)| p);
-                    let force = self.force;
-                    s.spawn(move || fetch::fetch(src, prior, force))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(fetch::Failure {
-                            temporary: false,
-                            message: "the fetch crashed".into(),
-                            retry_after: None,
-                            warnings: Vec::new(),
-                        })
-                    })
-                })
-                .collect()
-        });
+                .find(|(n, _)| n == name)
+                .map(|(_, p)| p.clone())
+        };
+        let results: Vec<Result<Fetched, fetch::Failure>> =
+            workbook::fetch_all(&sources, &prior, self.force);
         // What commands said on stderr, source by source.
         for (src, r) in sources.iter().zip(&results) {
             let warnings = match r {
@@ -317,6 +322,13 @@ impl Tool for Args {
                     what: "fetch".into(),
                     message,
                 }
+            } else if failed.iter().all(|(_, e)| e.data || e.temporary) {
+                // A missing sheet, an error cell: the data is wrong, not
+                // the source away.
+                Error::Data {
+                    at: crate::error::Location::default(),
+                    message: format!("fetch: {message}"),
+                }
             } else {
                 Error::Unavailable {
                     what: "fetch".into(),
@@ -345,6 +357,8 @@ impl Tool for Args {
                 f.text.len().to_string(),
                 f.sha256(),
                 field(&f.content_type),
+                field(&f.sheet),
+                field(&f.encoding),
             ]);
             // ... and when and how, which changes on every pull.
             fetch_lines.push(vec![

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::redact::{is_credential_name, Secrets};
+pub use super::workbook::Sheet;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Default, Deserialize)]
@@ -65,6 +66,7 @@ struct SourceConf {
     #[serde(default)]
     headers: BTreeMap<String, String>,
     encoding: Option<String>,
+    sheet: Option<SheetConf>,
     // The limits, spelled out: serde's `flatten` would let typos through.
     timeout: Option<Spanned<f64>>,
     connect_timeout: Option<Spanned<f64>>,
@@ -87,6 +89,14 @@ impl SourceConf {
     }
 }
 
+/// `sheet = "Staff"` or `sheet = 2`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SheetConf {
+    Name(String),
+    Index(i64),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     File(PathBuf),
@@ -102,12 +112,6 @@ pub enum Kind {
         page_size: u32,
         api: Option<super::jira::Api>,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    Utf8,
-    Latin1,
 }
 
 /// A request header of a source.
@@ -128,7 +132,15 @@ pub struct Source {
     pub name: String,
     pub kind: Kind,
     pub headers: Vec<Header>,
-    pub encoding: Encoding,
+    /// The declared text encoding (UTF-8 when `None`; a BOM decides
+    /// anyway).
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// Known to be a workbook before it is fetched: by `type`, by `sheet`
+    /// or by the extension of its file or URL path. (Also taken as one on
+    /// fetching: by content type, or by a zip or OLE container's bytes.)
+    pub workbook: bool,
+    /// The sheet to read of a workbook (the first when `None`).
+    pub sheet: Option<Sheet>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub retries: u32,
@@ -285,15 +297,31 @@ fn resolve(
     let usage = |message: String| origin.error(span.clone(), message);
     check_name(name).map_err(|e| usage(e.to_string()))?;
     let limits = conf.limits();
-    let jira = match conf.kind.as_deref() {
-        None | Some("http") | Some("csv") | Some("text") => false,
-        Some("jira") => true,
+    let (jira, typed_workbook) = match conf.kind.as_deref() {
+        None | Some("http") | Some("csv") | Some("text") => (false, false),
+        Some("jira") => (true, false),
+        Some(t) if super::workbook::TYPES.contains(&t) => (false, true),
         Some(other) => {
             return Err(usage(format!(
-                "source {name}: unknown type {other:?} (jira, or none)"
+                "source {name}: unknown type {other:?} (jira, xlsx, xlsm, xlsb, xls, ods, or none)"
             )))
         }
     };
+    let sheet = match conf.sheet {
+        None => None,
+        Some(SheetConf::Name(n)) => Some(Sheet::Name(n)),
+        Some(SheetConf::Index(i)) => match usize::try_from(i) {
+            Ok(i) if i >= 1 => Some(Sheet::Index(i)),
+            _ => {
+                return Err(usage(format!(
+                    "source {name}: sheet = {i}: a sheet is a name or a number from 1 (the first)"
+                )))
+            }
+        },
+    };
+    if jira && sheet.is_some() {
+        return Err(usage(format!("source {name}: a JIRA source has no sheet")));
+    }
     let kind = match (conf.url, conf.file, conf.cmd) {
         (Some(url), None, None) if jira => Kind::Jira {
             jql: conf
@@ -362,14 +390,25 @@ fn resolve(
         });
     }
     let encoding = match conf.encoding.as_deref() {
-        None | Some("utf-8") | Some("utf8") => Encoding::Utf8,
-        Some("latin1") | Some("iso-8859-1") => Encoding::Latin1,
-        Some(other) => {
-            return Err(usage(format!(
-                "source {name}: unknown encoding {other:?} (utf-8 or latin1)"
-            )))
-        }
+        None => None,
+        Some(label) => Some(super::encoding::for_label(label).ok_or_else(|| {
+            usage(format!(
+                "source {name}: unknown encoding {label:?} (a WHATWG label: utf-8, windows-1252, latin1, utf-16le, utf-16be, shift_jis, ...)"
+            ))
+        })?),
     };
+    let workbook = typed_workbook
+        || sheet.is_some()
+        || match &kind {
+            Kind::File(p) => super::workbook::by_extension(&p.to_string_lossy()),
+            Kind::Http(u) => super::workbook::by_extension(u),
+            _ => false,
+        };
+    if workbook && encoding.is_some() {
+        return Err(usage(format!(
+            "source {name}: a workbook has no text encoding (leave out `encoding`)"
+        )));
+    }
     let l = &limits;
     let d = defaults;
     Ok(Source {
@@ -377,6 +416,8 @@ fn resolve(
         kind,
         headers,
         encoding,
+        workbook,
+        sheet,
         timeout: secs(
             l.timeout.as_ref().or(d.timeout.as_ref()),
             60.0,

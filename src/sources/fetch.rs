@@ -12,7 +12,7 @@ use rand::Rng;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
-use super::config::{Encoding, Kind, Source};
+use super::config::{Kind, Source};
 
 /// What a fetch brought back.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +26,12 @@ pub struct Fetched {
     /// What a command said on stderr, line by line (at most
     /// [`MAX_WARNINGS`] lines, then how many more there were).
     pub warnings: Vec<String>,
+    /// A workbook's bytes, until [`super::workbook`] makes its sheet text.
+    pub workbook: Option<Vec<u8>>,
+    /// The sheet of a workbook that was read (empty for text).
+    pub sheet: String,
+    /// The encoding text was decoded from (empty for a workbook).
+    pub encoding: String,
 }
 
 impl Fetched {
@@ -41,6 +47,8 @@ impl Fetched {
 #[derive(Debug, Clone)]
 pub struct Failure {
     pub temporary: bool,
+    /// A mistake in the data itself (a missing sheet, an error cell).
+    pub data: bool,
     pub message: String,
     pub retry_after: Option<Duration>,
     /// What a command said on stderr before it failed.
@@ -50,6 +58,7 @@ pub struct Failure {
 pub(super) fn fail(temporary: bool, message: impl Into<String>) -> Failure {
     Failure {
         temporary,
+        data: false,
         message: message.into(),
         retry_after: None,
         warnings: Vec::new(),
@@ -122,6 +131,8 @@ pub struct Prior {
     pub etag: String,
     pub last_modified: String,
     pub content_type: String,
+    pub sheet: String,
+    pub encoding: String,
 }
 
 /// The longest pause between two attempts.
@@ -130,14 +141,20 @@ const MAX_WAIT: Duration = Duration::from_secs(300);
 /// Fetches with retries: temporary failures are tried again after an
 /// exponential backoff with jitter, or after `Retry-After` when the server
 /// says so.
+/// Workbooks are read into their sheet's text, and the text checked.
 pub fn fetch(src: &Source, prior: Option<&Prior>, force: bool) -> Result<Fetched, Failure> {
+    let prior = prior.cloned();
+    let mut got = super::workbook::fetch_all(std::slice::from_ref(src), &|_| prior.clone(), force);
+    got.pop()
+        .unwrap_or_else(|| Err(fail(false, "nothing fetched")))
+}
+
+/// Fetches with retries (no checks, a workbook left as bytes).
+pub(super) fn fetch_raw(src: &Source, prior: Option<&Prior>) -> Result<Fetched, Failure> {
     let mut attempt = 0;
     loop {
         match fetch_once(src, prior) {
-            Ok(mut f) => {
-                check(src, &mut f, force)?;
-                return Ok(f);
-            }
+            Ok(f) => return Ok(f),
             Err(e) if e.temporary && attempt < src.retries => {
                 let jitter: f64 = rand::rng().random_range(0.5..1.5);
                 // Computed in f64 and capped: a config may ask for any
@@ -162,7 +179,7 @@ pub fn fetch(src: &Source, prior: Option<&Prior>, force: bool) -> Result<Fetched
 }
 
 /// The checks on what came back: text, encoding, rows.
-fn check(src: &Source, f: &mut Fetched, force: bool) -> Result<(), Failure> {
+pub(super) fn check(src: &Source, f: &mut Fetched, force: bool) -> Result<(), Failure> {
     let rows = match &src.kind {
         Kind::Jira { .. } => serde_json::from_str::<Json>(&f.text)
             .ok()
@@ -196,26 +213,33 @@ fn check(src: &Source, f: &mut Fetched, force: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Bytes into text: UTF-8 (a BOM removed) unless the source says latin1.
-pub fn decode(bytes: Vec<u8>, encoding: Encoding) -> Result<String, Failure> {
-    match encoding {
-        Encoding::Latin1 => Ok(bytes.iter().map(|&b| b as char).collect()),
-        Encoding::Utf8 => {
-            let mut bytes = bytes;
-            if bytes.starts_with(b"\xef\xbb\xbf") {
-                bytes.drain(..3);
-            }
-            // In place: a large export is not copied.
-            String::from_utf8(bytes).map_err(|e| {
-                let at = e.utf8_error().valid_up_to();
-                let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-                fail(
-                    false,
-                    format!("not UTF-8 at byte {at} (line {line}); set encoding = \"latin1\" if the source is Latin-1"),
-                )
-            })
-        }
+/// Bytes into text: a BOM decides, else `encoding`, else UTF-8.
+pub(super) fn decode(
+    bytes: Vec<u8>,
+    encoding: Option<&'static encoding_rs::Encoding>,
+) -> Result<String, Failure> {
+    super::encoding::decode(bytes, encoding)
+        .map(|(text, _)| text)
+        .map_err(|m| fail(false, m))
+}
+
+/// What came back, as the source is: a workbook's bytes kept for
+/// [`super::workbook`], text decoded (a BOM decides, else the source's
+/// `encoding`, else UTF-8).
+fn body(src: &Source, bytes: Vec<u8>, content_type: &str) -> Result<Fetched, Failure> {
+    if super::workbook::is_workbook(src, &bytes, content_type) {
+        return Ok(Fetched {
+            workbook: Some(bytes),
+            ..Fetched::default()
+        });
     }
+    let (text, encoding) =
+        super::encoding::decode(bytes, src.encoding).map_err(|m| fail(false, m))?;
+    Ok(Fetched {
+        text,
+        encoding: encoding.to_owned(),
+        ..Fetched::default()
+    })
 }
 
 fn now() -> String {
@@ -329,9 +353,8 @@ fn fetch_once(src: &Source, prior: Option<&Prior>) -> Result<Fetched, Failure> {
                 .map_err(|e| fail(false, format!("cannot open {}: {e}", path.display())))?;
             let bytes = read_limited(file, &mut budget, &progress)?;
             Fetched {
-                text: decode(bytes, src.encoding)?,
                 status: "-".into(),
-                ..Fetched::default()
+                ..body(src, bytes, "")?
             }
         }
         Kind::Cmd { argv, shell } => run(src, argv, *shell, &mut budget, &progress)?,
@@ -559,12 +582,11 @@ fn run(
         );
         return Err(warn(fail(false, message), err));
     }
-    match decode(bytes, src.encoding) {
-        Ok(text) => Ok(Fetched {
-            text,
+    match body(src, bytes, "") {
+        Ok(f) => Ok(Fetched {
             status: "0".into(),
             warnings: err.warnings(),
-            ..Fetched::default()
+            ..f
         }),
         Err(e) => Err(warn(e, err)),
     }
@@ -784,6 +806,8 @@ fn http(
                 text: p.text.clone(),
                 status: "304".into(),
                 content_type: p.content_type.clone(),
+                sheet: p.sheet.clone(),
+                encoding: p.encoding.clone(),
                 etag: if etag.is_empty() {
                     p.etag.clone()
                 } else {
@@ -811,13 +835,13 @@ fn http(
         return Err(fail(false, format!("HTTP {status}")));
     }
     let bytes = read_body(&mut resp, budget, progress)?;
+    let got = body(src, bytes, &content_type)?;
     Ok(Fetched {
-        text: decode(bytes, src.encoding)?,
         status: status.to_string(),
         content_type,
         etag,
         last_modified,
-        ..Fetched::default()
+        ..got
     })
 }
 
@@ -825,23 +849,6 @@ fn http(
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn text_is_utf8_without_bom_or_latin1() {
-        assert_eq!(
-            decode(b"\xef\xbb\xbfa,b\n".to_vec(), Encoding::Utf8).unwrap(),
-            "a,b\n"
-        );
-        let e = decode(b"ok\nJos\xe9\n".to_vec(), Encoding::Utf8).unwrap_err();
-        assert_eq!(
-            e.message,
-            "not UTF-8 at byte 6 (line 2); set encoding = \"latin1\" if the source is Latin-1"
-        );
-        assert_eq!(
-            decode(b"Jos\xe9".to_vec(), Encoding::Latin1).unwrap(),
-            "José"
-        );
-    }
 
     #[test]
     fn retry_after_in_seconds_or_a_date() {
@@ -857,7 +864,7 @@ mod tests {
         #[test]
         fn parsers_never_panic(s in "\\PC{0,40}", b in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = retry_after(&s);
-            let _ = decode(b, Encoding::Utf8);
+            let _ = super::super::encoding::decode(b, None);
         }
     }
 }

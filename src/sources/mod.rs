@@ -3,12 +3,16 @@
 //! - [`config`]: the config file and `NAME=SPEC` arguments;
 //! - [`fetch`]: files, commands, HTTP; limits, retries, checks;
 //! - [`jira`]: JIRA searches paged into one document;
+//! - [`encoding`]: text in any encoding spreadsheets write, into UTF-8;
+//! - [`workbook`]: sheets of .xlsx/.xls/.ods workbooks, as CSV;
 //! - [`redact`]: secrets kept out of everything qpull shows.
 
 pub mod config;
+pub mod encoding;
 pub mod fetch;
 pub mod jira;
 pub mod redact;
+pub mod workbook;
 
 /// The header of the section that says what was fetched: per source its
 /// name, spec, bytes, SHA-256 and content type. It changes only when the
