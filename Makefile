@@ -9,23 +9,30 @@ TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null
 RELEASE := $(or $(TARGET_DIR),target)/release
 export QPLAN_RELEASE := $(RELEASE)
 
-.PHONY: all build deps test demo up down docs bench bench-faults clean
+.PHONY: all build build-deps deps test demo up down docs install uninstall bench bench-faults clean
 
 all: build
 
-build:
+build: build-deps
 	$(CARGO) build --release --bins
 
-# What a fresh Debian machine with only the Rust toolchain lacks (cmake
-# builds the vendored nng of the bus; chromium runs the HTML report's
-# browser test, which is skipped, loudly, when it cannot be installed).
-deps:
+# apt-get as root, else through sudo.
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+# What building needs that a fresh Debian machine with only the Rust
+# toolchain lacks: a C compiler (libgit2) and cmake (the vendored nng of
+# the bus). `make build`, `make demo` and `make up` need no more.
+build-deps:
+	@command -v cc >/dev/null || { $(APT) update -qq && $(APT) install -y -qq build-essential; }
+	@command -v cmake >/dev/null || { $(APT) update -qq && $(APT) install -y -qq cmake; }
+
+# And what the tests need besides: rustfmt and clippy, git (qsnap push and
+# pull run it), chromium (the HTML report's browser test, which is skipped,
+# loudly, when it cannot be installed).
+deps: build-deps
 	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
-	@command -v cc >/dev/null || { apt-get update -qq && apt-get install -y -qq build-essential; }
-	@command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git; }
-	@command -v cmake >/dev/null || { apt-get update -qq && apt-get install -y -qq cmake; }
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	@command -v git >/dev/null || { $(APT) update -qq && $(APT) install -y -qq git; }
+	@command -v chromium >/dev/null || { $(APT) update -qq && $(APT) install -y -qq chromium; } \
 		|| echo "make deps: WARNING: could not install chromium; the browser test of the HTML report will be skipped" >&2
 
 test: deps
@@ -81,8 +88,16 @@ up: build
 		[ -S $(UP)/rep.sock ] || { cat $(UP)/serve.log >&2; exit 69; }
 	$(UP_ENV) nohup qwatch --bus ipc://$(UP)/rep.sock --config fixtures/quarter/chain.toml \
 		</dev/null >$(UP)/chain.log 2>&1 & echo $$! >$(UP)/chain.pid
-	@echo "up: qsnap serve (pid $$(cat $(UP)/serve.pid)) and the chain (pid $$(cat $(UP)/chain.pid)); logs in demo-out/up/"
-	@echo "try: export QSNAP_REPO=$(CURDIR)/demo-out/store; $(RELEASE)/qsnap put qplan raw fixtures/quarter/raw.txt"
+	@echo "up: running in the background until make down:"
+	@echo "  qsnap serve (pid $$(cat $(UP)/serve.pid)): the store demo-out/store on the bus, log demo-out/up/serve.log"
+	@echo "  qwatch (pid $$(cat $(UP)/chain.pid)): the chain raw -> conditioned -> results (fixtures/quarter/chain.toml), log demo-out/up/chain.log"
+	@echo "Give it new raw data (the sheets two weeks on) and watch the chain plan it:"
+	@echo "  export QSNAP_REPO=$(CURDIR)/demo-out/store PATH=$(abspath $(RELEASE)):\$$PATH"
+	@echo "  qsnap put qplan raw examples/raw-later.txt"
+	@echo "  tail demo-out/up/chain.log                       # each stage's run and the commit it put"
+	@echo "  qsnap log                                        # raw, conditioned, results: newest first"
+	@echo "  qsnap get qplan results | qplan --format text    # the new plan"
+	@echo "A put of data the store has already makes no version and runs nothing (qsnap put -v says unchanged)."
 
 # Stops what `make up` started: SIGTERM, which lets a running stage finish.
 down:
@@ -99,6 +114,43 @@ down:
 # Man pages and completions from the clap definitions (committed).
 docs:
 	$(CARGO) run --quiet --example docs
+
+# `make install` puts the six commands, their man pages (section 1, and
+# section 5 for the file formats) and the bash, zsh and fish completions
+# under PREFIX (default /usr/local: `sudo make install`; for yourself
+# alone, `make install PREFIX=~/.local`). DESTDIR is prepended to every
+# path, for packagers. `make uninstall` removes exactly those files.
+# It builds first when cargo is on PATH (under sudo it usually is not:
+# then it installs what `make build` built, and says so if nothing was).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINS := qpull qsnap qcondition qplan qwhatif qwatch
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+MANDIR := $(DESTDIR)$(PREFIX)/share/man
+BASHDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHDIR := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+MAN1 := $(notdir $(wildcard man/*.1))
+MAN5 := $(notdir $(wildcard man/*.5))
+INSTALLED := $(addprefix $(BINDIR)/,$(BINS)) $(addprefix $(MANDIR)/man1/,$(MAN1)) \
+	$(addprefix $(MANDIR)/man5/,$(MAN5)) $(addprefix $(BASHDIR)/,$(BINS)) \
+	$(addprefix $(ZSHDIR)/_,$(BINS)) $(addprefix $(FISHDIR)/,$(addsuffix .fish,$(BINS)))
+install:
+	@if command -v $(CARGO) >/dev/null; then $(MAKE) --no-print-directory build; fi
+	@for b in $(BINS); do [ -x $(RELEASE)/$$b ] || { echo "make install: $(RELEASE)/$$b is missing: run make build first" >&2; exit 1; }; done
+	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(BASHDIR) $(ZSHDIR) $(FISHDIR)
+	install -m 755 $(addprefix $(RELEASE)/,$(BINS)) $(BINDIR)/
+	install -m 644 $(addprefix man/,$(MAN1)) $(MANDIR)/man1/
+	install -m 644 $(addprefix man/,$(MAN5)) $(MANDIR)/man5/
+	@for b in $(BINS); do \
+		install -m 644 completions/$$b.bash $(BASHDIR)/$$b; \
+		install -m 644 completions/_$$b $(ZSHDIR)/_$$b; \
+		install -m 644 completions/$$b.fish $(FISHDIR)/$$b.fish; \
+	done
+	@echo "installed under $(DESTDIR)$(PREFIX): $(words $(INSTALLED)) files (make uninstall PREFIX=$(PREFIX) removes them)"
+
+uninstall:
+	rm -f $(INSTALLED)
 
 bench:
 	bench/run.sh

@@ -1,4 +1,4 @@
-complete -c qplan -s f -l format -d 'Output format' -r -f -a "stream\t'The v1 results streams (SPEC section 5), for qsnap and other tools'
+complete -c qplan -s f -l format -d 'Output format' -r -f -a "stream\t'The v1 results streams (man 5 qplan-stream), for qsnap and other tools'
 text\t'A report to read: supply against demand and the ranked work list'
 json\t'One JSON document with everything, for web pages and jq'
 csv\t'The work lists, one row per item per track'

@@ -89,7 +89,7 @@ complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s h -l help -d
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l http -d 'Where to listen: a loopback address and port (port 0: any free one; the address is printed on stderr)' -r
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l ready-file -d 'Write the page\'s address (`http://127.0.0.1:PORT/`) to FILE once it is listening' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l bus -d 'Answer WHATIF requests on the bus at URL (`ipc://PATH` or `tcp://127.0.0.1:PORT`) instead of serving the page: the base revision and a change script in, what `qwhatif --format stream` writes out (SPEC section 9)' -r
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l bus -d 'Answer WHATIF requests on the bus at URL (`ipc://PATH` or `tcp://127.0.0.1:PORT`) instead of serving the page: the base revision and a change script in, what `qwhatif --format stream` writes out (the bus of `qsnap serve`)' -r
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l token-file -d 'With --bus: every request must carry the token in FILE\'s first line (needed with --public; nng has no encryption)' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l public -d 'Allow an address off this machine. The page has no login: anyone who can reach it can save scenarios and apply them'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'

@@ -35,13 +35,46 @@ fn man_extra(tool: &str) -> String {
         "qwatch" => include_str!("../doc/man/qwatch.md"),
         _ => "",
     };
-    // The map keys are documented once, beside the qcondition fixtures.
+    text.replace("@MAP@", map_keys())
+}
+
+/// The map keys, documented once beside the qcondition fixtures.
+fn map_keys() -> &'static str {
     let map = include_str!("../fixtures/qcondition/README.md");
-    let map = map
-        .find("## The map")
+    map.find("## The map")
         .and_then(|i| map[i..].find('\n').map(|j| &map[i + j + 1..]))
-        .unwrap_or("");
-    text.replace("@MAP@", map)
+        .unwrap_or("")
+}
+
+/// The file formats, man section 5: page name and Markdown (under
+/// `doc/man5/`). What users need of the formats lives here and in the
+/// README.
+pub const FORMATS: [(&str, &str); 4] = [
+    (
+        "qplan-stream",
+        include_str!("../doc/man5/qplan-stream.md"),
+    ),
+    (
+        "qcondition-map",
+        include_str!("../doc/man5/qcondition-map.md"),
+    ),
+    (
+        "qpull-sources",
+        include_str!("../doc/man5/qpull-sources.md"),
+    ),
+    ("qwatch-chain", include_str!("../doc/man5/qwatch-chain.md")),
+];
+
+/// Renders a section-5 page, titled like clap titles the commands' pages.
+fn format_page(name: &str, md: &str) -> Vec<u8> {
+    let md = md.replace("@MAP@", map_keys());
+    let roff = mandown::convert(&md, name, 5);
+    let body = roff.split_once('\n').map_or("", |(_, rest)| rest);
+    format!(
+        ".TH {name} 5  \"qplan {}\" \n{body}",
+        env!("CARGO_PKG_VERSION")
+    )
+    .into_bytes()
 }
 
 /// EXIT STATUS in Markdown, from the one table every tool prints.
@@ -90,6 +123,9 @@ fn man_page(command: clap::Command, extra: &str) -> std::io::Result<Vec<u8>> {
 /// Every generated file: its path relative to the repository and contents.
 pub fn files() -> std::io::Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
+    for (name, md) in FORMATS {
+        out.push((format!("man/{name}.5"), format_page(name, md)));
+    }
     for command in commands() {
         let name = command.get_name().to_owned();
         out.push((

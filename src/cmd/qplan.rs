@@ -19,7 +19,7 @@ use crate::stream::Reader;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// The v1 results streams (SPEC section 5), for qsnap and other tools.
+    /// The v1 results streams (man 5 qplan-stream), for qsnap and other tools.
     Stream,
     /// A report to read: supply against demand and the ranked work list.
     Text,

@@ -215,7 +215,7 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         wait: u64,
     },
-    /// Answer requests and announce new versions on the bus (SPEC section 9).
+    /// Answer requests and announce new versions on the bus.
     ///
     /// Requests (GET, PUT, HEADS, PUBLISH) on an nng REP socket, events on
     /// a PUB socket: one event per new commit on main, whoever made it (a

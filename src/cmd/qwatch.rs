@@ -24,7 +24,7 @@ use crate::watch::{config, duration, BusSource, OnBusy, RepoSource, RuleSpec, So
 ///   QWATCH_RESOURCE  the resource, `qplan raw`
 ///   QWATCH_COMMIT    its new head (the commit to read)
 ///   QWATCH_PARENT    the head this watcher processed before (empty the
-///                    first time): `qsnap diff $QWATCH_PARENT $QWATCH_COMMIT`
+///                    first time): `qsnap diff $QWATCH_RESOURCE $QWATCH_PARENT $QWATCH_COMMIT`
 ///   QWATCH_SEQ, QWATCH_EPOCH
 ///                    the bus's sequence number and epoch (empty with --store)
 ///   QWATCH_RULE      the rule's name

@@ -484,7 +484,7 @@ impl Store {
             return Err(Error::Stream {
                 line: reader.line_no(),
                 message: "the stream does not end with '=====end', so it may be cut short: \
-                          nothing stored (SPEC section 2)"
+                          nothing stored"
                     .into(),
             });
         }

@@ -263,7 +263,7 @@ pub fn explain(base: &Input, item: &str) -> Result<Explanation> {
         out.no_fix.push(NoFix {
             kind: "estimate",
             why: format!(
-                "{} has no estimate, and an item without one is DNF (SPEC section 4) whatever the people, the cuts or the rank: estimate it (`estimate {} Skill:N`)",
+                "{} has no estimate, and an item without one is DNF whatever the people, the cuts or the rank: estimate it (`estimate {} Skill:N`)",
                 id,
                 quote(&id)
             ),

@@ -1039,7 +1039,7 @@ pub struct ServeArgs {
     /// Answer WHATIF requests on the bus at URL (`ipc://PATH` or
     /// `tcp://127.0.0.1:PORT`) instead of serving the page: the base
     /// revision and a change script in, what `qwhatif --format stream`
-    /// writes out (SPEC section 9).
+    /// writes out (the bus of `qsnap serve`).
     #[arg(long, value_name = "URL", value_parser = crate::bus::client::address_arg, conflicts_with_all = ["http", "ready_file"])]
     pub bus: Option<String>,
     /// With --bus: every request must carry the token in FILE's first
