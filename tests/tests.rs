@@ -18,6 +18,7 @@ mod qpull;
 mod qsnap;
 mod qwatch;
 mod qwhatif;
+mod readme;
 mod remote;
 mod report;
 mod scenarios;

@@ -229,6 +229,13 @@ pub fn expand(
         // An empty value is a mistake like a missing one: an empty token
         // would be sent as if it were one.
         let got = if let Some(path) = key.strip_prefix("file:") {
+            // `~/` is HOME's: cron and systemd give a job no variables of
+            // yours, but HOME, so a secret file is named the same anywhere.
+            let path = match (path.strip_prefix("~/"), env("HOME")) {
+                (Some(rest), Some(home)) if !home.is_empty() => format!("{home}/{rest}"),
+                _ => path.to_owned(),
+            };
+            let path = path.as_str();
             let got = std::fs::read_to_string(path)
                 .map(|s| s.trim().to_owned())
                 .map_err(|e| usage(format!("cannot read the secret file {path}: {e}")))?;
@@ -602,6 +609,22 @@ cmd = ["cat", "staff.csv"]
         assert!(e("", &["a=gopher://x"]).contains("is not file:PATH"));
         assert!(e("", &[]).contains("no sources"));
         s.add("x");
+    }
+
+    /// `${file:~/...}` is read from HOME (issue 19: the README's cron
+    /// entry names its token file so, and cron sets no other variable).
+    #[test]
+    fn a_secret_file_under_home() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join("jira"), "  tok-from-file\n").unwrap();
+        let h = home.path().to_string_lossy().into_owned();
+        let env = |k: &str| (k == "HOME").then(|| h.clone());
+        let mut s = Secrets::default();
+        let got = expand("Bearer ${file:~/jira}", &mut s, &env).unwrap();
+        assert_eq!(got, "Bearer tok-from-file");
+        assert_eq!(s.redact("x tok-from-file"), "x ***");
+        let missing = expand("${file:~/nope}", &mut s, &env).unwrap_err();
+        assert!(missing.to_string().contains(&format!("{h}/nope")), "{missing}");
     }
 
     proptest! {
