@@ -50,10 +50,7 @@ fn map_keys() -> &'static str {
 /// `doc/man5/`). What users need of the formats lives here and in the
 /// README.
 pub const FORMATS: [(&str, &str); 4] = [
-    (
-        "qplan-stream",
-        include_str!("../doc/man5/qplan-stream.md"),
-    ),
+    ("qplan-stream", include_str!("../doc/man5/qplan-stream.md")),
     (
         "qcondition-map",
         include_str!("../doc/man5/qcondition-map.md"),

@@ -118,7 +118,14 @@ fn the_file_formats_have_section_5_pages() {
     }
     // The map's keys come from the one place they are written down.
     let map = page("qcondition-map");
-    for key in ["id_prefix", "records", "stop", "rename", "skip", "estimates"] {
+    for key in [
+        "id_prefix",
+        "records",
+        "stop",
+        "rename",
+        "skip",
+        "estimates",
+    ] {
         assert!(map.contains(key), "qcondition-map(5) lacks {key}");
     }
     let sources = page("qpull-sources");

@@ -165,7 +165,8 @@ impl Place {
         std::fs::create_dir_all(p.join("home")).expect("home");
         let place = Place { dir };
         if filled {
-            let fill = "qsnap put qplan raw fixtures/quarter/raw.txt -m \"the fixture team's sheets\"
+            let fill =
+                "qsnap put qplan raw fixtures/quarter/raw.txt -m \"the fixture team's sheets\"
 qsnap get qplan raw | qcondition --map fixtures/quarter/map.toml | qsnap put qplan conditioned
 qsnap get qplan conditioned | qplan | qsnap put qplan results -m 'plan of the fixture quarter'
 ";
@@ -221,7 +222,9 @@ pub struct Ran {
 /// it is still running at the deadline.
 pub fn run(mut c: Command, limit: Duration) -> Ran {
     use std::os::unix::process::CommandExt;
-    c.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    c.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
     let mut child = c.spawn().expect("spawn");
     let mut so = child.stdout.take().expect("stdout");
     let mut se = child.stderr.take().expect("stderr");
@@ -416,7 +419,10 @@ fn blocks_and_marks_are_read_as_documented() {
     assert_eq!(b[0].mark.as_deref(), Some("skip a server"));
     assert_eq!(b[0].text, "qsnap serve\n");
     assert_eq!(b[0].origin, "R:4");
-    assert_eq!((b[1].kind.as_str(), b[1].mark.as_deref()), ("console", None));
+    assert_eq!(
+        (b[1].kind.as_str(), b[1].mark.as_deref()),
+        ("console", None)
+    );
     // A mark is for the block right after it, not one further down.
     assert_eq!((b[2].kind.as_str(), b[2].mark.as_deref()), ("toml", None));
     let man = "## EXAMPLES\n\nOne:\n\n    a\n    b\n\nTwo:\n\n<!-- test: skip needs x -->\n\n    c\n\n## SEE ALSO\n\n    d\n";
@@ -441,7 +447,12 @@ fn the_block(pick: impl Fn(&Block) -> bool, what: &str) -> Block {
         .into_iter()
         .filter(|b| pick(b))
         .collect();
-    assert_eq!(blocks.len(), 1, "README: one {what} block, not {}", blocks.len());
+    assert_eq!(
+        blocks.len(),
+        1,
+        "README: one {what} block, not {}",
+        blocks.len()
+    );
     blocks[0].clone()
 }
 
@@ -553,7 +564,11 @@ fn the_readme_crontab_works_under_crons_environment() {
         ("LOGNAME".into(), "qplan".into()),
     ];
     let mut jobs = Vec::new();
-    for line in cron.text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+    for line in cron
+        .text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
         let first = line.split_whitespace().next().unwrap_or("");
         if let Some((k, v)) = first.split_once('=').filter(|_| !line.contains(' ')) {
             vars.retain(|(n, _)| n != k);
@@ -588,9 +603,15 @@ fn the_readme_crontab_works_under_crons_environment() {
     for (from, to) in [
         ("https://docs.google.com", fake.base.clone()),
         ("https://acme.atlassian.net", fake.base.clone()),
-        ("/srv/plan/holidays.csv", holidays.to_string_lossy().into_owned()),
+        (
+            "/srv/plan/holidays.csv",
+            holidays.to_string_lossy().into_owned(),
+        ),
     ] {
-        assert!(local.contains(from), "the README's sources file lacks {from}");
+        assert!(
+            local.contains(from),
+            "the README's sources file lacks {from}"
+        );
         local = local.replace(from, &to);
     }
     assert!(
@@ -634,7 +655,11 @@ fn the_readme_crontab_works_under_crons_environment() {
     let failed = cron_run();
     assert_ne!(failed.status, Some(0));
     assert!(failed.stderr.contains("qpull: "), "{}", failed.stderr);
-    assert!(failed.stderr.contains("nothing stored"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("nothing stored"),
+        "{}",
+        failed.stderr
+    );
     assert!(!failed.stderr.contains(token), "{}", failed.stderr);
     assert_eq!(raw_versions(&place, &store).len(), 1);
 }
@@ -677,7 +702,11 @@ fn the_qwatch_every_recipe_pulls_at_start() {
         .status();
     let out = child.wait_with_output().expect("qwatch output");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(landed, "no version of qplan raw in {}: {stderr}", store.display());
+    assert!(
+        landed,
+        "no version of qplan raw in {}: {stderr}",
+        store.display()
+    );
     assert!(!stderr.contains("failed"), "{stderr}");
     // SIGTERM: qwatch stops cleanly (130, its checkpoints saved).
     assert_eq!(out.status.code(), Some(130), "{stderr}");

@@ -624,7 +624,10 @@ cmd = ["cat", "staff.csv"]
         assert_eq!(got, "Bearer tok-from-file");
         assert_eq!(s.redact("x tok-from-file"), "x ***");
         let missing = expand("${file:~/nope}", &mut s, &env).unwrap_err();
-        assert!(missing.to_string().contains(&format!("{h}/nope")), "{missing}");
+        assert!(
+            missing.to_string().contains(&format!("{h}/nope")),
+            "{missing}"
+        );
     }
 
     proptest! {
