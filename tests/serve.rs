@@ -450,7 +450,7 @@ fn a_whatif_shows_banner_base_changes_diff_and_buttons_and_stores_nothing() {
 fn cli_error(store: &Store, script: &str) -> String {
     let out = store
         .tool("qwhatif")
-        .arg(script)
+        .args(["-q", script])
         .arg(crate::util::fixture("quarter/conditioned.txt"))
         .output()
         .unwrap();

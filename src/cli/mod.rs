@@ -16,8 +16,14 @@ use clap::{ArgAction, Parser};
 use crate::error::{exit, io_exit_code, Error};
 
 pub mod output;
+pub mod visible;
+
+use self::visible::visible;
 
 use self::output::{Target, BUF_SIZE};
+
+/// How many warnings of an input are printed without `-v`.
+pub const MAX_WARNINGS: usize = 20;
 
 /// `-q` and `-v`, flattened into every command's `Args`.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -35,14 +41,42 @@ impl Verbosity {
     /// Prints a note on stderr when `-v` was given.
     pub fn note(&self, tool: &str, message: impl std::fmt::Display) {
         if self.verbose > 0 {
-            eprintln!("{tool}: {message}");
+            eprintln!("{tool}: {}", visible(&message.to_string()));
         }
     }
 
     /// Prints a warning on stderr unless `-q` was given.
     pub fn warn(&self, tool: &str, message: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{tool}: warning: {message}");
+            eprintln!("{tool}: warning: {}", visible(&message.to_string()));
+        }
+    }
+
+    /// Prints the warnings of an input (`context` names it: `reading
+    /// plan.txt`), the first [`MAX_WARNINGS`] of them and then how many
+    /// more there are, unless `-q` was given; `-v` prints them all.
+    pub fn warn_all<W: std::fmt::Display>(&self, tool: &str, context: &str, warnings: &[W]) {
+        if self.quiet {
+            return;
+        }
+        let shown = if self.verbose > 0 {
+            warnings.len()
+        } else {
+            warnings.len().min(MAX_WARNINGS)
+        };
+        let context = if context.is_empty() {
+            String::new()
+        } else {
+            format!("{context}: ")
+        };
+        for w in &warnings[..shown] {
+            eprintln!("{tool}: warning: {}", visible(&format!("{context}{w}")));
+        }
+        if shown < warnings.len() {
+            eprintln!(
+                "{tool}: warning: {context}{} more warnings (-v shows them all; --strict makes them errors)",
+                warnings.len() - shown
+            );
         }
     }
 }
@@ -96,7 +130,9 @@ pub fn main<T: Tool>() -> ExitCode {
                 .chain()
                 .any(|c| matches!(c.downcast_ref::<Error>(), Some(Error::Reported { .. })));
             if !reported {
-                eprintln!("{}: {:#}", T::NAME, err);
+                // A message may quote data (a name, a value): shown, not sent
+                // to the terminal.
+                eprintln!("{}: {}", T::NAME, visible(&format!("{err:#}")));
             }
             ExitCode::from(exit_code(&err))
         }

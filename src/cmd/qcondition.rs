@@ -242,7 +242,7 @@ impl Args {
         }
         for p in &problems.list {
             if p.severity == "error" {
-                eprintln!("qcondition: {p}");
+                eprintln!("qcondition: {}", cli::visible::visible(&p.to_string()));
             } else {
                 self.verbosity.warn("qcondition", p);
             }

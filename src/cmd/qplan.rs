@@ -77,6 +77,22 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
 
+    /// With --format csv: write every cell exactly as the data has it.
+    /// By default a cell a spreadsheet would run as a formula (one that
+    /// begins with =, +, @, a TAB or a CR, or with - and is not a number)
+    /// gets a ' before it, as OWASP recommends against CSV injection; use
+    /// this when a program, not a spreadsheet, reads the CSV.
+    #[arg(long)]
+    pub csv_raw: bool,
+
+    /// Make the warnings about the input errors (exit 65, nothing
+    /// written): a blank estimate or triage, a holiday or vacation with no
+    /// day in the plan, a person on a track with no work, and the others
+    /// of `qcondition --check`. Without it they are printed on stderr
+    /// (the first 20; -v all, -q none) and the plan is computed.
+    #[arg(long)]
+    pub strict: bool,
+
     /// Write to FILE instead of stdout; FILE is replaced only when qplan
     /// succeeds.
     #[arg(short, long, value_name = "FILE")]
@@ -172,7 +188,7 @@ impl Tool for Args {
             Format::Stream => results.write_stream(out),
             Format::Text => render::text(&results, view, out),
             Format::Json => render::json(&results, view, out),
-            Format::Csv => render::csv(&results, view, out),
+            Format::Csv => render::csv_as(&results, view, self.csv_raw, out),
             Format::Html => {
                 let extras = Extras {
                     trend: trend.as_ref(),
@@ -196,8 +212,10 @@ impl Args {
     fn read_input(&self) -> anyhow::Result<Results> {
         let name = cli::input_name(self.input.as_deref());
         let input = cli::open_input(self.input.as_deref())?;
-        let loaded =
-            input::read(&mut Reader::new(input)).with_context(|| format!("reading {name}"))?;
+        let (loaded, warnings) = input::read_warned(&mut Reader::new(input), self.strict)
+            .with_context(|| format!("reading {name}"))?;
+        self.verbosity
+            .warn_all(Self::NAME, &format!("reading {name}"), &warnings);
         Ok(match loaded {
             Loaded::Input(input) => {
                 self.verbosity.note(

@@ -89,6 +89,21 @@ pub struct Args {
     #[arg(short, long, value_enum, default_value_t = Format::Stream)]
     pub format: Format,
 
+    /// Make warnings errors (exit 65, nothing written): those about the
+    /// input, as qplan's (a blank estimate or triage, a holiday or vacation
+    /// with no day in the plan…), and a holiday or vacation of the changes
+    /// with no day in the plan. Without it they are printed on stderr.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// With --format csv: write every cell exactly as the data has it.
+    /// By default a cell a spreadsheet would run as a formula (one that
+    /// begins with =, +, @, a TAB or a CR, or with - and is not a number)
+    /// gets a ' before it, as OWASP recommends against CSV injection; use
+    /// this when a program, not a spreadsheet, reads the CSV.
+    #[arg(long)]
+    pub csv_raw: bool,
+
     /// Write to FILE instead of stdout; FILE is replaced only on success.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -123,6 +138,21 @@ pub enum Command {
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = TableFormat::Text)]
         format: TableFormat,
+
+        /// Make warnings errors (exit 65, nothing written): those about the
+        /// input, as qplan's (a blank estimate or triage, a holiday or vacation
+        /// with no day in the plan…), and a holiday or vacation of the changes
+        /// with no day in the plan. Without it they are printed on stderr.
+        #[arg(long)]
+        strict: bool,
+
+        /// With --format csv: write every cell exactly as the data has it.
+        /// By default a cell a spreadsheet would run as a formula (one that
+        /// begins with =, +, @, a TAB or a CR, or with - and is not a number)
+        /// gets a ' before it, as OWASP recommends against CSV injection; use
+        /// this when a program, not a spreadsheet, reads the CSV.
+        #[arg(long)]
+        csv_raw: bool,
     },
     /// Keep a what-if in the store as scenario NAME; print its commit.
     ///
@@ -182,6 +212,11 @@ pub enum Command {
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = explain::Format::Text)]
         format: explain::Format,
+
+        /// Make the warnings about the input errors (exit 65), as qplan's
+        /// --strict.
+        #[arg(long)]
+        strict: bool,
     },
     /// The plan and its what-ifs as a local web page.
     ///
@@ -256,6 +291,13 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Stream)]
     pub format: Format,
+    /// With --format csv: write every cell exactly as the data has it.
+    /// By default a cell a spreadsheet would run as a formula (one that
+    /// begins with =, +, @, a TAB or a CR, or with - and is not a number)
+    /// gets a ' before it, as OWASP recommends against CSV injection; use
+    /// this when a program, not a spreadsheet, reads the CSV.
+    #[arg(long)]
+    pub csv_raw: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -357,7 +399,7 @@ fn run_scenario(
                 Format::Stream => render::stream(&w, out),
                 Format::Text => render::text(&w, out),
                 Format::Json => render::json(&w, out),
-                Format::Csv => render::csv(&w, out),
+                Format::Csv => render::csv_as(&w, a.csv_raw, out),
             })
         })(),
         Command::Drop(a) => (|| {
@@ -440,11 +482,15 @@ pub fn read_script(path: &Path) -> anyhow::Result<Vec<Located>> {
     Ok(lang::parse(&path.display().to_string(), &text)?)
 }
 
-/// Reads the conditioned input a what-if starts from.
-pub fn read_input(path: Option<&Path>) -> anyhow::Result<Input> {
+/// Reads the conditioned input a what-if starts from, printing the rule
+/// book's warnings about it (with `strict`, the first is the error).
+pub fn read_input(path: Option<&Path>, strict: bool, v: &Verbosity) -> anyhow::Result<Input> {
     let name = cli::input_name(path);
     let input = cli::open_input(path)?;
-    match input::read(&mut Reader::new(input)).with_context(|| format!("reading {name}"))? {
+    let (loaded, warnings) = input::read_warned(&mut Reader::new(input), strict)
+        .with_context(|| format!("reading {name}"))?;
+    v.warn_all(Args::NAME, &format!("reading {name}"), &warnings);
+    match loaded {
         Loaded::Input(input) => Ok(*input),
         Loaded::Results(_) => Err(Error::data(
             Location::default(),
@@ -454,6 +500,23 @@ pub fn read_input(path: Option<&Path>) -> anyhow::Result<Input> {
         )
         .into()),
     }
+}
+
+/// The changes' holidays and vacations with no day in the plan: printed
+/// as warnings, or with `strict` the first is the error.
+fn script_warnings(
+    changes: &[Located],
+    base: &Input,
+    strict: bool,
+    v: &Verbosity,
+) -> anyhow::Result<()> {
+    let mut warnings = lang::outside_plan(changes, base.params.start, base.params.end);
+    if strict && !warnings.is_empty() {
+        let first = warnings.remove(0);
+        return Err(anyhow::Error::new(first).context("a warning, an error with --strict"));
+    }
+    v.warn_all(Args::NAME, "", &warnings);
+    Ok(())
 }
 
 impl Tool for Args {
@@ -483,6 +546,8 @@ impl Tool for Args {
             scripts,
             input,
             format,
+            strict,
+            csv_raw,
         }) = &self.command
         {
             let scenarios = scripts
@@ -494,12 +559,15 @@ impl Tool for Args {
                     Ok((name, read_script(p)?))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let base = read_input(input.as_deref())?;
+            let base = read_input(input.as_deref(), *strict, &self.verbosity)?;
+            for (_, changes) in &scenarios {
+                script_warnings(changes, &base, *strict, &self.verbosity)?;
+            }
             let table = compare::compare(base, &scenarios)?;
             return match format {
                 TableFormat::Text => table.text(out),
                 TableFormat::Json => table.json(out),
-                TableFormat::Csv => table.csv(out),
+                TableFormat::Csv => table.csv(*csv_raw, out),
             }
             .map_err(|e| Error::io("writing the output", e).into());
         }
@@ -507,12 +575,19 @@ impl Tool for Args {
             item,
             input,
             format,
+            strict,
         }) = &self.command
         {
-            let base = read_input(input.as_deref())?;
+            let base = read_input(input.as_deref(), *strict, &self.verbosity)?;
             let e = explain::explain(&base, item)?;
             return match format {
-                explain::Format::Text => explain::text(&e, out),
+                explain::Format::Text => {
+                    // Names are shown with their control characters escaped.
+                    let mut text = Vec::new();
+                    explain::text(&e, &mut text)?;
+                    let text = String::from_utf8_lossy(&text);
+                    out.write_all(crate::cli::visible::visible(&text).as_bytes())
+                }
                 explain::Format::Json => explain::json(&e, out),
             }
             .map_err(|e| Error::io("writing the output", e).into());
@@ -532,7 +607,8 @@ impl Tool for Args {
         for p in &self.scripts {
             changes.extend(read_script(p)?);
         }
-        let base = read_input(path.as_deref())?;
+        let base = read_input(path.as_deref(), self.strict, &self.verbosity)?;
+        script_warnings(&changes, &base, self.strict, &self.verbosity)?;
         self.verbosity.note(
             Self::NAME,
             format!(
@@ -550,7 +626,7 @@ impl Tool for Args {
             Format::Stream => render::stream(&w, out),
             Format::Text => render::text(&w, out),
             Format::Json => render::json(&w, out),
-            Format::Csv => render::csv(&w, out),
+            Format::Csv => render::csv_as(&w, self.csv_raw, out),
         }
         .map_err(|e| Error::io("writing the output", e))?;
         // The process ends here: freeing three plans item by item would

@@ -633,7 +633,9 @@ fn work_row(
     let namec = cell_of(c.name, t, row, p)?;
     let trackc = cell_of(c.track, t, row, p)?;
     let triagec = match c.triage {
-        None => Cell::new("", namec.at.clone()),
+        // No triage column in the map: every item is triage 3, said so in
+        // the output rather than left blank (a blank cell is a warning).
+        None => Cell::new("3", namec.at.clone()),
         Some(f) => cell_of(f, t, row, p)?,
     };
     let est = match c.estimate {

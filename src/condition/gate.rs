@@ -388,8 +388,9 @@ impl Sink for Problems {
         Ok(())
     }
 
-    fn warning(&mut self, at: Location, message: String) {
+    fn warning(&mut self, at: Location, message: String) -> crate::error::Result<()> {
         self.warn(&at, message);
+        Ok(())
     }
 
     fn wants_warnings(&self) -> bool {

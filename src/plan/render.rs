@@ -8,8 +8,9 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use super::amount::Amount;
-use super::fields::{fmt_num, Triage};
+use super::fields::{fmt_num, push_num, Triage};
 use super::results::{in_chunks, in_chunks_of, push_date, Results, TrackRow};
+use crate::cli::visible::{csv_cell, visible};
 
 /// What part of the results to show.
 #[derive(Debug, Clone, Copy, Default)]
@@ -149,24 +150,59 @@ const WORK_HEADER: [&str; 8] = [
 ];
 const WORK_RIGHT: [bool; 8] = [true, true, false, false, false, false, false, false];
 
+/// How a cell's text is written: as it is (CSV), or for a terminal, its
+/// control characters shown as escapes ([`visible`]).
+#[derive(Clone, Copy, PartialEq)]
+enum Cells {
+    Exact,
+    Text,
+}
+
+impl Cells {
+    fn push(self, buf: &mut String, s: &str) {
+        match self {
+            Cells::Exact => buf.push_str(s),
+            Cells::Text => buf.push_str(&visible(s)),
+        }
+    }
+
+    /// `Apps:2, Web:1`, the skill names written as [`Cells::push`] does.
+    fn push_amounts(self, buf: &mut String, r: &Results, amounts: &[(u32, Amount)]) {
+        if self == Cells::Exact {
+            return r.push_amounts(buf, amounts);
+        }
+        for (i, &(k, a)) in amounts.iter().enumerate() {
+            if i > 0 {
+                buf.push_str(", ");
+            }
+            self.push(buf, &r.skills[k as usize]);
+            buf.push(':');
+            push_num(buf, a);
+        }
+    }
+}
+
 /// The cells of a row of the work table, one after the other in `buf`;
-/// cell `c` ends at `ends[c]`.
-fn work_cells(r: &Results, row: &TrackRow, buf: &mut String, ends: &mut [usize; 8]) {
+/// cell `c` ends at `ends[c]`. The name is clipped for the text report.
+fn work_cells(r: &Results, row: &TrackRow, how: Cells, buf: &mut String, ends: &mut [usize; 8]) {
     buf.clear();
     let item = r.item(row);
     buf.push_str(itoa::Buffer::new().format(item.rank));
     ends[0] = buf.len();
     buf.push_str(item.triage.as_str());
     ends[1] = buf.len();
-    buf.push_str(r.id(item));
+    how.push(buf, r.id(item));
     ends[2] = buf.len();
-    push_clipped(buf, r.name(item), NAME_WIDTH);
+    match how {
+        Cells::Text => push_clipped(buf, &visible(r.name(item)), NAME_WIDTH),
+        Cells::Exact => buf.push_str(r.name(item)),
+    }
     ends[3] = buf.len();
-    buf.push_str(r.track_name(item.track));
+    how.push(buf, r.track_name(item.track));
     ends[4] = buf.len();
-    r.push_amounts(buf, r.estimate(item).unwrap_or(&[]));
+    how.push_amounts(buf, r, r.estimate(item).unwrap_or(&[]));
     ends[5] = buf.len();
-    r.push_amounts(buf, r.shortage(row));
+    how.push_amounts(buf, r, r.shortage(row));
     ends[6] = buf.len();
     push_date(buf, row.done);
     ends[7] = buf.len();
@@ -196,7 +232,7 @@ impl Block {
         };
         let (mut buf, mut ends) = (String::new(), [0; 8]);
         for row in rows {
-            work_cells(r, row, &mut buf, &mut ends);
+            work_cells(r, row, Cells::Text, &mut buf, &mut ends);
             for (w, cell) in b.widths.iter_mut().zip(cells(&buf, &ends)) {
                 *w = (*w).max(width(cell));
             }
@@ -298,11 +334,13 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
     let (start, end, sched) = params(r);
     writeln!(
         out,
-        "Plan {start} to {end}, scheduled on {}",
+        "Plan {} to {}, scheduled on {}",
+        visible(start),
+        visible(end),
         if sched.is_empty() {
             "no skills".to_owned()
         } else {
-            sched.join(", ")
+            visible(&sched.join(", ")).into_owned()
         }
     )?;
     for t in view.tracks(r) {
@@ -314,7 +352,7 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "== {} == {}, {}, {} short, {} DNF",
-            r.tracks[t],
+            visible(&r.tracks[t]),
             count(people, "person", "people"),
             count(rows.len(), "item", "items"),
             short,
@@ -323,7 +361,7 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
 
         let mut header = vec!["person-weeks".to_owned()];
-        header.extend(r.skills.iter().cloned());
+        header.extend(r.skills.iter().map(|s| visible(s).into_owned()));
         let mut table = Table {
             rows: vec![header],
             right: std::iter::once(false)
@@ -367,7 +405,7 @@ pub fn text(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "Provenance:")?;
         let lines: Vec<String> = lines
             .iter()
-            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .map(|l| visible(&String::from_utf8_lossy(l)).into_owned())
             .collect();
         let split = |l: &str| -> (String, String) {
             match l.split_once('\t') {
@@ -676,8 +714,16 @@ fn json_work<'a>(r: &'a Results, row: &'a TrackRow) -> JsonWork<'a> {
 }
 
 /// The work lists as CSV, one row per item per list (`list` is `All` or the
-/// track whose schedule gave the date).
+/// track whose schedule gave the date). A cell a spreadsheet would run as
+/// a formula (`=…`, `+…`, `@…`, `-…` not a number, a leading TAB or CR) is
+/// written with a `'` before it ([`csv_cell`]).
 pub fn csv(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
+    csv_as(r, view, false, out)
+}
+
+/// [`csv`]; with `raw`, every cell exactly as the data has it, formulas
+/// too (`--csv-raw`, for programs that read the CSV, not spreadsheets).
+pub fn csv_as(r: &Results, view: View, raw: bool, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(&mut *out);
     let to_io = |e: csv::Error| match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
@@ -695,20 +741,25 @@ pub fn csv(r: &Results, view: View, out: &mut dyn Write) -> io::Result<()> {
             let mut w = csv::Writer::from_writer(buf);
             let (mut cells, mut ends) = (String::new(), [0; 8]);
             for row in chunk.iter().filter(|row| view.shows(r, row)) {
-                work_cells(r, row, &mut cells, &mut ends);
+                work_cells(r, row, Cells::Exact, &mut cells, &mut ends);
                 let cell = |c: usize| &cells[if c == 0 { 0 } else { ends[c - 1] }..ends[c]];
                 let item = r.item(row);
-                w.write_record([
-                    r.tracks[t].as_str(),
-                    cell(4),
-                    cell(0),
-                    cell(1),
-                    cell(2),
-                    r.name(item),
-                    cell(5),
-                    cell(6),
-                    cell(7),
-                ])
+                w.write_record(
+                    [
+                        r.tracks[t].as_str(),
+                        cell(4),
+                        cell(0),
+                        cell(1),
+                        cell(2),
+                        r.name(item),
+                        cell(5),
+                        cell(6),
+                        cell(7),
+                    ]
+                    .map(|c| csv_cell(c, raw))
+                    .iter()
+                    .map(|c| c.as_bytes()),
+                )
                 .map_err(to_io)?;
             }
             w.flush()

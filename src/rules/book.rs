@@ -52,6 +52,39 @@ pub struct Book {
     /// rows, so they hold no borrowed text) and its interned amounts.
     parts: Vec<(&'static str, Amount)>,
     amounts: Vec<(u32, Amount)>,
+    /// Where each track and skill name was first written (index as in
+    /// `tracks` and `skills`), to name it when another differs only in case.
+    track_first: Vec<Location>,
+    skill_first: Vec<Location>,
+    /// When the sink wants warnings: each holiday and where it was, and
+    /// where each person's vacation was (index into `staff`), to warn of
+    /// dates with no day in the plan once the plan's range is known.
+    holiday_at: Vec<(NaiveDate, Location)>,
+    vacation_at: Vec<(usize, Location)>,
+}
+
+/// Which kind of name a case check is about.
+#[derive(Clone, Copy)]
+enum Kind {
+    Track,
+    Skill,
+}
+
+impl Kind {
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Track => "track",
+            Kind::Skill => "skill",
+        }
+    }
+}
+
+/// The name among `names` before the last one that differs from the last
+/// only in case (`apps` after `Apps`), if any.
+fn case_twin(names: &Names) -> Option<u32> {
+    let last = names.len().checked_sub(1)? as u32;
+    let lower = names.name(last).to_lowercase();
+    (0..last).find(|&i| names.name(i).to_lowercase() == lower)
 }
 
 /// An empty vector of the same layout on the same allocation (collecting
@@ -158,6 +191,33 @@ impl Book {
         Book::default()
     }
 
+    /// Called after interning a name of `kind` when that made the list
+    /// longer: remembers where the name was first written, and refuses it
+    /// when it differs from an earlier name only in case. `apps` next to
+    /// `Apps` would be a second skill nobody has (or a track of its own),
+    /// silently; a name is written one way.
+    fn new_name<K: Sink>(&mut self, k: &mut K, kind: Kind, at: Location) -> Result<()> {
+        let (names, first) = match kind {
+            Kind::Track => (&self.tracks, &mut self.track_first),
+            Kind::Skill => (&self.skills, &mut self.skill_first),
+        };
+        let mut place = at.clone();
+        place.column = None;
+        place.value = None;
+        first.push(place);
+        if let Some(twin) = case_twin(names) {
+            let word = kind.word();
+            let message = format!(
+                "the {word} {:?} differs only in case from the {word} {:?} ({}): as written they are two {word}s; write the name one way",
+                names.name(names.len() as u32 - 1),
+                names.name(twin),
+                first[twin as usize]
+            );
+            return k.problem(at, message);
+        }
+        Ok(())
+    }
+
     /// The params line as read, when it was valid.
     pub fn params_text(&self) -> Option<&str> {
         self.params.as_ref().map(|(_, text)| text.as_str())
@@ -230,6 +290,9 @@ impl Book {
     ) -> Result<()> {
         if let Some(d) = field(k, fields::parse_date(date), || at(1), date)? {
             self.holidays.push(d);
+            if k.wants_warnings() {
+                self.holiday_at.push((d, at(1).value(date)));
+            }
         }
         Ok(())
     }
@@ -250,7 +313,11 @@ impl Book {
         }
         let id = field(k, name(f[0], "id"), || at(1), f[0])?;
         let person = field(k, name(f[1], "name"), || at(2), f[1])?;
+        let tracks = self.tracks.len();
         let track = field(k, track(&mut self.tracks, f[3]), || at(4), f[3])?;
+        if self.tracks.len() > tracks {
+            self.new_name(k, Kind::Track, at(4).value(f[3]))?;
+        }
         let vacation = field(k, fields::parse_vacations(f[5]), || at(6), f[5])?;
         let (Some(id), Some(name), Some(track), Some(vacation)) = (id, person, track, vacation)
         else {
@@ -260,8 +327,18 @@ impl Book {
         };
         let skill = match fields::trim(f[4]) {
             "" => None,
-            s => Some(self.skills.intern(s)),
+            s => {
+                let skills = self.skills.len();
+                let i = self.skills.intern(s);
+                if self.skills.len() > skills {
+                    self.new_name(k, Kind::Skill, at(5).value(f[4]))?;
+                }
+                Some(i)
+            }
         };
+        if k.wants_warnings() && !vacation.is_empty() {
+            self.vacation_at.push((self.staff.len(), at(6).value(f[5])));
+        }
         self.staff.push(Person {
             id,
             name,
@@ -313,7 +390,11 @@ impl Book {
         )?;
         if estimated.is_some() {
             for &(s, a) in &parts {
+                let skills = self.skills.len();
                 let i = self.skills.intern(s);
+                if self.skills.len() > skills {
+                    self.new_name(k, Kind::Skill, at(4).value(f[3]))?;
+                }
                 if self.totals.len() <= i as usize {
                     self.totals.resize(i as usize + 1, Amount::ZERO);
                 }
@@ -336,7 +417,11 @@ impl Book {
         }
         self.parts = reuse(parts);
         let triage = field(k, fields::parse_triage(f[4]), || at(5), f[4])?;
+        let tracks = self.tracks.len();
         let track = field(k, track(&mut self.tracks, f[5]), || at(6), f[5])?;
+        if self.tracks.len() > tracks {
+            self.new_name(k, Kind::Track, at(6).value(f[5]))?;
+        }
         let (true, Some(rank), Some(estimated), Some(triage), Some(track)) =
             (ok, rank, estimated, triage, track)
         else {
@@ -344,6 +429,22 @@ impl Book {
             self.amounts = amounts;
             return Ok(());
         };
+        // A blank cell means what SPEC says, but never silently: the
+        // sheet may have lost the value (issue 20).
+        if k.wants_warnings() {
+            if !estimated {
+                k.warning(
+                    at(4).value(f[3]),
+                    "no estimate: the item is not estimated, so it is DNF and in no demand".into(),
+                )?;
+            }
+            if fields::trim(f[4]).is_empty() {
+                k.warning(
+                    at(5).value(f[4]),
+                    "no triage: read as 3, the least important level".into(),
+                )?;
+            }
+        }
         let estimate = estimated.then(|| self.arena.push_amounts(amounts.iter().copied()));
         self.amounts = amounts;
         let id = self.arena.push_str(id);
@@ -379,6 +480,9 @@ impl Book {
             work_rows,
             bad_staff_ids,
             bad_work_ids,
+            skill_first,
+            holiday_at,
+            vacation_at,
             ..
         } = self;
         unique(
@@ -398,6 +502,28 @@ impl Book {
         let Some((params, params_line)) = params else {
             return Ok(None);
         };
+        // A scheduling skill written in another case than the skill's
+        // own name would schedule on no one.
+        for s in &params.sched {
+            if skills.get(s).is_some() {
+                continue;
+            }
+            let lower = s.to_lowercase();
+            if let Some(twin) = skills.iter().position(|n| n.to_lowercase() == lower) {
+                k.problem(
+                    params_at
+                        .clone()
+                        .unwrap_or_else(|| Location::section(super::PARAMS))
+                        .column("3 (skills)")
+                        .value(s.as_str()),
+                    format!(
+                        "the scheduling skill {s:?} differs only in case from the skill {:?} ({}): write the name one way",
+                        skills.name(twin as u32),
+                        skill_first[twin]
+                    ),
+                )?;
+            }
+        }
         check_manpower(k, &params, &holidays, &staff, &skills)?;
         let input = Input {
             params,
@@ -411,7 +537,8 @@ impl Book {
             provenance: None,
         };
         if k.wants_warnings() {
-            warnings(k, &input, params_at, &staff_at, &work_at, work_rows);
+            outside(k, &input, holiday_at, vacation_at)?;
+            warnings(k, &input, params_at, &staff_at, &work_at, work_rows)?;
         }
         Ok(Some(input))
     }
@@ -460,13 +587,13 @@ fn warnings<K: Sink>(
     staff_at: &Option<[Location; 6]>,
     work_at: &Option<[Location; 6]>,
     work_rows: u64,
-) {
+) -> Result<()> {
     let track_name = |t: Option<u32>| t.map_or("", |t| input.tracks.name(t));
     if input.params.sched.is_empty() {
         k.warning(
             params_at.unwrap_or_else(|| Location::section(super::PARAMS)),
             "no scheduling skills: every estimated item is dated the start date".into(),
-        );
+        )?;
     }
     let staffed: FxHashSet<Option<u32>> = input.staff.iter().map(|p| p.track).collect();
     let worked: FxHashSet<Option<u32>> = input.work.iter().map(|w| w.track).collect();
@@ -476,7 +603,7 @@ fn warnings<K: Sink>(
             k.warning(
                 again(staff_at, 4, p.line, track_name(p.track)),
                 format!("{} is on a track with no work", p.name),
-            );
+            )?;
         }
         if p.skill.is_none() {
             k.warning(
@@ -485,14 +612,14 @@ fn warnings<K: Sink>(
                     "{} has no skill: counted in the head count, in no skill's manpower",
                     p.name
                 ),
-            );
+            )?;
         }
         if let Some(first) = names.insert(&p.name, p.line) {
             names.insert(&p.name, first);
             k.warning(
                 again(staff_at, 2, p.line, &p.name),
                 format!("the name appears twice (also line {first})"),
-            );
+            )?;
         }
     }
     let mut warned = FxHashSet::default();
@@ -501,10 +628,52 @@ fn warnings<K: Sink>(
             k.warning(
                 again(work_at, 6, w.line, track_name(w.track)),
                 "work in a track with no staff".into(),
-            );
+            )?;
         }
     }
     if work_rows == 0 {
-        k.warning(Location::section(WORK), "the work list is empty".into());
+        k.warning(Location::section(WORK), "the work list is empty".into())?;
     }
+    Ok(())
+}
+
+/// Holidays and vacations with no day in the plan change nothing: most
+/// likely a typo in the year, so never dropped without a word (issue 20).
+fn outside<K: Sink>(
+    k: &mut K,
+    input: &Input,
+    holiday_at: Vec<(NaiveDate, Location)>,
+    vacation_at: Vec<(usize, Location)>,
+) -> Result<()> {
+    let (start, end) = (input.params.start, input.params.end);
+    for (d, at) in holiday_at {
+        if d < start || d > end {
+            k.warning(
+                at,
+                format!(
+                    "the holiday {d} is outside the plan ({start} to {end}): it changes nothing"
+                ),
+            )?;
+        }
+    }
+    for (i, at) in vacation_at {
+        let p = &input.staff[i];
+        for &(from, to) in &p.vacation {
+            if to < start || from > end {
+                let days = if from == to {
+                    from.to_string()
+                } else {
+                    format!("{from}..{to}")
+                };
+                k.warning(
+                    at.clone(),
+                    format!(
+                        "the vacation {days} of {} has no day in the plan ({start} to {end}): it changes nothing",
+                        p.name
+                    ),
+                )?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -46,8 +46,11 @@ pub trait Sink {
     fn problem(&mut self, at: Location, message: String) -> Result<()>;
 
     /// A warning: legal but suspicious data. Only called when
-    /// [`Sink::wants_warnings`] says so.
-    fn warning(&mut self, _at: Location, _message: String) {}
+    /// [`Sink::wants_warnings`] says so. `Err` ends the read (`--strict`
+    /// in qplan and qwhatif).
+    fn warning(&mut self, _at: Location, _message: String) -> Result<()> {
+        Ok(())
+    }
 
     /// Whether to look for warnings (one more pass over what was read).
     fn wants_warnings(&self) -> bool {
@@ -61,6 +64,45 @@ pub struct Stop;
 impl Sink for Stop {
     fn problem(&mut self, at: Location, message: String) -> Result<()> {
         Err(Error::data(at, message))
+    }
+}
+
+/// qplan's and qwhatif's sink when the warnings are wanted: the first
+/// problem ends the read; warnings are kept to be printed once the input
+/// is read, or, with `--strict`, the first one ends the read as an error.
+#[derive(Debug, Default)]
+pub struct Warn {
+    pub strict: bool,
+    pub warnings: Vec<Error>,
+}
+
+impl Warn {
+    pub fn new(strict: bool) -> Warn {
+        Warn {
+            strict,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl Sink for Warn {
+    fn problem(&mut self, at: Location, message: String) -> Result<()> {
+        Err(Error::data(at, message))
+    }
+
+    fn warning(&mut self, at: Location, message: String) -> Result<()> {
+        if self.strict {
+            return Err(Error::data(
+                at,
+                format!("{message} (a warning, an error with --strict)"),
+            ));
+        }
+        self.warnings.push(Error::data(at, message));
+        Ok(())
+    }
+
+    fn wants_warnings(&self) -> bool {
+        true
     }
 }
 

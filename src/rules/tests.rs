@@ -225,6 +225,8 @@ fn check_warns_of_what_is_legal_but_suspicious() {
     assert_eq!(
         warnings,
         [
+            // W2's blank triage (issue 20: a blank is said, not silent).
+            "line 11, section 'qplan work v1', column 5 (triage), value \"\": no triage: read as 3, the least important level",
             "line 2, section 'qplan params v1': no scheduling skills: every estimated item is dated the start date",
             "line 8, section 'qplan staff v1', column 5 (skill), value \"\": Ana has no skill: counted in the head count, in no skill's manpower",
             "line 8, section 'qplan staff v1', column 2 (name), value \"Ana\": the name appears twice (also line 6)",

@@ -164,7 +164,16 @@ impl Table {
 
     /// The table aligned in columns (numbers to the right).
     pub fn text(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let cells = self.cells();
+        // Names are shown with their control characters escaped.
+        let cells: Vec<Vec<String>> = self
+            .cells()
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|c| crate::cli::visible::visible(&c).into_owned())
+                    .collect()
+            })
+            .collect();
         let n = cells.first().map_or(0, Vec::len);
         let widths: Vec<usize> = (0..n)
             .map(|c| {
@@ -197,10 +206,15 @@ impl Table {
         Ok(())
     }
 
-    /// The table as CSV.
-    pub fn csv(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    /// The table as CSV, cells a spreadsheet would run as formulas
+    /// neutralised unless `raw` ([`crate::cli::visible::csv_cell`]).
+    pub fn csv(&self, raw: bool, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut w = csv::Writer::from_writer(out);
         for row in self.cells() {
+            let row: Vec<String> = row
+                .iter()
+                .map(|c| crate::cli::visible::csv_cell(c, raw).into_owned())
+                .collect();
             w.write_record(&row).map_err(|e| match e.into_kind() {
                 csv::ErrorKind::Io(e) => e,
                 other => std::io::Error::other(format!("{other:?}")),

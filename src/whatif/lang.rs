@@ -112,6 +112,44 @@ impl Located {
     }
 }
 
+/// The holidays, unholidays and vacations of `changes` that have no day in
+/// the scenario's plan, as warnings at their place in the script: such a
+/// change changes nothing, most likely a typo in its year (issue 20). The
+/// plan's range is the base's, moved by the script's `start` and `end`.
+pub fn outside_plan(changes: &[Located], start: NaiveDate, end: NaiveDate) -> Vec<Error> {
+    let (mut start, mut end) = (start, end);
+    for c in changes {
+        match c.change {
+            Change::Start(d) => start = d,
+            Change::End(d) => end = d,
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for c in changes {
+        let (what, from, to) = match &c.change {
+            Change::Holiday(d) => ("holiday", *d, *d),
+            Change::Unholiday(d) => ("unholiday", *d, *d),
+            Change::Vacation { from, to, .. } => ("vacation", *from, *to),
+            _ => continue,
+        };
+        if to < start || from > end {
+            let days = if from == to {
+                from.to_string()
+            } else {
+                format!("{from}..{to}")
+            };
+            out.push(c.error(
+                if what == "vacation" { "days" } else { "name" },
+                format!(
+                    "{what} {days} has no day in the plan ({start} to {end}): it changes nothing"
+                ),
+            ));
+        }
+    }
+    out
+}
+
 /// An error at a place of a script (bad input data, exit 65).
 pub fn script_error(source: &str, at: Pos, message: impl fmt::Display) -> Error {
     Error::data(

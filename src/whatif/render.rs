@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::diff::{date_text, shortage_text, supply_demand, tally, Moved, Tally};
 use super::{based_on, WhatIf, CHANGES, DIFF};
+use crate::cli::visible::{csv_cell, visible};
 use crate::plan::amount::Amount;
 use crate::plan::render::{self as plan_render, View};
 use crate::stream::Writer;
@@ -106,6 +107,11 @@ fn signed(a: Amount) -> String {
 /// Left-aligned columns, two spaces apart.
 fn table(rows: &[Vec<String>], indent: &str, out: &mut dyn Write) -> io::Result<()> {
     let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    // Names are shown with their control characters escaped.
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| visible(c).into_owned()).collect())
+        .collect();
     let widths: Vec<usize> = (0..n)
         .map(|c| {
             rows.iter()
@@ -115,7 +121,7 @@ fn table(rows: &[Vec<String>], indent: &str, out: &mut dyn Write) -> io::Result<
                 .unwrap_or(0)
         })
         .collect();
-    for r in rows {
+    for r in &rows {
         let mut line = String::from(indent);
         for (c, cell) in r.iter().enumerate() {
             if c > 0 {
@@ -164,8 +170,10 @@ pub fn text(w: &WhatIf, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "WHAT-IF, not a plan of record: based on {}",
-        base.as_deref()
-            .unwrap_or("input without provenance (not from the store)")
+        visible(
+            base.as_deref()
+                .unwrap_or("input without provenance (not from the store)")
+        )
     )?;
     writeln!(out)?;
     if w.changes.is_empty() {
@@ -173,7 +181,7 @@ pub fn text(w: &WhatIf, out: &mut dyn Write) -> io::Result<()> {
     } else {
         writeln!(out, "Changes:")?;
         for c in &w.changes {
-            writeln!(out, "  {}", c.change)?;
+            writeln!(out, "  {}", visible(&c.change.to_string()))?;
         }
     }
     writeln!(out)?;
@@ -183,7 +191,7 @@ pub fn text(w: &WhatIf, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "  nothing: every item keeps its date and shortage")?;
     }
     for t in &tallies {
-        writeln!(out, "  {}: {}", t.list, tally_text(t))?;
+        writeln!(out, "  {}: {}", visible(&t.list), tally_text(t))?;
     }
     // The items of All (each item once), the most important first.
     let all: Vec<&Moved> = match w.scenario.tracks.first() {
@@ -349,8 +357,15 @@ pub fn json(w: &WhatIf, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The diff as CSV: list, id, name, before, after, shortage before and
-/// after, days (later positive).
+/// after, days (later positive). A cell a spreadsheet would run as a
+/// formula gets a `'` before it ([`csv_cell`]).
 pub fn csv(w: &WhatIf, out: &mut dyn Write) -> io::Result<()> {
+    csv_as(w, false, out)
+}
+
+/// [`csv`]; with `raw`, every cell exactly as the data has it
+/// (`--csv-raw`).
+pub fn csv_as(w: &WhatIf, raw: bool, out: &mut dyn Write) -> io::Result<()> {
     let mut wr = csv::Writer::from_writer(out);
     let map = |e: csv::Error| match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
@@ -369,17 +384,10 @@ pub fn csv(w: &WhatIf, out: &mut dyn Write) -> io::Result<()> {
     .map_err(map)?;
     for m in &w.diff {
         let f = diff_fields(m);
-        wr.write_record([
-            &f[2],
-            &f[0],
-            &f[1],
-            &f[3],
-            &f[4],
-            &f[5],
-            &f[6],
-            &m.days().map_or(String::new(), |d| d.to_string()),
-        ])
-        .map_err(map)?;
+        let days = m.days().map_or(String::new(), |d| d.to_string());
+        let cells = [&f[2], &f[0], &f[1], &f[3], &f[4], &f[5], &f[6], &days];
+        wr.write_record(cells.map(|c| csv_cell(c, raw)).iter().map(|c| c.as_bytes()))
+            .map_err(map)?;
     }
     wr.flush()
 }
