@@ -399,13 +399,17 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__serve)
-            opts="-q -v -h --http --public --ready-file --store --bus --token-file --quiet --verbose --help"
+            opts="-q -v -h --http --public --public-url --ready-file --store --bus --token-file --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --http)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -89,6 +89,11 @@ impl Store {
 
     /// A running `qwhatif serve` on this store.
     pub fn serve(&self) -> Server {
+        self.serve_with(&[])
+    }
+
+    /// A running `qwhatif serve` on this store, with more arguments.
+    pub fn serve_with(&self, extra: &[&str]) -> Server {
         let ready = tempfile::NamedTempFile::new_in(self.sb.path())
             .unwrap()
             .into_temp_path();
@@ -98,6 +103,7 @@ impl Store {
             .arg(&self.dir)
             .arg("--ready-file")
             .arg(&ready)
+            .args(extra)
             .env("QSNAP_FSYNC", "0")
             .env_remove("QSNAP_REPO")
             .stdin(Stdio::null())

@@ -12,6 +12,7 @@ mod jira;
 mod maintenance;
 mod messages;
 mod output;
+mod proxy;
 mod qcondition;
 mod qplan;
 mod qpull;

@@ -67,7 +67,60 @@ pub struct Options {
     pub public: bool,
     /// The store's directory.
     pub store: PathBuf,
+    /// Where users reach the page through a reverse proxy.
+    pub public_url: Option<PublicUrl>,
     pub verbose: bool,
+}
+
+/// The address users reach the page at through a reverse proxy
+/// (`--public-url https://plan.example.com`): requests naming it in their
+/// `Host`, and forms whose `Origin` it is, are this server's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl {
+    /// As a browser sends it in `Origin`: `https://plan.example.com`, with
+    /// `:PORT` when not the scheme's default.
+    pub origin: String,
+    /// The `Host` values that name it: the name, and with its port.
+    pub hosts: Vec<String>,
+}
+
+/// Reads `--public-url`: `http://` or `https://`, a host, an optional
+/// port, no path (the page's links are from the root), no user or query.
+pub fn public_url_arg(s: &str) -> std::result::Result<PublicUrl, String> {
+    let wrong = |why: &str| {
+        format!("{s:?} {why}; give the address users open, such as https://plan.example.com")
+    };
+    let uri: http::Uri = s.parse().map_err(|_| wrong("is not a URL"))?;
+    let (scheme, default_port) = match uri.scheme_str() {
+        Some("https") => ("https", 443),
+        Some("http") => ("http", 80),
+        _ => return Err(wrong("is not an http:// or https:// URL")),
+    };
+    let authority = uri.authority().ok_or_else(|| wrong("names no host"))?;
+    if authority.as_str().contains('@') {
+        return Err(wrong("holds a user name"));
+    }
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(wrong(
+            "has a path: the page must be served at the root of its own name",
+        ));
+    }
+    let host = authority.host().to_ascii_lowercase();
+    if host.is_empty() {
+        return Err(wrong("names no host"));
+    }
+    let port = authority.port_u16().unwrap_or(default_port);
+    Ok(if port == default_port {
+        PublicUrl {
+            origin: format!("{scheme}://{host}"),
+            hosts: vec![host.clone(), format!("{host}:{port}")],
+        }
+    } else {
+        PublicUrl {
+            origin: format!("{scheme}://{host}:{port}"),
+            hosts: vec![format!("{host}:{port}")],
+        }
+    })
 }
 
 /// Refuses an address off this machine unless `public` (exit 2).
@@ -87,6 +140,9 @@ struct App {
     token: String,
     /// `Host` values this server answers to; empty with `--public` (any).
     hosts: Vec<String>,
+    /// An `Origin` a form may come from besides this server's own
+    /// (`http://` or `https://` and the request's `Host`): --public-url's.
+    public_origin: Option<String>,
     /// The latest results' page, rendered once per new results.
     live: Mutex<Option<Arc<Live>>>,
     verbose: bool,
@@ -132,12 +188,16 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(SocketAddr
         } else {
             h.push(format!("[::1]:{port}"));
         }
+        if let Some(p) = &opts.public_url {
+            h.extend(p.hosts.iter().cloned());
+        }
         h
     };
     let app = Arc::new(App {
         store: opts.store,
         token: new_token(),
         hosts,
+        public_origin: opts.public_url.map(|p| p.origin),
         live: Mutex::new(None),
         verbose: opts.verbose,
     });
@@ -349,10 +409,22 @@ impl App {
             }
         }
         if let Some(origin) = req.header("Origin") {
+            // The request's Host was checked: this server's page, read
+            // directly (http) or through a proxy ending TLS that passes the
+            // Host on (https), or the page at --public-url.
             let host = req.header("Host").unwrap_or("");
-            if !origin.eq_ignore_ascii_case(&format!("http://{host}")) {
+            let own = [format!("http://{host}"), format!("https://{host}")];
+            let allowed = own
+                .iter()
+                .chain(self.public_origin.as_ref())
+                .any(|o| o.eq_ignore_ascii_case(origin));
+            if !allowed {
+                let shown = self
+                    .public_origin
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{host}"));
                 return Err(refuse(&format!(
-                    "a form sent from {origin} is refused: only this server's own page (http://{host}) may send one"
+                    "a form sent from {origin} is refused: only this server's own page ({shown}) may send one"
                 )));
             }
         }
@@ -985,8 +1057,10 @@ pub fn run(args: &ServeArgs, quiet: bool, verbose: bool) -> anyhow::Result<()> {
         addr: args.http,
         public: args.public,
         store: crate::snap::store::locate(repo)?,
+        public_url: args.public_url.clone(),
         verbose,
     };
+    let public_url = args.public_url.clone();
     check_address(&opts.addr, opts.public)?;
     let stop = crate::cli::stop_on_signals()?;
     let shown = opts.store.display().to_string();
@@ -998,6 +1072,13 @@ pub fn run(args: &ServeArgs, quiet: bool, verbose: bool) -> anyhow::Result<()> {
         }
         if !quiet {
             eprintln!("qwhatif: serving {shown} on http://{bound}/");
+            if let Some(p) = &public_url {
+                eprintln!(
+                    "qwhatif: also answering as {}/ (Host {})",
+                    p.origin,
+                    p.hosts.join(" or ")
+                );
+            }
         }
     })?;
     wrote?;
@@ -1028,6 +1109,14 @@ pub struct ServeArgs {
     /// who can reach it can save scenarios and apply them.
     #[arg(long)]
     pub public: bool,
+    /// The address users open when the page is behind a reverse proxy
+    /// (`https://plan.example.com`): requests whose Host is that name, and
+    /// forms sent from that origin, are answered as the page's own; all
+    /// others are still refused. The proxy may pass the Host on or not.
+    /// Not needed for a proxy on this machine to reach a loopback ADDR;
+    /// --public is still needed to listen off this machine.
+    #[arg(long, value_name = "URL", value_parser = public_url_arg, conflicts_with = "bus")]
+    pub public_url: Option<PublicUrl>,
     /// Write the page's address (`http://127.0.0.1:PORT/`) to FILE once
     /// it is listening.
     #[arg(long, value_name = "FILE")]
@@ -1143,5 +1232,64 @@ mod tests {
         assert!(check_address(&v6, false).is_ok());
         assert_eq!(check_address(&off, false).unwrap_err().exit_code(), 2);
         assert!(check_address(&off, true).is_ok());
+    }
+
+    #[test]
+    fn public_urls_give_the_origin_and_hosts_a_browser_sends() {
+        let p = public_url_arg("https://Plan.Example.com").unwrap();
+        assert_eq!(p.origin, "https://plan.example.com");
+        assert_eq!(p.hosts, ["plan.example.com", "plan.example.com:443"]);
+        let p = public_url_arg("https://plan.example.com/").unwrap();
+        assert_eq!(p.origin, "https://plan.example.com");
+        let p = public_url_arg("http://plan.example.com:8080").unwrap();
+        assert_eq!(p.origin, "http://plan.example.com:8080");
+        assert_eq!(p.hosts, ["plan.example.com:8080"]);
+        let p = public_url_arg("https://plan.example.com:443").unwrap();
+        assert_eq!(p.origin, "https://plan.example.com");
+        let p = public_url_arg("https://[2001:db8::1]:8443").unwrap();
+        assert_eq!(p.origin, "https://[2001:db8::1]:8443");
+        for bad in [
+            "plan.example.com",
+            "ftp://plan.example.com",
+            "https://plan.example.com/qplan",
+            "https://plan.example.com/?x=1",
+            "https://user@plan.example.com",
+            "https://",
+            "",
+            "https://plan example",
+        ] {
+            let e = public_url_arg(bad).unwrap_err();
+            assert!(e.contains("https://plan.example.com"), "{bad}: {e}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn public_url_arg_never_panics(s in "\\PC*") {
+            let _ = public_url_arg(&s);
+        }
+
+        #[test]
+        fn public_url_origins_read_back(host in "[a-z][a-z0-9-]{0,20}(\\.[a-z][a-z0-9-]{0,10}){0,3}",
+                                        https in proptest::bool::ANY,
+                                        port in proptest::option::of(1u16..)) {
+            let scheme = if https { "https" } else { "http" };
+            let url = match port {
+                Some(p) => format!("{scheme}://{host}:{p}"),
+                None => format!("{scheme}://{host}"),
+            };
+            let p = public_url_arg(&url).unwrap();
+            let default = if https { 443 } else { 80 };
+            match port {
+                Some(n) if n != default => {
+                    proptest::prop_assert_eq!(&p.origin, &url);
+                    proptest::prop_assert_eq!(p.hosts, vec![format!("{host}:{n}")]);
+                }
+                _ => {
+                    proptest::prop_assert_eq!(p.origin, format!("{scheme}://{host}"));
+                    proptest::prop_assert_eq!(p.hosts, vec![host.clone(), format!("{host}:{default}")]);
+                }
+            }
+        }
     }
 }
