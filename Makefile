@@ -65,7 +65,8 @@ demo: build
 # store and the chain of the fixture quarter (raw -> conditioned -> results,
 # fixtures/quarter/chain.toml) run by qwatch through the bus. Sockets are
 # ipc:// files under demo-out/up/ (mode 0600: no port to collide with, no
-# one else can talk to it); logs and pid files are there too. `make down`
+# one else can talk to it); logs and pid files are there too (qwatch -v:
+# chain.log says what each stage ran, and when it was done). `make down`
 # stops both. The store is kept between runs (`make demo` starts afresh).
 UP := $(CURDIR)/demo-out/up
 # Fails while `make up` runs on demo-out ($(1) says who refuses): the demo
@@ -86,7 +87,7 @@ up: build
 		</dev/null >$(UP)/serve.log 2>&1 & echo $$! >$(UP)/serve.pid
 	@for i in $$(seq 100); do [ -S $(UP)/rep.sock ] && break; sleep 0.05; done; \
 		[ -S $(UP)/rep.sock ] || { cat $(UP)/serve.log >&2; exit 69; }
-	$(UP_ENV) nohup qwatch --bus ipc://$(UP)/rep.sock --config fixtures/quarter/chain.toml \
+	$(UP_ENV) nohup qwatch -v --bus ipc://$(UP)/rep.sock --config fixtures/quarter/chain.toml \
 		</dev/null >$(UP)/chain.log 2>&1 & echo $$! >$(UP)/chain.pid
 	@echo "up: running in the background until make down:"
 	@echo "  qsnap serve (pid $$(cat $(UP)/serve.pid)): the store demo-out/store on the bus, log demo-out/up/serve.log"

@@ -266,3 +266,24 @@ fn make_install_and_uninstall() {
     files(&p, &p, &mut left);
     assert_eq!(left, vec!["share/man/man1/other.1".to_string()]);
 }
+
+/// `make demo` brings what the build needs on a fresh Debian machine (a C
+/// compiler and cmake, issue 19: the nng build failed without cmake), but
+/// not chromium, which only a test needs.
+#[test]
+fn make_demo_installs_what_the_build_needs_and_no_more() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("make")
+        .current_dir(root)
+        .args(["-n", "demo"])
+        .output()
+        .expect("run make");
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{plan}");
+    assert!(plan.contains("command -v cmake"), "{plan}");
+    assert!(plan.contains("install -y -qq cmake"), "{plan}");
+    assert!(plan.contains("command -v cc"), "{plan}");
+    assert!(!plan.contains("chromium"), "{plan}");
+    // The order: the tools before the build that needs them.
+    assert!(plan.find("cmake").unwrap() < plan.find("build --release").unwrap());
+}

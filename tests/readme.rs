@@ -711,3 +711,90 @@ fn the_qwatch_every_recipe_pulls_at_start() {
     // SIGTERM: qwatch stops cleanly (130, its checkpoints saved).
     assert_eq!(out.status.code(), Some(130), "{stderr}");
 }
+
+/// `make demo` then `make up` as the README walks them (issue 19: the
+/// first put after the demo said "unchanged" and nothing visibly
+/// happened): make up says what runs and what to try, the put it suggests
+/// is new data, and the chain's log shows each stage run and done. Run in
+/// a copy of the Makefile, fixtures and examples, with this test's
+/// commands (`-o build`: no cargo build from make).
+#[test]
+fn make_demo_then_make_up_shows_the_chain_at_work() {
+    let place = Place::new(false);
+    let p = place.path();
+    std::fs::copy(root().join("Makefile"), p.join("Makefile")).unwrap();
+    let make = |target: &str| {
+        let mut c = place.command("make");
+        c.args([
+            "--no-print-directory",
+            "-o",
+            "build",
+            "-o",
+            "build-deps",
+            target,
+        ])
+        .arg(format!("RELEASE={}", bin_dir().display()))
+        .arg("CARGO=/nonexistent/cargo")
+        .env_remove("QSNAP_REPO");
+        run(c, Duration::from_secs(120))
+    };
+    let demo = make("demo");
+    assert_eq!(demo.status, Some(0), "make demo: {}", demo.stderr);
+    assert!(demo.stdout.contains("== All =="), "{}", demo.stdout);
+    let up = make("up");
+    // Whatever happens next, what make up started is stopped.
+    struct Down<'a>(&'a dyn Fn(&str) -> Ran);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            (self.0)("down");
+        }
+    }
+    let _down = Down(&make);
+    assert_eq!(up.status, Some(0), "make up: {}", up.stderr);
+    for said in [
+        "qsnap serve (pid",
+        "demo-out/up/chain.log",
+        "qsnap put qplan raw examples/raw-later.txt",
+        "make down",
+    ] {
+        assert!(
+            up.stdout.contains(said),
+            "make up does not say {said}: {}",
+            up.stdout
+        );
+    }
+    // The put make up suggests, on the demo's store: new data, a commit.
+    let store = p.join("demo-out/store");
+    let mut put = place.command("qsnap");
+    put.env("QSNAP_REPO", &store)
+        .args(["put", "qplan", "raw", "examples/raw-later.txt"]);
+    let put = run(put, Duration::from_secs(30));
+    assert_eq!(put.status, Some(0), "{}", put.stderr);
+    let raw = put.stdout.trim().to_owned();
+    assert_eq!(raw.len(), 40, "a new commit, not unchanged: {}", put.stdout);
+    // The chain plans it: results whose provenance names that raw commit.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let planned = loop {
+        let mut trace = place.command("qsnap");
+        trace
+            .env("QSNAP_REPO", &store)
+            .args(["trace", "qplan", "results"]);
+        let t = run(trace, Duration::from_secs(30));
+        if t.stdout.contains(&raw[..12]) {
+            break true;
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = std::fs::read_to_string(p.join("demo-out/up/chain.log")).unwrap_or_default();
+    assert!(planned, "no results from {raw}; chain.log:\n{log}");
+    let short = &raw[..12];
+    assert!(
+        log.contains(&format!("condition: qplan raw {short}: running"))
+            && log.contains(&format!("condition: qplan raw {short}: done")),
+        "chain.log:\n{log}"
+    );
+    assert!(log.contains("plan: qplan conditioned"), "chain.log:\n{log}");
+}
