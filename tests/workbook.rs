@@ -176,6 +176,13 @@ fn the_quarter_workbook_conditions_exactly_like_its_csv_twins() {
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(condition(&sb, &xlsx_raw), expected);
+    // A command's output is a workbook by its bytes alone.
+    let (code, by_cmd, err) = pull(
+        &sb,
+        "[source.holidays]\ncmd = [\"cat\", \"quarter.xlsx\"]\nsheet = \"Holidays\"\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(raw(&by_cmd, "holidays"), raw(&xlsx_raw, "holidays"));
     // Dates came from date cells shown as "28 Nov 2013", Rank and Triage
     // from numbers: the raw text says so.
     let holidays = raw(&xlsx_raw, "holidays");
@@ -201,6 +208,34 @@ fn the_quarter_workbook_conditions_exactly_like_its_csv_twins() {
     assert_eq!(source_line(&xlsx_raw, "work")[5], "Work");
     assert_eq!(source_line(&xlsx_raw, "work")[6], "");
     assert_eq!(source_line(&csv_raw, "work")[5..], ["", "UTF-8"]);
+}
+
+#[test]
+fn the_quarter_as_opendocument_conditions_like_its_csv_twins() {
+    // fixtures/workbook/quarter.ods, made by fixtures/workbook/gen-ods:
+    // the same sheets, dates as date cells, numbers as numbers.
+    let ods = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/workbook/quarter.ods");
+    let sb = Sandbox::new();
+    let (code, out, err) = pull(
+        &sb,
+        &format!(
+            "[source.staff]\nfile = {ods:?}\nsheet = \"Staff\"\n\
+             [source.work]\nfile = {ods:?}\nsheet = \"Work\"\n\
+             [source.holidays]\nfile = {ods:?}\nsheet = \"Holidays\"\n\
+             [source.kinds]\nfile = {ods:?}\nsheet = 4\n"
+        ),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        condition(&sb, &out),
+        std::fs::read_to_string(fixture("conditioned.txt")).unwrap()
+    );
+    assert!(raw(&out, "holidays").starts_with("Date,Why\n2013-11-28,office closed\n"));
+    assert_eq!(
+        raw(&out, "kinds"),
+        "datetime,2013-11-28T09:30:00,\nsum,0.3,\nyes,TRUE,\nno,FALSE,\nempty,,note\n"
+    );
+    assert_eq!(source_line(&out, "kinds")[5], "Kinds");
 }
 
 #[test]
@@ -299,14 +334,25 @@ fn serve(body: Vec<u8>, content_type: &'static str) -> Local {
     std::thread::spawn(move || {
         for req in s.incoming_requests() {
             h.fetch_add(1, Ordering::SeqCst);
+            // One version, ETag "v1": a conditional request gets 304.
+            let same = req
+                .headers()
+                .iter()
+                .any(|x| x.field.equiv("If-None-Match") && x.value.as_str() == "\"v1\"");
+            let (status, body) = if same {
+                (304, Vec::new())
+            } else {
+                (200, body.clone())
+            };
             let mut r = Response::new(
-                200.into(),
+                status.into(),
                 Vec::new(),
                 Box::new(std::io::Cursor::new(body.clone())) as Box<dyn Read + Send>,
                 Some(body.len()),
                 None,
             );
             r.add_header(Header::from_bytes("Content-Type", content_type).unwrap());
+            r.add_header(Header::from_bytes("ETag", "\"v1\"").unwrap());
             let _ = req.respond(r);
         }
     });
@@ -340,6 +386,22 @@ fn sheets_of_one_workbook_come_from_one_download() {
         1,
         "one download for three sheets"
     );
+    // --since: one conditional request, a 304, and each sheet's text kept.
+    sb.write("last.txt", &out);
+    let cfg = sb.path().join("sources.toml");
+    let (code, again, err) = run(
+        &sb,
+        "qpull",
+        &["--config", cfg.to_str().unwrap(), "--since", "last.txt"],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(srv.hits.load(Ordering::SeqCst), 2);
+    for name in ["staff", "work", "holidays"] {
+        assert_eq!(raw(&again, name), raw(&out, name), "{name}");
+        assert_eq!(source_line(&again, name), source_line(&out, name), "{name}");
+    }
+    assert_eq!(again.matches("\t304\t").count(), 3, "{again}");
     assert!(raw(&out, "staff").starts_with("Id,Name,Team,Track,Role,Vacation\n"));
     assert!(raw(&out, "work").starts_with("Key,Rank,Summary,Estimate,Triage,Track\n"));
     assert_eq!(source_line(&out, "holidays")[5], "Holidays");

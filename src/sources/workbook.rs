@@ -737,7 +737,7 @@ fn cell_text(v: &DataRef) -> Result<Option<String>, String> {
                 date(d.as_f64(), d.to_ymd_hms_milli())?
             }
         }
-        DataRef::DateTimeIso(s) => s.clone(),
+        DataRef::DateTimeIso(s) => iso(s),
         DataRef::DurationIso(s) => s.clone(),
         DataRef::Error(e) => return Err(e.to_string()),
     }))
@@ -788,6 +788,24 @@ fn date(
     })
 }
 
+/// An OpenDocument date value, the way a date cell of any workbook is
+/// written: a date without a time (or at midnight) as `2013-11-28`, a
+/// fraction of zeros left out.
+fn iso(s: &str) -> String {
+    let Some((day, time)) = s.split_once('T') else {
+        return s.to_owned();
+    };
+    let time = match time.split_once('.') {
+        Some((hms, frac)) if frac.bytes().all(|b| b == b'0') => hms,
+        _ => time,
+    };
+    if time == "00:00:00" {
+        day.to_owned()
+    } else {
+        format!("{day}T{time}")
+    }
+}
+
 /// A duration cell (`[h]:mm:ss`) as ISO 8601: `PT36H00M00S`.
 fn duration(days: f64) -> Result<String, String> {
     if !days.is_finite() || days.abs() > 1e9 {
@@ -807,6 +825,82 @@ fn duration(days: f64) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const LIMITS: Limits = Limits {
+        max_bytes: 1 << 20,
+        timeout: Duration::from_secs(60),
+    };
+
+    /// A small real workbook of each zipped kind: an .xlsx made with
+    /// rust_xlsxwriter, and the fixture .ods.
+    fn workbooks() -> &'static [Vec<u8>; 2] {
+        static BOOKS: std::sync::OnceLock<[Vec<u8>; 2]> = std::sync::OnceLock::new();
+        BOOKS.get_or_init(|| {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet.write_string(0, 0, "Name").unwrap();
+            sheet.write_number(1, 1, 2.5).unwrap();
+            sheet.write_boolean(2, 2, true).unwrap();
+            let ods = std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/workbook/quarter.ods"
+            ))
+            .unwrap();
+            [book.save_to_buffer().unwrap(), ods]
+        })
+    }
+
+    fn read_any(bytes: Vec<u8>) {
+        // `read`, not `read_bounded`: a panic must fail the test, not be
+        // caught.
+        let wanted = [
+            None,
+            Some(Sheet::Index(2)),
+            Some(Sheet::Name("Work".into())),
+        ];
+        let _ = read(bytes, &wanted, LIMITS, &AtomicBool::new(false));
+    }
+
+    #[test]
+    fn the_workbooks_of_the_property_tests_are_read() {
+        for b in workbooks() {
+            let got = read(b.clone(), &[None], LIMITS, &AtomicBool::new(false)).unwrap();
+            assert!(got[0].is_ok());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn arbitrary_bytes_as_a_workbook_never_panic(
+            head in 0usize..3,
+            body in proptest::collection::vec(any::<u8>(), 0..4096),
+        ) {
+            let mut bytes = [ZIP, OLE, b""][head].to_vec();
+            bytes.extend(body);
+            read_any(bytes);
+        }
+
+        #[test]
+        fn a_damaged_workbook_never_panics(
+            which in 0usize..2,
+            edits in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 1..6),
+            cut in any::<proptest::sample::Index>(),
+            truncate in any::<bool>(),
+        ) {
+            let mut bytes = workbooks()[which].clone();
+            for (at, b) in edits {
+                let at = at.index(bytes.len());
+                bytes[at] = b;
+            }
+            if truncate {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            read_any(bytes);
+        }
+    }
 
     #[test]
     fn numbers_as_a_person_writes_them() {
@@ -864,6 +958,15 @@ mod tests {
             t(DataRef::Error(calamine::CellErrorType::Ref)),
             Err("#REF!".into())
         );
+    }
+
+    #[test]
+    fn opendocument_dates_like_every_other_date() {
+        assert_eq!(iso("2013-11-28"), "2013-11-28");
+        assert_eq!(iso("2013-11-28T00:00:00"), "2013-11-28");
+        assert_eq!(iso("2013-11-28T00:00:00.000"), "2013-11-28");
+        assert_eq!(iso("2013-11-28T09:30:00"), "2013-11-28T09:30:00");
+        assert_eq!(iso("2013-11-28T09:30:00.250"), "2013-11-28T09:30:00.250");
     }
 
     #[test]
