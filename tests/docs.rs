@@ -261,6 +261,25 @@ fn make_install_and_uninstall() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o644);
+    // man finds the pages from the bin directory on PATH, as it will for
+    // PREFIX=~/.local (skipped, loudly, where man-db is not installed).
+    let man = std::process::Command::new("man")
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", p.join("bin").display()))
+        .env("HOME", dest.path())
+        .args(["-w", "5", "qplan-stream"])
+        .output();
+    match man {
+        Ok(out) => assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            p.join("share/man/man5/qplan-stream.5")
+                .display()
+                .to_string(),
+            "man -w 5 qplan-stream: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => eprintln!("SKIPPED: man -w after make install: no man command ({e})"),
+    }
     make("uninstall");
     let mut left = Vec::new();
     files(&p, &p, &mut left);
