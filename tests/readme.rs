@@ -19,6 +19,9 @@
 //! - `<!-- test: output -->` (console): the output shown must be the
 //!   output given, line for line (`...` for any lines).
 //! - `<!-- test: empty-store -->`: the store starts empty.
+//! - `<!-- test: sources -->`: a qpull sources file (toml in the README,
+//!   indented in a man page): read with qpull's own reader, which must take
+//!   it.
 //! - `<!-- test: every -->`: the `qwatch --every` recipe, which runs until
 //!   stopped: run by its own test, stopped once its first pull landed.
 //!
@@ -347,6 +350,22 @@ fn run_block(block: &Block) -> Result<(), String> {
     Ok(())
 }
 
+/// A sources file shown in the docs is one qpull takes: every key known,
+/// every value of the right type (read by qpull's own reader; variables
+/// and `${file:~/...}` secrets are given stand-ins).
+fn check_sources_file(text: &str) -> Result<(), String> {
+    let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = home.path().join(".config/qplan");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("jira"), "a-stand-in-token\n").map_err(|e| e.to_string())?;
+    let h = home.path().to_string_lossy().into_owned();
+    let env = |k: &str| Some(if k == "HOME" { h.clone() } else { format!("{k}-value") });
+    let mut secrets = qplan::sources::redact::Secrets::default();
+    qplan::sources::config::sources(Some((text, "the example")), &[], &[], &mut secrets, &env)
+        .map(|_| ())
+        .map_err(|e| format!("qpull refuses it: {e}"))
+}
+
 /// Runs the blocks that are to run, skipping the marked ones loudly; one
 /// failure message per failed block.
 fn run_all(blocks: &[Block]) -> (usize, Vec<String>) {
@@ -355,6 +374,13 @@ fn run_all(blocks: &[Block]) -> (usize, Vec<String>) {
     for b in blocks {
         if let Some(reason) = b.mark.as_deref().and_then(|m| m.strip_prefix("skip")) {
             eprintln!("SKIPPED example {}: {}", b.origin, reason.trim());
+            continue;
+        }
+        if b.mark.as_deref() == Some("sources") {
+            ran += 1;
+            if let Err(e) = check_sources_file(&b.text) {
+                failures.push(format!("{}:\n{}\n{e}", b.origin, b.text));
+            }
             continue;
         }
         if b.mark.as_deref() == Some("every") {
