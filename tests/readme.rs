@@ -359,7 +359,13 @@ fn check_sources_file(text: &str) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("jira"), "a-stand-in-token\n").map_err(|e| e.to_string())?;
     let h = home.path().to_string_lossy().into_owned();
-    let env = |k: &str| Some(if k == "HOME" { h.clone() } else { format!("{k}-value") });
+    let env = |k: &str| {
+        Some(if k == "HOME" {
+            h.clone()
+        } else {
+            format!("{k}-value")
+        })
+    };
     let mut secrets = qplan::sources::redact::Secrets::default();
     qplan::sources::config::sources(Some((text, "the example")), &[], &[], &mut secrets, &env)
         .map(|_| ())
