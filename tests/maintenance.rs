@@ -161,3 +161,121 @@ fn maintenance_waits_for_the_lock_and_refuses_a_short_grace() {
     held.unlock().unwrap();
     qsnap(&sb).args(["maintenance", "-q"]).assert().success();
 }
+
+fn bin(tool: &str) -> PathBuf {
+    assert_cmd::cargo::cargo_bin(tool)
+}
+
+/// Issue 24: with git maintaining the store in a loop (`git gc`, `git gc
+/// --aggressive --prune=now`, `git pack-refs --all`, `qsnap maintenance`),
+/// puts failed with 74 and raw libgit2 messages, and a pruned tree left
+/// main broken for every later put. Now every put either reports a commit
+/// that is in the log afterwards, or fails with 75 having stored nothing,
+/// and the store verifies. (bench/maintenance.sh is the full-size run.)
+#[test]
+fn puts_survive_git_maintaining_the_store_beside_them() {
+    let sb = Sandbox::new();
+    let store = store(&sb);
+    put(&sb, "seed", &stream(0));
+    let (writers, puts) = (4, 8);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let results = std::sync::Mutex::new(Vec::new());
+    let rounds = std::thread::scope(|s| {
+        let maintainer = s.spawn(|| {
+            let mut round = 0usize;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || round < 4 {
+                let mut cmd = match round % 4 {
+                    0 => git_cmd(&store, &["gc", "-q"]),
+                    1 => git_cmd(&store, &["gc", "-q", "--aggressive", "--prune=now"]),
+                    2 => git_cmd(&store, &["pack-refs", "--all"]),
+                    _ => {
+                        let mut c = Process::new(bin("qsnap"));
+                        c.arg("--repo").arg(&store).args(["maintenance", "-q"]);
+                        c
+                    }
+                };
+                // git may refuse now and then (another gc holds gc.pid):
+                // what matters is that it ran beside the puts.
+                let _ = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status();
+                round += 1;
+            }
+            round
+        });
+        let writers: Vec<_> = (0..writers)
+            .map(|w| {
+                let (store, results) = (&store, &results);
+                s.spawn(move || {
+                    for i in 0..puts {
+                        let out = Process::new(bin("qsnap"))
+                            .arg("--repo")
+                            .arg(store)
+                            .args(["put", "team", &format!("w{w}")])
+                            .stdin(Stdio::piped())
+                            .stdout(Stdio::piped())
+                            .stderr(Stdio::piped())
+                            .spawn()
+                            .and_then(|mut c| {
+                                use std::io::Write;
+                                let text = format!("=====t v1\n\twriter {w} put {i}\n=====end\n");
+                                c.stdin.take().unwrap().write_all(text.as_bytes())?;
+                                c.wait_with_output()
+                            })
+                            .expect("run qsnap");
+                        results.lock().unwrap().push((
+                            format!("writer {w} put {i}"),
+                            out.status.code(),
+                            String::from_utf8_lossy(&out.stdout).into_owned(),
+                            String::from_utf8_lossy(&out.stderr).into_owned(),
+                        ));
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        maintainer.join().unwrap()
+    });
+    assert!(rounds >= 4, "maintenance ran {rounds} times");
+    let log = qsnap(&sb)
+        .args(["log", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        log.status.success(),
+        "{}",
+        String::from_utf8_lossy(&log.stderr)
+    );
+    let log = String::from_utf8(log.stdout).unwrap();
+    let mut committed = 0;
+    for (what, code, stdout, stderr) in results.into_inner().unwrap() {
+        match code {
+            Some(0) => {
+                let id = stdout.trim();
+                assert_eq!(id.len(), 40, "{what}: {stdout:?}");
+                assert!(
+                    log.contains(&format!("\"commit\": \"{id}\"")),
+                    "{what}: {id} is not in the log"
+                );
+                committed += 1;
+            }
+            Some(75) => assert_eq!(stdout, "", "{what}: {stderr}"),
+            other => panic!("{what}: exit {other:?}: {stderr}"),
+        }
+    }
+    // Nothing half-written: main holds the seed and the successful puts.
+    let (_, count) = git(&store, &["rev-list", "--count", "main"]);
+    assert_eq!(count.trim(), (committed + 1).to_string());
+    qsnap(&sb).arg("verify").assert().success().stdout("");
+    assert!(git(&store, &["fsck", "--no-dangling"]).0, "git fsck");
+}
+
+fn git_cmd(store: &Path, args: &[&str]) -> Process {
+    let mut c = Process::new("git");
+    c.arg("--git-dir")
+        .arg(store)
+        .args(args)
+        .stdin(Stdio::null());
+    c
+}

@@ -33,8 +33,13 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 /// object being written). libgit2 1.9 makes both in `objects/` itself
 /// (`blob.c` and `odb_loose.c` join the objects directory with `streamed`
 /// and `tmp_object`; `git_futils_mktmp` adds `_git2_` and a random tail in
-/// the same directory), so that is the one directory looked at.
-const TEMP_PREFIXES: &[&str] = &["streamed_git2_", "tmp_object_git2_"];
+/// the same directory), so that is the one directory looked at. qsnap's own
+/// temporary files ([`PUT_PREFIX`]) are made there too.
+const TEMP_PREFIXES: &[&str] = &["streamed_git2_", "tmp_object_git2_", PUT_PREFIX];
+
+/// A put's own temporary files in `objects/`: its input, kept until the
+/// put is done, and the loose objects it writes (see `store::Store::put_guarded`).
+pub const PUT_PREFIX: &str = "qsnap_put_";
 
 /// The store lock, held until dropped.
 pub struct StoreLock {

@@ -68,6 +68,115 @@ fn loose_path(repo: &Repository, oid: Oid) -> PathBuf {
     repo.path().join("objects").join(&hex[..2]).join(&hex[2..])
 }
 
+/// Sets the modification time of `oid`'s loose file, when it is one, to
+/// `when` (see `store::Written::keep_from_prune`). Through the path, so
+/// that a read-only object file (git makes them 0444) needs no opening
+/// for writing.
+pub fn date_loose(git_dir: &Path, oid: Oid, when: std::time::SystemTime) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = loose_path_in(git_dir, oid);
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let since = when
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(io::Error::other)?;
+    let times = [
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+        libc::timespec {
+            tv_sec: libc::time_t::try_from(since.as_secs()).map_err(io::Error::other)?,
+            tv_nsec: 0,
+        },
+    ];
+    // SAFETY: a NUL-terminated path that outlives the call, and two
+    // timespecs, as utimensat takes them.
+    let r = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), 0) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Makes sure `oid` (of `kind`, `size` bytes, read from `content`) is a
+/// loose object of the store, writing the file itself when there is none
+/// (the object packed, or deleted): libgit2 does not write an object it
+/// finds in a pack, and a concurrent `git repack -a -d` drops a packed
+/// object nothing referred to when it started, whereas a loose one stays
+/// (see `store::Written::pin`). The file is written beside its place under
+/// the put's own prefix (git removes only `tmp_*` files in `objects/`),
+/// dated `dated`, flushed when `sync`, and renamed into place; an
+/// `objects/xx` directory git removes in between is made again. A loose
+/// file that is there already is only dated.
+pub fn write_loose(
+    git_dir: &Path,
+    oid: Oid,
+    kind: ObjectType,
+    size: u64,
+    mut content: impl Read,
+    sync: bool,
+    dated: std::time::SystemTime,
+) -> io::Result<()> {
+    let path = loose_path_in(git_dir, oid);
+    if path.exists() {
+        return date_loose(git_dir, oid, dated);
+    }
+    let objects = git_dir.join("objects");
+    let mut tmp = tempfile::Builder::new()
+        .prefix(super::lock::PUT_PREFIX)
+        .tempfile_in(&objects)?;
+    {
+        let mut z = flate2::write::ZlibEncoder::new(
+            io::BufWriter::new(tmp.as_file_mut()),
+            flate2::Compression::default(),
+        );
+        io::Write::write_all(&mut z, format!("{kind} {size}\0").as_bytes())?;
+        let copied = io::copy(&mut content, &mut z)?;
+        if copied != size {
+            return Err(io::Error::other(format!(
+                "object {oid}: {copied} bytes to write, not {size}"
+            )));
+        }
+        io::Write::flush(&mut z.finish()?)?;
+    }
+    // Dated, and read-only as git makes its objects, before it has its
+    // name.
+    tmp.as_file().set_modified(dated)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o444))?;
+    }
+    if sync {
+        tmp.as_file().sync_all()?;
+    }
+    let mut tries = 0;
+    loop {
+        let dir = path.parent().unwrap_or(git_dir);
+        std::fs::create_dir_all(dir)?;
+        match tmp.persist(&path) {
+            Ok(_) => {
+                if sync {
+                    std::fs::File::open(dir).and_then(|d| d.sync_all())?;
+                }
+                return Ok(());
+            }
+            // git removed the empty directory in between: again.
+            Err(e) if e.error.kind() == io::ErrorKind::NotFound && tries < 8 => {
+                tries += 1;
+                tmp = e.file;
+            }
+            Err(e) => return Err(e.error),
+        }
+    }
+}
+
+fn loose_path_in(git_dir: &Path, oid: Oid) -> PathBuf {
+    let hex = oid.to_string();
+    git_dir.join("objects").join(&hex[..2]).join(&hex[2..])
+}
+
 /// What is wrong with a loose object file, if anything: `Ok(None)` when it
 /// inflates whole and its header matches its size.
 fn damage(path: &Path) -> io::Result<Option<String>> {

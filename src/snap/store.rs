@@ -11,7 +11,9 @@ use std::io::{BufRead, BufWriter};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use git2::{build::TreeUpdateBuilder, Commit, FileMode, Oid, Repository, RepositoryInitOptions};
+use git2::{
+    build::TreeUpdateBuilder, Commit, FileMode, ObjectType, Oid, Repository, RepositoryInitOptions,
+};
 
 use super::check::{self, DataDigest};
 use super::history::{self, Provenance};
@@ -250,149 +252,238 @@ impl Store {
     ) -> Result<Put> {
         // Held while the temporary file exists, so that no lock holder
         // takes it for a dead put's leftover.
-        let mut writing = Some(lock::writing(self.repo.path())?);
-        let streamed = self.stream_blob(input, complete)?;
-        let Streamed {
-            writer,
-            bytes,
-            data,
-            fetch,
-            provenance,
-        } = streamed;
-        let commit_blob = |w| commit_blob(self.repo.path(), w, bytes);
+        let writing = lock::writing(self.repo.path())?;
+        let streamed = self.stream_input(input, complete)?;
         let mut cache = None;
-        // A first look without the lock: a likely "same data" keeps the
-        // temporary file until the lock confirms it; anything else becomes
-        // an object now, outside the lock, as a put always did.
-        let first = match self.main_commit()? {
-            Some(head) => Some((
-                head.id(),
-                self.same_data(res, &head, &data, &provenance, &mut cache)?,
-            )),
-            None => None,
-        };
-        let likely_same = matches!(first, Some((_, Some(_))));
-        let mut pending = Some(writer);
+        // A first look without the lock: a likely "same data" makes no
+        // object; anything else becomes an object now, outside the lock.
+        // Only a hint: should git maintenance get in its way, the look
+        // under the lock decides.
+        let first = self.main_commit().ok().flatten().and_then(|head| {
+            let same = same_data(&self.repo, res, &head, &streamed, &mut cache).ok()?;
+            Some((head.id(), same.map(|c| c.id())))
+        });
         let mut blob = None;
-        if !likely_same {
-            blob = pending.take().map(commit_blob).transpose()?;
-            writing = None;
+        if !matches!(first, Some((_, Some(_)))) {
+            blob = Some(self.write_blob(&streamed)?);
         }
         let lock = self.lock(wait)?;
-        let head = self.main_commit()?;
+        let put = Attempt {
+            res,
+            streamed: &streamed,
+            message,
+            trailers,
+            guard,
+        };
+        let mut tries = 0;
+        let done = loop {
+            let repo = self.reopen_for_put()?;
+            match self.put_locked(&repo, &lock, &put, first, &mut blob, &mut cache) {
+                Err(Error::Temporary { .. }) if tries < RETRIES => {
+                    tries += 1;
+                    std::thread::sleep(pause(tries));
+                }
+                other => break other,
+            }
+        };
+        let (outcome, written) = done?;
+        // Main (or the checked ref) points at the new objects: make sure
+        // they are there, writing again any that git pruned meanwhile.
+        self.ensure_written(&written, outcome, &streamed, wait)?;
+        drop(streamed);
+        drop(writing);
+        // Only what no put is writing goes; the next put retries. The put
+        // is done: a failure here is for the next one to meet.
+        let _ = lock.remove_leftovers();
+        Ok(outcome)
+    }
+
+    /// One try at the part of a put done under the store's lock: read
+    /// main, run the guard, then record a check or commit and move main.
+    /// Returns what was done and the objects written, with their bytes.
+    /// A failure git maintenance may have caused (a vanished directory, a
+    /// ref locked by `git pack-refs`) is [`Error::Temporary`] and nothing
+    /// was moved: the caller tries again.
+    fn put_locked(
+        &self,
+        repo: &Repository,
+        lock: &StoreLock,
+        put: &Attempt,
+        first: Option<(Oid, Option<Oid>)>,
+        blob: &mut Option<Oid>,
+        cache: &mut Option<(Oid, String)>,
+    ) -> Result<(Put, Written)> {
+        let Attempt {
+            res,
+            streamed,
+            message,
+            trailers,
+            guard,
+        } = put;
+        let head = objects::main_commit(repo)?;
         guard(head.as_ref())?;
         let same = match (&head, first) {
             // main has not moved since the first look: its answer holds.
             (Some(h), Some((seen, answer))) if h.id() == seen => answer,
-            (Some(h), _) => self.same_data(res, h, &data, &provenance, &mut cache)?,
+            (Some(h), _) => same_data(repo, res, h, streamed, cache)?.map(|c| c.id()),
             (None, _) => None,
         };
         if let Some(version) = same {
-            // The temporary file goes with the writer.
-            drop(pending);
-            drop(writing);
-            lock.remove_leftovers()?;
-            let sig = signature(&self.repo)?;
-            let note = check::commit(&self.repo, res, &version, &fetch, &sig)?;
-            sync_dir(&self.repo.path().join("objects"))?;
-            self.repo
-                .reference(
-                    &check::checked_ref(res),
-                    note,
-                    true,
-                    &format!("checked {res}"),
-                )
-                .map_err(git(format!("recording the check of {res}")))?;
-            return Ok(Put::Unchanged(version.id()));
+            let version = objects::commit(repo, version)?;
+            let sig = signature(repo)?;
+            let note = check::commit(repo, res, &version, &streamed.fetch, &sig)?;
+            let written = Written::capture(repo, note, None, res)?;
+            written.pin(repo.path(), streamed)?;
+            sync_dir(&repo.path().join("objects"))?;
+            repo.reference(
+                &check::checked_ref(res),
+                note,
+                true,
+                &format!("checked {res}"),
+            )
+            .map_err(write_error(format!("recording the check of {res}")))?;
+            return Ok((Put::Unchanged(version.id()), written));
         }
-        let blob = match blob {
+        let blob = match *blob {
             Some(b) => b,
-            None => pending
-                .take()
-                .map(commit_blob)
-                .transpose()?
-                .ok_or_else(|| {
-                    Error::io("writing to the store", std::io::Error::other("no blob"))
-                })?,
+            None => *blob.insert(self.write_blob(streamed)?),
         };
-        drop(writing);
-        // Only what no put is writing goes; the next put retries.
-        lock.remove_leftovers()?;
+        // Written before the lock was taken, it may have been packed or
+        // pruned since: the tree must name an object that is there.
+        pin_blob(repo.path(), blob, streamed)?;
         let base = match &head {
-            Some(c) => objects::tree(&self.repo, c)?,
+            Some(c) => objects::tree(repo, c)?,
             None => {
-                let empty = self
-                    .repo
+                let empty = repo
                     .treebuilder(None)
                     .and_then(|b| b.write())
-                    .map_err(git("writing an empty tree"))?;
-                self.repo
-                    .find_tree(empty)
-                    .map_err(git("writing an empty tree"))?
+                    .map_err(write_error("writing an empty tree"))?;
+                repo.find_tree(empty)
+                    .map_err(write_error("writing an empty tree"))?
             }
         };
         let tree = TreeUpdateBuilder::new()
             .upsert(res.path(), blob, FileMode::Blob)
-            .create_updated(&self.repo, &base)
-            .map_err(git("writing the tree"))?;
-        let tree = self.repo.find_tree(tree).map_err(git("writing the tree"))?;
-        let sig = signature(&self.repo)?;
-        let text = history::commit_message_with(res, message, &provenance, &data, trailers);
+            .create_updated(repo, &base)
+            .map_err(write_error("writing the tree"))?;
+        let tree = repo
+            .find_tree(tree)
+            .map_err(write_error("writing the tree"))?;
+        let sig = signature(repo)?;
+        let text = history::commit_message_with(
+            res,
+            *message,
+            &streamed.provenance,
+            &streamed.data,
+            trailers,
+        );
         let parents: Vec<&Commit> = head.iter().collect();
-        let oid = self
-            .repo
+        let oid = repo
             .commit(None, &sig, &sig, &text, &tree, &parents)
-            .map_err(git(format!("committing {res}")))?;
-        self.move_main(
-            &lock,
+            .map_err(write_error(format!("committing {res}")))?;
+        let written = Written::capture(repo, oid, Some(blob), res)?;
+        written.pin(repo.path(), streamed)?;
+        move_main(
+            repo,
+            lock,
             oid,
             head.as_ref().map(Commit::id),
             &format!("put {res}"),
         )?;
-        Ok(Put::Committed(oid))
+        Ok((Put::Committed(oid), written))
     }
 
-    /// The commit that put the version of `res` current at `head`, when
-    /// that version has the same provenance and the same data (digest
-    /// `data`). `cache` keeps the digest of a version read whole, for the
-    /// second look under the lock.
-    fn same_data<'r>(
-        &'r self,
-        res: &Resource,
-        head: &Commit<'r>,
-        data: &str,
-        provenance: &[Provenance],
-        cache: &mut Option<(Oid, String)>,
-    ) -> Result<Option<Commit<'r>>> {
-        let current = objects::tree(&self.repo, head)?
-            .get_path(Path::new(&res.path()))
-            .ok()
-            .map(|entry| entry.id());
-        let Some(blob) = current else {
-            return Ok(None);
-        };
-        let Some(last) = history::last_put(&self.repo, head.id(), res)? else {
-            return Ok(None);
-        };
-        let version = history::Version::of(&last);
-        if version.provenance != provenance {
-            return Ok(None);
-        }
-        let stored = match (&version.data, &*cache) {
-            (Some(d), _) => d.clone(),
-            (None, Some((b, d))) if *b == blob => d.clone(),
-            (None, _) => {
-                let d = check::digest_of_blob(&self.repo, blob)?;
-                *cache = Some((blob, d.clone()));
-                d
+    /// Checks, with a fresh handle (libgit2 caches what it read), that the
+    /// objects a put just made current are in the store, and writes again
+    /// any that are not: their ids are content addresses, so writing the
+    /// same bytes restores them. `git gc --prune=now` racing a put may
+    /// delete them between their writing and main pointing at them.
+    ///
+    /// A `git gc` that started before main moved read the refs before, and
+    /// may delete the objects after any check: so a running gc (its
+    /// `gc.pid`) is waited for first, up to `wait`.
+    fn ensure_written(
+        &self,
+        written: &Written,
+        outcome: Put,
+        streamed: &Streamed,
+        wait: Duration,
+    ) -> Result<()> {
+        wait_for_git_gc(self.repo.path(), wait);
+        let mut restored = 0;
+        for round in 0..=RETRIES {
+            let repo = self.reopen()?;
+            let odb = repo.odb().map_err(git("reading the store"))?;
+            let mut missing = 0;
+            for (oid, kind, data) in &written.objects {
+                if !odb.exists(*oid) {
+                    missing += 1;
+                    pin_one(repo.path(), *oid, *kind, data.len() as u64, &data[..])?;
+                }
             }
+            if let Some(blob) = written.blob.filter(|b| !odb.exists(*b)) {
+                missing += 1;
+                pin_blob(repo.path(), blob, streamed)?;
+            }
+            if missing == 0 {
+                if restored > 0 {
+                    eprintln!(
+                        "qsnap: warning: git deleted {restored} new objects of this put before \
+                         or while main pointed at them (git gc --prune=now on a live store?); \
+                         they were written again. Use `qsnap maintenance` instead."
+                    );
+                }
+                return Ok(());
+            }
+            restored += missing;
+            std::thread::sleep(pause(round + 1));
+        }
+        let (what, oid) = match outcome {
+            Put::Committed(oid) => ("main", oid),
+            Put::Unchanged(_) => ("the checked ref", written.objects[0].0),
         };
-        Ok((stored == data).then_some(last))
+        Err(Error::io(
+            format!("{what} points at {oid}"),
+            std::io::Error::other(format!(
+                "git kept deleting its objects while they were written again; stop the \
+                 program that prunes the store, then run `qsnap verify --repair` in {}",
+                self.dir.display()
+            )),
+        ))
+    }
+
+    /// The store opened again: a handle without libgit2's caches.
+    fn reopen(&self) -> Result<Repository> {
+        outside_config_ignored(|| Repository::open_bare(&self.dir))
+            .map_err(git(format!("opening {}", self.dir.display())))
+    }
+
+    /// Makes the streamed input an object of the store: hashed, then
+    /// written by [`pin_blob`] (a loose object, dated so that no prune
+    /// running now takes it), never by libgit2, whose write git
+    /// maintenance can break (it removes an empty `objects/xx/` between
+    /// libgit2 making it and using it).
+    fn write_blob(&self, streamed: &Streamed) -> Result<Oid> {
+        let oid = Oid::hash_file(ObjectType::Blob, streamed.file.path())
+            .map_err(git("reading the put's input"))?;
+        pin_blob(self.repo.path(), oid, streamed)?;
+        Ok(oid)
+    }
+
+    /// The store opened again for the part of a put under the lock: a
+    /// handle without libgit2's caches (git may have replaced the packs it
+    /// knew), whose new objects go to memory first; [`Written::pin`] then
+    /// writes them to disk itself.
+    fn reopen_for_put(&self) -> Result<Repository> {
+        let repo = self.reopen()?;
+        repo.odb()
+            .and_then(|odb| odb.add_new_mempack_backend(1000).map(drop))
+            .map_err(git("opening the store"))?;
+        Ok(repo)
     }
 
     /// Points main at `oid`, which must be a child of `from` (what main was
-    /// when the lock was taken). The commit is announced in the lock file
-    /// first so that a `main.lock` left by a kill is recognised.
+    /// when the lock was taken); see [`move_main`].
     pub(crate) fn move_main(
         &self,
         lock: &StoreLock,
@@ -400,48 +491,33 @@ impl Store {
         from: Option<Oid>,
         why: &str,
     ) -> Result<()> {
-        // libgit2 flushed each object and its fan-out directory; a new
-        // fan-out directory also needs its name flushed in objects/.
-        sync_dir(&self.repo.path().join("objects"))?;
-        lock.committing(oid)?;
-        let moved = match from {
-            Some(from) => self.repo.reference_matching(MAIN, oid, true, from, why),
-            None => self.repo.reference(MAIN, oid, false, why),
-        };
-        match moved {
-            Ok(_) => {}
-            Err(e) if e.code() == git2::ErrorCode::Locked => {
-                return Err(Error::Temporary {
-                    what: "store".into(),
-                    message: format!(
-                        "another program is moving main ({}); try again",
-                        e.message()
-                    ),
-                })
-            }
-            Err(e) => return Err(git("moving the main branch")(e)),
-        }
-        lock.committed()
+        move_main(&self.repo, lock, oid, from, why)
     }
 
-    /// Streams the input into a temporary file, without its provenance
-    /// sections and with exactly one `=====end`; nothing is an object yet
-    /// (see [`commit_blob`]).
-    fn stream_blob(&self, input: impl BufRead, complete: bool) -> Result<Streamed<'_>> {
-        let blob = self
-            .repo
-            .blob_writer(None)
-            .map_err(git("writing to the store"))?;
-        let blob = Counted { blob, bytes: 0 };
-        let mut out = Writer::new(BufWriter::with_capacity(256 * 1024, blob));
+    /// Streams the input into a temporary file of the put's own
+    /// (`objects/qsnap_put_*`), without its provenance sections and with
+    /// exactly one `=====end`; nothing is an object yet (see
+    /// [`Store::write_blob`]). The file stays until the put is done, so
+    /// that a blob git maintenance deleted can be written again; git
+    /// removes only `tmp_*` files there.
+    fn stream_input(&self, input: impl BufRead, complete: bool) -> Result<Streamed> {
+        let objects = self.repo.path().join("objects");
+        let file = tempfile::Builder::new()
+            .prefix(lock::PUT_PREFIX)
+            .tempfile_in(&objects)
+            .map_err(|e| stream_error(&objects, e))?;
+        let counted = Counted {
+            file: file
+                .as_file()
+                .try_clone()
+                .map_err(|e| stream_error(&objects, e))?,
+            bytes: 0,
+        };
+        let mut out = Writer::new(BufWriter::with_capacity(256 * 1024, counted));
         let mut reader = Reader::new(input);
         let mut provenance: Vec<Provenance> = Vec::new();
         let (mut in_provenance, mut ended, mut sections) = (false, false, 0u64);
-        // libgit2's stream says "Write error" whatever happened: the
-        // system's reason, when there is one, is the cause to give.
-        let write_err = |e: std::io::Error| {
-            Error::io("writing to the store", objects::system_cause().unwrap_or(e))
-        };
+        let write_err = |e: std::io::Error| stream_error(&objects, e);
         let mut bad: Option<String> = None;
         let mut digest = DataDigest::default();
         while let Some(event) = reader.next_event()? {
@@ -495,16 +571,13 @@ impl Store {
             });
         }
         out.end().map_err(write_err)?;
-        let Counted {
-            blob: writer,
-            bytes,
-        } = out
+        let Counted { bytes, .. } = out
             .into_inner()
             .into_inner()
             .map_err(|e| write_err(e.into_error()))?;
         let (data, fetch) = digest.finish();
         Ok(Streamed {
-            writer,
+            file,
             bytes,
             data,
             fetch,
@@ -546,10 +619,10 @@ impl Store {
     }
 }
 
-/// A stream written to a temporary file by [`Store::stream_blob`]; dropping
-/// the writer removes the file.
-struct Streamed<'r> {
-    writer: git2::BlobWriter<'r>,
+/// The input of a put, streamed to a temporary file by
+/// [`Store::stream_input`]; dropping it removes the file.
+struct Streamed {
+    file: tempfile::NamedTempFile,
     /// What was written to the temporary file.
     bytes: u64,
     /// The SHA-256 of its data, fetch sections aside.
@@ -558,78 +631,322 @@ struct Streamed<'r> {
     provenance: Vec<Provenance>,
 }
 
-/// The blob stream, counting what goes through.
-struct Counted<'r> {
-    blob: git2::BlobWriter<'r>,
+/// The temporary file, counting what goes through.
+struct Counted {
+    file: std::fs::File,
     bytes: u64,
 }
 
-impl std::io::Write for Counted<'_> {
+impl std::io::Write for Counted {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.blob.write(buf)?;
+        let n = std::io::Write::write(&mut self.file, buf)?;
         self.bytes += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.blob.flush()
+        std::io::Write::flush(&mut self.file)
     }
 }
 
-/// Makes the streamed file (`bytes` long) an object of the store.
-///
-/// When libgit2 fails here it often says "no error": its last write failed
-/// and the cleanup reset errno. So the file system is asked: with less
-/// room than the file and its object need (the temporary file is gone by
-/// now), or read-only, that is the cause given.
-fn commit_blob(git_dir: &Path, writer: git2::BlobWriter<'_>, bytes: u64) -> Result<Oid> {
-    writer.commit().map_err(|e| {
-        let context = "writing to the store";
-        match room(git_dir) {
-            Some(Room {
-                read_only: true, ..
-            }) => Error::io(
-                context,
-                std::io::Error::new(
-                    std::io::ErrorKind::ReadOnlyFilesystem,
-                    format!("Read-only file system ({})", git_dir.display()),
-                ),
-            ),
-            Some(Room { free, .. }) if free / 2 < bytes.saturating_add(1 << 20) => Error::io(
-                context,
-                std::io::Error::new(
-                    std::io::ErrorKind::StorageFull,
-                    format!(
-                        "No space left on device: the input is {bytes} bytes and \
-                         {} has {free} bytes free",
-                        git_dir.display()
-                    ),
-                ),
-            ),
-            _ => git(context)(e),
+/// The commit that put the version of `res` current at `head`, when
+/// that version has the same provenance and the same data (digest of
+/// `streamed`). `cache` keeps the digest of a version read whole, for the
+/// second look under the lock.
+fn same_data<'r>(
+    repo: &'r Repository,
+    res: &Resource,
+    head: &Commit<'r>,
+    streamed: &Streamed,
+    cache: &mut Option<(Oid, String)>,
+) -> Result<Option<Commit<'r>>> {
+    let Streamed {
+        data, provenance, ..
+    } = streamed;
+    let current = objects::tree(repo, head)?
+        .get_path(Path::new(&res.path()))
+        .ok()
+        .map(|entry| entry.id());
+    let Some(blob) = current else {
+        return Ok(None);
+    };
+    let Some(last) = history::last_put(repo, head.id(), res)? else {
+        return Ok(None);
+    };
+    let version = history::Version::of(&last);
+    if version.provenance != *provenance {
+        return Ok(None);
+    }
+    let stored = match (&version.data, &*cache) {
+        (Some(d), _) => d.clone(),
+        (None, Some((b, d))) if *b == blob => d.clone(),
+        (None, _) => {
+            let d = check::digest_of_blob(repo, blob)?;
+            *cache = Some((blob, d.clone()));
+            d
         }
-    })
+    };
+    Ok((stored == *data).then_some(last))
 }
 
-struct Room {
-    free: u64,
-    read_only: bool,
+/// The error of writing a put's input to its temporary file: a full disk
+/// is temporary (75), with what to do.
+fn stream_error(objects: &Path, e: std::io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => Error::Temporary {
+            what: "store".into(),
+            message: format!(
+                "writing to the store: {e} ({}): nothing was stored; free some space, \
+                 then run the put again",
+                objects.display()
+            ),
+        },
+        _ => Error::io("writing to the store", e),
+    }
 }
 
-/// The room left on the file system that holds `dir`.
-fn room(dir: &Path) -> Option<Room> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    // SAFETY: statvfs fills the zeroed struct it is given; the path is a
-    // NUL-terminated string that outlives the call.
-    let st = unsafe {
-        let mut st: libc::statvfs = std::mem::zeroed();
-        (libc::statvfs(path.as_ptr(), &mut st) == 0).then_some(st)
-    }?;
-    Some(Room {
-        #[allow(clippy::unnecessary_cast)] // The field types differ by platform.
-        free: (st.f_bavail as u64).saturating_mul(st.f_frsize as u64),
-        read_only: st.f_flag & libc::ST_RDONLY != 0,
-    })
+/// Waits while a `git gc` runs in the store (its `gc.pid` names a live
+/// process), at most `limit`. Returns whether none runs now.
+fn wait_for_git_gc(git_dir: &Path, limit: Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    let pidfile = git_dir.join("gc.pid");
+    loop {
+        let Ok(text) = std::fs::read_to_string(&pidfile) else {
+            return true;
+        };
+        let pid = text
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse::<libc::pid_t>().ok());
+        // SAFETY: kill with signal 0 sends nothing; it only asks whether
+        // the process exists.
+        let alive = pid.is_some_and(|p| {
+            p > 0
+                && (unsafe { libc::kill(p, 0) } == 0
+                    || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+        });
+        if !alive {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How many times a write that git maintenance got in the way of is tried
+/// again (with pauses from 10 to 200 ms, about a second in all).
+const RETRIES: u32 = 8;
+
+fn pause(tries: u32) -> Duration {
+    Duration::from_millis((10u64 << tries.min(5)).min(200))
+}
+
+/// The parts of a put that do not change between tries.
+struct Attempt<'a> {
+    res: &'a Resource,
+    streamed: &'a Streamed,
+    message: Option<&'a str>,
+    trailers: &'a [(String, String)],
+    guard: &'a dyn Fn(Option<&Commit>) -> Result<()>,
+}
+
+/// The new objects a put points a ref at: the commit first, then the
+/// trees on the resource's path, with their bytes; and the blob, which is
+/// written again from the put's temporary file.
+struct Written {
+    objects: Vec<(Oid, ObjectType, Vec<u8>)>,
+    blob: Option<Oid>,
+}
+
+impl Written {
+    fn capture(
+        repo: &Repository,
+        commit: Oid,
+        blob: Option<Oid>,
+        res: &Resource,
+    ) -> Result<Written> {
+        let odb = repo.odb().map_err(git("reading the store"))?;
+        let read = |oid: Oid| -> Result<(Oid, ObjectType, Vec<u8>)> {
+            let o = odb
+                .read(oid)
+                .map_err(write_error(format!("reading object {oid} just written")))?;
+            Ok((oid, o.kind(), o.data().to_vec()))
+        };
+        let mut objects = vec![read(commit)?];
+        if blob.is_some() {
+            // The root tree and the trees on the way to the resource: the
+            // rest of the tree is the previous version's, reachable.
+            let c = repo
+                .find_commit(commit)
+                .map_err(write_error(format!("reading commit {commit}")))?;
+            let mut tree = c.tree_id();
+            let path = res.path();
+            let dirs: Vec<&str> = path.split('/').collect();
+            for (i, dir) in dirs.iter().enumerate() {
+                objects.push(read(tree)?);
+                if i + 1 == dirs.len() {
+                    break;
+                }
+                let t = repo
+                    .find_tree(tree)
+                    .map_err(write_error(format!("reading tree {tree}")))?;
+                let next = t.get_name(dir).map(|e| e.id());
+                match next {
+                    Some(id) => tree = id,
+                    None => break,
+                }
+            }
+        }
+        Ok(Written { objects, blob })
+    }
+
+    /// Makes sure each new object is a loose object, dated now: written
+    /// from the bytes kept (or the put's input file) when it is only in a
+    /// pack or gone. A loose object is what a `git repack -a -d` running
+    /// beside the put leaves alone, and a fresh date is what a prune with
+    /// a grace period keeps. (`--prune=now` deletes whatever is not
+    /// referenced, whatever its date: see [`Store::ensure_written`].)
+    fn pin(&self, git_dir: &Path, streamed: &Streamed) -> Result<()> {
+        for (oid, kind, data) in &self.objects {
+            pin_one(git_dir, *oid, *kind, data.len() as u64, &data[..])?;
+        }
+        if let Some(blob) = self.blob {
+            pin_blob(git_dir, blob, streamed)?;
+        }
+        Ok(())
+    }
+}
+
+/// [`Written::pin`] for one object.
+fn pin_one(
+    git_dir: &Path,
+    oid: Oid,
+    kind: ObjectType,
+    size: u64,
+    content: impl std::io::Read,
+) -> Result<()> {
+    let now = std::time::SystemTime::now();
+    objects::write_loose(git_dir, oid, kind, size, content, fsync_on(), now)
+        .map_err(|e| loose_error(git_dir, oid, e))
+}
+
+/// [`Written::pin`] for the put's blob, from its input file.
+fn pin_blob(git_dir: &Path, blob: Oid, streamed: &Streamed) -> Result<()> {
+    let file = std::fs::File::open(streamed.file.path())
+        .map_err(|e| Error::io("reading the put's input again", e))?;
+    pin_one(
+        git_dir,
+        blob,
+        ObjectType::Blob,
+        streamed.bytes,
+        std::io::BufReader::with_capacity(256 * 1024, file),
+    )
+}
+
+fn loose_error(git_dir: &Path, oid: Oid, e: std::io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => Error::Temporary {
+            what: "store".into(),
+            message: format!(
+                "writing object {oid}: {e} ({}): nothing was stored; free some space, \
+                 then run the put again",
+                git_dir.display()
+            ),
+        },
+        _ => Error::io(format!("writing object {oid}"), e),
+    }
+}
+
+/// Points main at `oid`, which must be a child of `from` (what main was
+/// when the lock was taken). The commit is announced in the lock file
+/// first so that a `main.lock` left by a kill is recognised. A ref that
+/// another program (`git pack-refs`, `git gc`) holds for a moment, or that
+/// reads as moved while the refs were being packed, is a temporary
+/// failure: the put tries again.
+fn move_main(
+    repo: &Repository,
+    lock: &StoreLock,
+    oid: Oid,
+    from: Option<Oid>,
+    why: &str,
+) -> Result<()> {
+    // libgit2 flushed each object and its fan-out directory; a new
+    // fan-out directory also needs its name flushed in objects/.
+    sync_dir(&repo.path().join("objects"))?;
+    lock.committing(oid)?;
+    let moved = match from {
+        Some(from) => repo.reference_matching(MAIN, oid, true, from, why),
+        None => repo.reference(MAIN, oid, false, why),
+    };
+    match moved {
+        Ok(_) => lock.committed(),
+        Err(e) => {
+            let _ = lock.committed();
+            Err(match e.code() {
+                git2::ErrorCode::Locked | git2::ErrorCode::Modified | git2::ErrorCode::Exists => {
+                    Error::Temporary {
+                        what: "store".into(),
+                        message: format!(
+                            "another program is moving main ({}); nothing was stored, \
+                         run the put again",
+                            e.message()
+                        ),
+                    }
+                }
+                _ => write_error("moving the main branch")(e),
+            })
+        }
+    }
+}
+
+/// Turns a failed libgit2 write into an error that says what to do: a
+/// full disk, or a file or directory that vanished under the write (git
+/// maintenance removes empty `objects/xx/` directories and, with
+/// `--prune=now`, fresh temporary files) or a ref another program holds,
+/// is temporary (75): nothing was stored and the put may be run again.
+/// Anything else is an I/O error (74), as [`git`] makes it.
+pub(super) fn write_error(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
+    let context = context.into();
+    // Read before anything else can change errno.
+    let os = std::io::Error::last_os_error();
+    move |e| {
+        let errno = os.raw_os_error();
+        if errno == Some(libc::ENOSPC) || errno == Some(libc::EDQUOT) {
+            return Error::Temporary {
+                what: "store".into(),
+                message: format!(
+                    "{context}: {os} ({}): nothing was stored; free some space, \
+                     then run the put again",
+                    e.message()
+                ),
+            };
+        }
+        // A missing object, here, is one of the put's own that git pruned
+        // before the tree or commit naming it was written.
+        let vanished = e.code() == git2::ErrorCode::Locked
+            || e.code() == git2::ErrorCode::NotFound
+            || [
+                "No such file or directory",
+                "failed to rename lockfile",
+                "invalid object specified",
+                "doesn't exist",
+            ]
+            .iter()
+            .any(|m| e.message().contains(m));
+        if vanished {
+            return Error::Temporary {
+                what: "store".into(),
+                message: format!(
+                    "{context}: {}: something (git gc? git prune?) changed the store \
+                     under the put; nothing was stored, run the put again \
+                     (`qsnap maintenance` keeps a live store small safely)",
+                    e.message()
+                ),
+            };
+        }
+        git(context)(e)
+    }
 }
 
 /// The author and committer of a put: the git identity when one is
