@@ -476,3 +476,94 @@ fn a_line_outside_the_format_stops_both() {
     let e = check::check(s.as_bytes(), &mut p).unwrap_err();
     assert!(matches!(e, Error::Stream { line: 5, .. }), "{e}");
 }
+
+/// A name as JIRA or a sheet may hold it: control characters, bidi
+/// overrides, quotes, backslashes, formula starts, separators of the
+/// estimate syntax, other scripts; never TAB, a line break or CR (the
+/// stream's separators), nor blanks around it (trimmed, as every field).
+fn hostile_name() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9 =+@\\-'\"\\\\:,;.\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\u{7f}-\u{9f}\u{202a}-\u{202e}\u{2066}-\u{2069}é東☕]{1,12}"
+        .prop_filter("no blanks around, not blank", |s| {
+            !s.is_empty() && s.trim() == s
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Issue 20: names round-trip, never changed. A plan whose items and
+    /// people have hostile names computes; its results stream reads back
+    /// with every name exactly; the JSON holds them exactly; raw CSV holds
+    /// them exactly and the default CSV only adds a `'` before a formula.
+    #[test]
+    fn hostile_names_round_trip_through_results_json_and_csv(
+        items in proptest::collection::vec(hostile_name(), 1..5),
+        people in proptest::collection::vec(hostile_name(), 1..3),
+    ) {
+        use crate::cli::visible::{csv_cell, is_formula, visible};
+        use crate::plan::render::{self, View};
+        let mut s = String::from("=====qplan params v1\n\t2013-10-07\t2013-10-18\tApps\n=====qplan holidays v1\n=====qplan staff v1\n");
+        for (i, p) in people.iter().enumerate() {
+            s.push_str(&format!("\tp{i}\t{p}\tM\tT\tApps\t\n"));
+        }
+        s.push_str("=====qplan work v1\n");
+        for (i, w) in items.iter().enumerate() {
+            s.push_str(&format!("\tw{i}\t{i}\t{w}\tApps:1\t1\tT\n"));
+        }
+        s.push_str("=====end\n");
+        let Ok(Loaded::Input(input)) = read(&mut Reader::new(s.as_bytes())) else {
+            return Err(TestCaseError::fail(format!("refused: {s:?}")));
+        };
+        let got: Vec<&str> = input.work.iter().map(|w| input.arena.str(w.name)).collect();
+        prop_assert_eq!(&got, &items);
+        let results = crate::plan::compute(*input).unwrap();
+
+        let mut stream = Vec::new();
+        results.write_stream(&mut stream).unwrap();
+        let Ok(Loaded::Results(sections)) = read(&mut Reader::new(stream.as_slice())) else {
+            return Err(TestCaseError::fail("results do not read back"));
+        };
+        let back = crate::plan::Results::from_sections(sections).unwrap();
+        for list in &back.work {
+            let names: Vec<&str> = list.iter().map(|r| back.name(back.item(r))).collect();
+            prop_assert_eq!(&names, &items);
+        }
+        let mut staff: Vec<&str> = back.staff[0].iter().flatten().map(String::as_str).collect();
+        let mut want: Vec<&str> = people.iter().map(String::as_str).collect();
+        staff.sort_unstable();
+        want.sort_unstable();
+        prop_assert_eq!(staff, want);
+
+        let mut json = Vec::new();
+        render::json(&results, View::default(), &mut json).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let names: Vec<&str> = v["tracks"][0]["work"].as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();
+        prop_assert_eq!(&names, &items);
+
+        for raw in [true, false] {
+            let mut csv = Vec::new();
+            render::csv_as(&results, View::default(), raw, &mut csv).unwrap();
+            let mut r = csv::Reader::from_reader(csv.as_slice());
+            let names: Vec<String> = r.records().take(items.len()).map(|rec| rec.unwrap()[5].to_owned()).collect();
+            let want: Vec<String> = items.iter().map(|n| csv_cell(n, raw).into_owned()).collect();
+            prop_assert_eq!(&names, &want);
+            for (n, w) in names.iter().zip(&items) {
+                prop_assert!(raw || !is_formula(n), "{:?}", n);
+                prop_assert_eq!(n.strip_prefix('\'').filter(|_| !raw && is_formula(w)).unwrap_or(n), w.as_str());
+            }
+        }
+
+        let mut text = Vec::new();
+        render::text(&results, View::default(), &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        prop_assert!(!text.chars().any(|c| crate::cli::visible::is_hidden(c)), "{:?}", text);
+        for w in &items {
+            let shown = visible(w);
+            // Names of up to 12 characters are not clipped unless their
+            // escapes make them wider than the column.
+            if shown.chars().count() <= 40 {
+                prop_assert!(text.contains(shown.as_ref()), "{:?} not in {:?}", shown, text);
+            }
+        }
+    }
+}
