@@ -556,7 +556,7 @@ proptest! {
         let mut text = Vec::new();
         render::text(&results, View::default(), &mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
-        prop_assert!(!text.chars().any(|c| crate::cli::visible::is_hidden(c)), "{:?}", text);
+        prop_assert!(!text.chars().any(crate::cli::visible::is_hidden), "{:?}", text);
         for w in &items {
             let shown = visible(w);
             // Names of up to 12 characters are not clipped unless their
