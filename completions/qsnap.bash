@@ -719,12 +719,16 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__verify)
-            opts="-q -v -h --store --quiet --verbose --help"
+            opts="-q -v -h --repair --wait --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

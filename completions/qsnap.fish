@@ -88,7 +88,9 @@ complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -l store -d 'The stor
 complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand trace" -s h -l help -d 'Print help'
+complete -c qsnap -n "__fish_qsnap_using_subcommand verify" -l wait -d 'With --repair: wait at most SECONDS for the store\'s lock, then fail with 75' -r
 complete -c qsnap -n "__fish_qsnap_using_subcommand verify" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
+complete -c qsnap -n "__fish_qsnap_using_subcommand verify" -l repair -d 'Move broken heads back to their newest intact commit'
 complete -c qsnap -n "__fish_qsnap_using_subcommand verify" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qsnap -n "__fish_qsnap_using_subcommand verify" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'

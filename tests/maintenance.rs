@@ -279,3 +279,94 @@ fn git_cmd(store: &Path, args: &[&str]) -> Process {
         .stdin(Stdio::null());
     c
 }
+
+/// Issue 24: a store whose main pointed at a commit with a missing tree
+/// (`git gc --prune=now` beside a put) refused every later put, and only
+/// git surgery got it back. `verify --repair` moves main back to the
+/// newest intact commit, keeps the broken one, and says what to redo.
+#[test]
+fn verify_repair_moves_main_back_and_keeps_the_broken_history() {
+    let sb = Sandbox::new();
+    let store = store(&sb);
+    let a = put(&sb, "raw", &stream(1));
+    let b = put(&sb, "conditioned", &stream(2));
+    let c = put(&sb, "raw", &stream(3));
+    // Delete the root tree of the newest commit, by hand.
+    let (_, tree) = git(&store, &["rev-parse", &format!("{c}^{{tree}}")]);
+    let tree = tree.trim();
+    let (_, b_tree) = git(&store, &["rev-parse", &format!("{b}^{{tree}}")]);
+    assert_ne!(tree, b_tree.trim());
+    std::fs::remove_file(store.join("objects").join(&tree[..2]).join(&tree[2..])).unwrap();
+    qsnap(&sb).arg("verify").assert().code(1);
+    qsnap(&sb)
+        .args(["put", "qplan", "raw"])
+        .write_stdin(stream(4))
+        .assert()
+        .code(74)
+        .stdout("")
+        .stderr(predicate::str::contains("qsnap verify --repair"));
+    // The commit's time, read independently of qsnap: the committer
+    // line's Unix time.
+    let (_, raw) = git(&store, &["cat-file", "commit", &c]);
+    let secs: i64 = raw
+        .lines()
+        .find_map(|l| l.strip_prefix("committer "))
+        .and_then(|l| l.rsplit(' ').nth(1))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let time = chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let out = qsnap(&sb).args(["verify", "--repair"]).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with(&format!("main: commit {} is broken (", &c[..12])),
+        "{stdout}"
+    );
+    assert!(
+        lines[0].contains(&format!(
+            "moved back to {}, the newest intact commit",
+            &b[..12]
+        )),
+        "{stdout}"
+    );
+    assert!(
+        lines[0].contains("kept as refs/qsnap/broken/main/"),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines[1],
+        format!("redo: qplan raw put at {time} (commit {c}: put qplan raw)")
+    );
+    // Main is back at b; the broken commit is kept, not deleted.
+    assert_eq!(git(&store, &["rev-parse", "main"]).1.trim(), b);
+    let (_, refs) = git(&store, &["for-each-ref", "refs/qsnap/broken/"]);
+    assert!(
+        refs.starts_with(&format!("{c} commit\trefs/qsnap/broken/main/")),
+        "{refs}"
+    );
+    qsnap(&sb).arg("verify").assert().success();
+    // The store takes puts again, on top of b; a is still the raw before.
+    let d = put(&sb, "raw", &stream(3));
+    assert_eq!(git(&store, &["rev-parse", &format!("{d}^")]).1.trim(), b);
+    assert_eq!(
+        qsnap(&sb)
+            .args(["get", "qplan", "raw", "--raw", "--at", &b])
+            .output()
+            .unwrap()
+            .stdout,
+        stream(1).into_bytes()
+    );
+    let _ = a;
+    // Repairing a whole store changes nothing.
+    qsnap(&sb)
+        .args(["verify", "--repair"])
+        .assert()
+        .success()
+        .stdout("");
+}

@@ -146,7 +146,23 @@ pub enum Command {
     /// Reads every commit reachable from main and the tags, their trees and
     /// every blob whole (git checks each object's hash). A provenance commit
     /// from another store counts as missing.
-    Verify,
+    ///
+    /// With --repair, first, under the store's lock: main (or a side ref
+    /// under refs/qsnap/) pointing at a commit with missing objects is
+    /// moved back to the newest intact commit on its line; the broken
+    /// commit is kept as refs/qsnap/broken/HEAD/TIME (nothing is deleted),
+    /// and each put no longer on main is listed (`redo:` with its
+    /// resource, time and commit) so it can be run again. Then the store
+    /// is verified as without it: exit 0 when it is whole now.
+    Verify {
+        /// Move broken heads back to their newest intact commit.
+        #[arg(long)]
+        repair: bool,
+        /// With --repair: wait at most SECONDS for the store's lock, then
+        /// fail with 75.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        wait: u64,
+    },
     /// Remove what killed puts left behind: temporary files in `objects/`
     /// that no running put holds, and a `main.lock` a dead put left.
     ///
@@ -417,8 +433,11 @@ impl Tool for Args {
                 let store = Store::open(&store::locate(repo)?)?;
                 trace(&store, &res, &at_of(at, None), out)?;
             }
-            Command::Verify => {
+            Command::Verify { repair, wait } => {
                 let store = Store::open(&store::locate(repo)?)?;
+                if repair {
+                    repair_heads(&store, Duration::from_secs(wait), out)?;
+                }
                 let report = verify::verify(&store.repo)?;
                 for p in &report.problems {
                     writeln!(out, "{p}")?;
@@ -539,6 +558,54 @@ impl Tool for Args {
         }
         Ok(())
     }
+}
+
+/// `verify --repair`: moves broken heads back and says what to redo.
+fn repair_heads(store: &Store, wait: Duration, out: &mut dyn Write) -> anyhow::Result<()> {
+    let lock = store.lock(wait)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let repaired = verify::repair(&store.repo, &lock, now)?;
+    drop(lock);
+    for r in &repaired {
+        let head = r.head.strip_prefix("refs/heads/").unwrap_or(&r.head);
+        match (r.moved_to, &r.kept_as) {
+            (Some(to), kept) => writeln!(
+                out,
+                "{head}: commit {} is broken ({}): moved back to {}, the newest intact commit{}",
+                short(r.broken),
+                r.damage,
+                short(to),
+                kept.as_ref().map_or(String::new(), |k| format!(
+                    "; the broken one is kept as {k}"
+                ))
+            )?,
+            (None, _) => writeln!(
+                out,
+                "{head}: commit {} is broken ({}) and no intact commit is on its line: \
+                 left as it is",
+                short(r.broken),
+                r.damage
+            )?,
+        }
+        if r.moved_to.is_some() {
+            for v in &r.lost {
+                let resource = v
+                    .resource
+                    .as_ref()
+                    .map_or("(no resource trailer)".into(), ToString::to_string);
+                writeln!(
+                    out,
+                    "redo: {resource} put at {} (commit {}: {})",
+                    show_time(v.time),
+                    v.commit,
+                    v.summary
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The input of a put, and whether it is complete by definition (a regular

@@ -321,6 +321,20 @@ impl Store {
             guard,
         } = put;
         let head = objects::main_commit(repo)?;
+        if let Some(c) = &head {
+            // Nothing can be put on a broken main: say how to mend it.
+            objects::tree(repo, c).map_err(|e| {
+                Error::io(
+                    format!(
+                        "main points at commit {}, whose tree is damaged: nothing was \
+                         stored; `qsnap verify --repair` moves main back to the newest \
+                         intact commit",
+                        c.id()
+                    ),
+                    std::io::Error::other(e.to_string()),
+                )
+            })?;
+        }
         guard(head.as_ref())?;
         let same = match (&head, first) {
             // main has not moved since the first look: its answer holds.

@@ -13,6 +13,7 @@ use git2::{ObjectType, Oid, Repository};
 
 use super::check;
 use super::history::{self, Version};
+use super::lock::StoreLock;
 use super::objects::{self, git};
 use crate::error::{Error, Result};
 
@@ -119,4 +120,129 @@ fn chain(e: &Error) -> String {
         source = c.source();
     }
     s
+}
+
+/// Where `verify --repair` keeps the heads it moved back: nothing is
+/// deleted, and verify does not walk them.
+pub const BROKEN_REFS: &str = "refs/qsnap/broken/";
+
+/// What `verify --repair` did to one head.
+#[derive(Debug, Clone)]
+pub struct Repaired {
+    /// The head (`main`, or a ref under `refs/qsnap/`).
+    pub head: String,
+    /// The commit it pointed at, and what is wrong with it.
+    pub broken: Oid,
+    pub damage: String,
+    /// The newest intact commit on its first-parent line, where the head
+    /// points now; `None` when there is none (the head is left alone).
+    pub moved_to: Option<Oid>,
+    /// Where the broken commit is kept.
+    pub kept_as: Option<String>,
+    /// The versions no longer on the head, newest first: the puts to redo.
+    pub lost: Vec<Version>,
+}
+
+/// What is wrong with a commit, if anything: its own object, or any tree
+/// or blob of its tree, missing or unreadable.
+pub fn damage(repo: &Repository, oid: Oid) -> Option<String> {
+    let commit = match objects::commit(repo, oid) {
+        Ok(c) => c,
+        Err(e) => return Some(chain(&e)),
+    };
+    let odb = match repo.odb() {
+        Ok(o) => o,
+        Err(e) => return Some(e.message().to_owned()),
+    };
+    let mut pending = vec![(commit.tree_id(), true)];
+    while let Some((oid, is_tree)) = pending.pop() {
+        if let Err(e) = objects::check(repo, oid) {
+            return Some(chain(&e));
+        }
+        if !is_tree {
+            if !odb.exists(oid) {
+                return Some(format!("blob {oid} is missing"));
+            }
+            continue;
+        }
+        match repo.find_tree(oid) {
+            Ok(t) => pending.extend(t.iter().filter_map(|e| match e.kind() {
+                Some(ObjectType::Tree) => Some((e.id(), true)),
+                Some(ObjectType::Blob) => Some((e.id(), false)),
+                _ => None,
+            })),
+            Err(_) => return Some(format!("tree {oid} is missing or unreadable")),
+        }
+    }
+    None
+}
+
+/// `qsnap verify --repair`: every head (main and the refs under
+/// `refs/qsnap/`, but [`BROKEN_REFS`]) whose commit is damaged is moved
+/// back to the newest intact commit on its first-parent line, under the
+/// store's lock; the broken commit is kept as
+/// `refs/qsnap/broken/<head>/<time>`. Tags are names the user gave a
+/// version: a broken one is reported by verify, never moved.
+pub fn repair(repo: &Repository, _lock: &StoreLock, now: i64) -> Result<Vec<Repaired>> {
+    let mut heads: Vec<(String, Oid)> = Vec::new();
+    if let Ok(oid) = repo.refname_to_id(objects::MAIN) {
+        heads.push((objects::MAIN.to_owned(), oid));
+    }
+    let side = repo
+        .references_glob(&format!("{}*", super::branch::SIDE_REFS))
+        .map_err(git("listing the refs"))?;
+    for r in side.flatten() {
+        if let (Some(name), Some(oid)) = (r.name().ok(), r.target()) {
+            if !name.starts_with(BROKEN_REFS) {
+                heads.push((name.to_owned(), oid));
+            }
+        }
+    }
+    let stamp = history::show_time(now).replace([':', '-'], "");
+    let mut done = Vec::new();
+    for (head, tip) in heads {
+        let Some(why) = damage(repo, tip) else {
+            continue;
+        };
+        let mut lost = Vec::new();
+        let mut target = None;
+        let mut next = Some(tip);
+        while let Some(oid) = next {
+            let Ok(c) = objects::commit(repo, oid) else {
+                // A missing commit ends the line: nothing older is known.
+                break;
+            };
+            if damage(repo, oid).is_none() {
+                target = Some(oid);
+                break;
+            }
+            lost.push(Version::of(&c));
+            next = c.parent_ids().next();
+        }
+        let short_head = head.strip_prefix("refs/").unwrap_or(&head);
+        let short_head = short_head.strip_prefix("heads/").unwrap_or(short_head);
+        let mut repaired = Repaired {
+            head: head.clone(),
+            broken: tip,
+            damage: why,
+            moved_to: None,
+            kept_as: None,
+            lost,
+        };
+        if let Some(to) = target {
+            // The broken commit object itself may be gone: then there is
+            // nothing to keep, and libgit2 would refuse a ref to it.
+            if repo.find_commit(tip).is_ok() {
+                let kept = format!("{BROKEN_REFS}{short_head}/{stamp}");
+                repo.reference(&kept, tip, true, "verify --repair: kept")
+                    .map_err(git(format!("keeping {tip} as {kept}")))?;
+                repaired.kept_as = Some(kept);
+            }
+            repo.reference_matching(&head, to, true, tip, "verify --repair")
+                .map_err(git(format!("moving {head} back to {to}")))?;
+            repaired.moved_to = Some(to);
+        }
+        done.push(repaired);
+    }
+    Ok(done)
 }
