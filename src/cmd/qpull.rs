@@ -86,8 +86,8 @@ use crate::stream::{read_sections, Reader, Writer};
 /// numbers as a person writes them, TRUE/FALSE, formulas by their cached
 /// value; an error cell (#N/A) fails the source. Sources that name the
 /// same workbook with a `sheet` each are read from one fetch. A missing
-/// sheet or an error cell exits 65. WORKBOOKS AND ENCODINGS below says
-/// what each kind of cell becomes.
+/// sheet or an error cell exits 65. qpull-sources(5) says what each kind
+/// of cell becomes.
 ///
 /// From cron, every 15 minutes into the store. Cron mails whatever a job
 /// prints on stderr, which qpull and qsnap do only when something is wrong.

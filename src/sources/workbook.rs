@@ -8,7 +8,8 @@
 //!   cells are quoted as RFC 4180 says, only when they must be;
 //! - a date cell is `2013-11-28`, a date-time `2013-11-28T09:30:00`
 //!   (`.250` when it has milliseconds), a time of day `09:30:00`, a
-//!   duration `PT36H00M00S`: whatever the display format;
+//!   duration `PT36H00M00S` (an .ods time of day is a duration there, and
+//!   stays one): whatever the display format;
 //! - a number as a person writes it: to 15 significant digits, as the
 //!   spreadsheet shows it, in the shortest form (`3`, `0.1`, `0.3` for a
 //!   sum stored as 0.30000000000000004, `1250000`), never an exponent;
