@@ -23,7 +23,7 @@ _qwatch() {
 
     case "${cmd}" in
         qwatch)
-            opts="-q -v -h -V --store --bus --events --token-file --on-busy --debounce --every --grace --state --once --exit-on-error --config --quiet --verbose --help --version"
+            opts="-q -v -h -V --store --bus --events --token-file --on-busy --debounce --every --grace --state --once --exit-on-error --config --status --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -303,10 +303,16 @@ fn the_default_checkpoint_lives_in_the_store() {
     assert!(once(&sb, &args).status.success());
     assert!(once(&sb, &args).status.success());
     assert_eq!(lines(&seen), [first]);
+    // One checkpoint (and, beside it, its last run for --status).
     let files: Vec<_> = std::fs::read_dir(store(&sb).join("qwatch"))
         .expect("qwatch/ in the store")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files.len(), 1);
+    assert_eq!(
+        files.iter().filter(|f| f.ends_with(".checkpoint")).count(),
+        1,
+        "{files:?}"
+    );
 }
 
 #[test]
@@ -852,14 +858,18 @@ fn bus_the_fixture_chain_runs_through_the_service() {
     wait_for("the results", || head(&sb, "qplan", "results").is_some());
     let conditioned = head(&sb, "qplan", "conditioned").expect("conditioned");
     // The checkpoints are kept in the store named by QSNAP_REPO.
+    let is_checkpoint = |p: &std::path::Path| p.extension().is_some_and(|e| e == "checkpoint");
     let cps: Vec<String> = std::fs::read_dir(store(&sb).join("qwatch"))
         .expect("checkpoints")
-        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| is_checkpoint(p))
+        .map(|p| std::fs::read_to_string(p).expect("read"))
         .collect();
     wait_for("both checkpoints", || {
         let all: String = std::fs::read_dir(store(&sb).join("qwatch"))
             .map(|d| {
                 d.filter_map(|e| e.ok())
+                    .filter(|e| is_checkpoint(&e.path()))
                     .filter_map(|e| std::fs::read_to_string(e.path()).ok())
                     .collect()
             })

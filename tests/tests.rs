@@ -25,5 +25,6 @@ mod report;
 mod scenarios;
 mod serve;
 mod soak;
+mod watch_status;
 mod whatif_bus;
 mod workbook;

@@ -129,6 +129,15 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["watch", "command", "state", "every", "debounce"])]
     pub config: Option<PathBuf>,
 
+    /// Say what each rule last did and when, and exit: its last run (ok or
+    /// failed, on which head, started and ended), and what its checkpoint
+    /// records as processed. The rules are those of --config, or the one
+    /// given (APP STAGE -- COMMAND, or --state FILE), or else every rule
+    /// with a checkpoint in the store's `qwatch/` (--store) or in
+    /// $XDG_STATE_HOME/qwatch. Exit 1 when a rule's last run failed.
+    #[arg(long, conflicts_with_all = ["once", "exit_on_error"])]
+    pub status: bool,
+
     #[command(flatten)]
     pub verbosity: Verbosity,
 }
@@ -187,7 +196,10 @@ impl Args {
 impl Tool for Args {
     const NAME: &'static str = "qwatch";
 
-    fn run(self, _out: &mut dyn Write) -> anyhow::Result<()> {
+    fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        if self.status {
+            return self.status(out);
+        }
         let specs = self.rules()?;
         // A daemon: libgit2's memory capped before the store is opened.
         let bounds = crate::daemon::bound_memory()?;
@@ -238,6 +250,148 @@ impl Tool for Args {
         let stop = Stop::install()?;
         runner::run(rules, source.as_mut(), &opts, &stop)?;
         Ok(())
+    }
+}
+
+impl Args {
+    /// The checkpoints `--status` reports on, with their rule's name when
+    /// the rule was given.
+    fn status_checkpoints(&self) -> anyhow::Result<Vec<(Option<String>, PathBuf)>> {
+        let repo = self.repo.clone().filter(|p| !p.as_os_str().is_empty());
+        let dir = match &repo {
+            Some(r) => std::path::absolute(r)
+                .map_err(|e| Error::io(format!("finding {}", r.display()), e))?
+                .join("qwatch"),
+            None => state_home()?,
+        };
+        if self.config.is_some() || !self.watch.is_empty() || !self.command.is_empty() {
+            return Ok(self
+                .rules()?
+                .iter()
+                .map(|spec| {
+                    let path = spec
+                        .state
+                        .clone()
+                        .unwrap_or_else(|| runner::default_state(&dir, spec));
+                    (Some(spec.name.clone()), path)
+                })
+                .collect());
+        }
+        if let Some(state) = &self.state {
+            return Ok(vec![(None, state.clone())]);
+        }
+        // Every rule that left a checkpoint or a last run there.
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::Usage(format!(
+                    "no rule has run here: {} does not exist (give --store DIR, --config FILE \
+                     or the rule)",
+                    dir.display()
+                ))
+                .into())
+            }
+            Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e).into()),
+        };
+        let mut found = std::collections::BTreeSet::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let base = name.strip_suffix(".last").unwrap_or(&name);
+            if base.ends_with(".checkpoint") && !base.starts_with('.') {
+                found.insert(dir.join(base));
+            }
+        }
+        Ok(found.into_iter().map(|p| (None, p)).collect())
+    }
+
+    /// `--status`: what each rule last did.
+    fn status(&self, out: &mut dyn Write) -> anyhow::Result<()> {
+        use crate::watch::status;
+        let checkpoints = self.status_checkpoints()?;
+        let now = std::time::SystemTime::now();
+        let mut failed = Vec::new();
+        let write = |r: std::io::Result<()>| r.map_err(|e| Error::io("writing the status", e));
+        for (i, (given, path)) in checkpoints.iter().enumerate() {
+            let checkpoint = Checkpoint::load(path)?;
+            let last = status::load(path)?;
+            let recorded = last.as_ref().map(|l| l.rule.clone());
+            let name = given.clone().or(recorded).unwrap_or_else(|| {
+                let names: Vec<String> = checkpoint.done.keys().map(|r| r.to_string()).collect();
+                if names.is_empty() {
+                    "(unnamed)".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            });
+            if i > 0 {
+                write(writeln!(out))?;
+            }
+            write(writeln!(out, "{name}"))?;
+            match &last {
+                None => write(writeln!(out, "  last run    none recorded"))?,
+                Some(l) => {
+                    let on = if l.resource.is_empty() {
+                        "on the timer".to_owned()
+                    } else {
+                        format!("on {} {}", l.resource, short(&l.commit))
+                    };
+                    write(writeln!(
+                        out,
+                        "  last run    {} {on}, ended {}{}",
+                        l.outcome,
+                        l.ended,
+                        ago(&l.ended, now)
+                    ))?;
+                    write(writeln!(out, "  started     {}", l.started))?;
+                    write(writeln!(out, "  command     {}", l.command))?;
+                    if !l.ok() {
+                        failed.push(name.clone());
+                    }
+                }
+            }
+            if checkpoint.done.is_empty() {
+                write(writeln!(out, "  processed   nothing yet"))?;
+            }
+            for (res, commit) in &checkpoint.done {
+                write(writeln!(out, "  processed   {res} {}", short(commit)))?;
+            }
+            write(writeln!(out, "  checkpoint  {}", path.display()))?;
+        }
+        if checkpoints.is_empty() {
+            write(writeln!(out, "no rule has run yet"))?;
+        }
+        if failed.is_empty() {
+            return Ok(());
+        }
+        Err(Error::No(format!(
+            "the last run failed for {}: see its stderr (the journal, under systemd)",
+            failed.join("; ")
+        ))
+        .into())
+    }
+}
+
+/// The first 12 digits of a commit.
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+/// ` (5 min ago)` for a time kept as `2026-12-07T05:50:02Z`.
+fn ago(when: &str, now: std::time::SystemTime) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(when) else {
+        return String::new();
+    };
+    let now = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let secs = now - t.timestamp();
+    match secs {
+        s if s < 0 => String::new(),
+        s if s < 120 => format!(" ({s} s ago)"),
+        s if s < 2 * 3600 => format!(" ({} min ago)", s / 60),
+        s if s < 2 * 86400 => format!(" ({} h ago)", s / 3600),
+        s => format!(" ({} days ago)", s / 86400),
     }
 }
 

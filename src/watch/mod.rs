@@ -7,6 +7,7 @@
 //! - [`runner`]: the loop, the policies (`queue`, `restart`, `drop`,
 //!   debounce, timer), the commands in their process groups, signals;
 //! - [`state`]: the checkpoint, what each rule has processed;
+//! - [`status`]: what each rule last did and when (`qwatch --status`);
 //! - [`config`]: rules from the command line or a chain file;
 //! - [`duration`]: `15m`, `500ms` and the like.
 
@@ -16,6 +17,7 @@ pub mod duration;
 pub mod runner;
 pub mod source;
 pub mod state;
+pub mod status;
 
 pub use bus::BusSource;
 pub use config::{OnBusy, RuleSpec};

@@ -99,6 +99,8 @@ struct Job {
     terminated: Option<Instant>,
     /// Stopped by us to start again against a newer head.
     restarting: bool,
+    /// When it started, for `qwatch --status`.
+    started: std::time::SystemTime,
 }
 
 /// A rule as it runs.
@@ -407,6 +409,7 @@ impl Live {
             stderr,
             terminated: None,
             restarting: false,
+            started: std::time::SystemTime::now(),
         });
         Ok(())
     }
@@ -457,6 +460,7 @@ impl Live {
             }
             return Ok(None);
         }
+        self.record(&job, status, opts);
         if status.success() {
             if let (Some(res), Some(commit)) = (&job.resource, &job.commit) {
                 let done = match self.spec.on_busy {
@@ -493,6 +497,37 @@ impl Live {
             .map(|r| r.app.clone())
             .unwrap_or_else(|| "qwatch".into());
         Ok(Some((app, text)))
+    }
+}
+
+impl Live {
+    /// Keeps what this run did beside the checkpoint, for `qwatch
+    /// --status`. A failure to write it is said, not fatal: the watcher's
+    /// work does not depend on it.
+    fn record(&self, job: &Job, status: ExitStatus, opts: &Options) {
+        let run = super::status::LastRun {
+            rule: self.spec.name.clone(),
+            command: shlex::try_join(self.spec.command.iter().map(String::as_str))
+                .unwrap_or_else(|_| self.spec.command.join(" ")),
+            outcome: if status.success() {
+                "ok".to_owned()
+            } else {
+                format!("failed ({})", show_status(status))
+            },
+            resource: job
+                .resource
+                .as_ref()
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+            commit: job.commit.clone().unwrap_or_default(),
+            started: super::status::show(job.started),
+            ended: super::status::show(std::time::SystemTime::now()),
+        };
+        if let Err(e) = super::status::save(&self.checkpoint.path, &run) {
+            if !opts.quiet {
+                eprintln!("qwatch: warning: {}: {e}", self.spec.name);
+            }
+        }
     }
 }
 
