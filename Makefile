@@ -9,7 +9,7 @@ TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null
 RELEASE := $(or $(TARGET_DIR),target)/release
 export QPLAN_RELEASE := $(RELEASE)
 
-.PHONY: all build build-deps deps test demo up down docs install uninstall bench bench-faults clean
+.PHONY: all build build-deps deps test demo up down docs install uninstall bench bench-faults soak clean
 
 all: build
 
@@ -160,6 +160,13 @@ bench:
 # apart from bench. Needs the release build.
 bench-faults: build
 	bench/faults.sh
+
+# A year of history (issue 27): 10,000 PUTs over the bus and 3,000 local
+# puts with every daemon running, and a put into a store of 100,000
+# commits; about 10 minutes, so apart from bench. Needs git.
+soak: build
+	$(CARGO) build --release --example soak
+	bench/soak.sh
 
 clean:
 	$(CARGO) clean
