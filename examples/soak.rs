@@ -197,12 +197,16 @@ fn bus(bin: &Path, work: &Path, n: u64, step: u64) {
     wait_for("the page", || page_file.exists());
     let page_url = std::fs::read_to_string(&page_file).expect("page address");
     let page_url = page_url.trim().to_owned();
+    wait_for("the what-if bus", || work.join("whatif.sock").exists());
     let whatif_client = Client::connect(&whatif_url, None, WAIT).expect("whatif bus");
     let script = "end 2014-01-31\nadd staff \"New hire\" track=Tenor skill=Apps count=2";
     let daemons = [&serve, &watch, &page, &whatif];
     print!("puts median_ms p90_ms");
     for d in daemons {
-        print!(" {}_kib", d.name.replace([' ', '-'], "_").replace("__", "_"));
+        print!(
+            " {}_kib",
+            d.name.replace([' ', '-'], "_").replace("__", "_")
+        );
     }
     println!();
     let raw = res("raw");

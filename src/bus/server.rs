@@ -48,7 +48,7 @@ use super::client::nng_error;
 use super::proto::{self, Event, Heads, Request};
 use crate::error::{exit, Error, Result};
 use crate::snap::history::{self, Version};
-use crate::snap::{objects, At, Put, Resource, Store};
+use crate::snap::{auto, objects, At, Put, Resource, Store};
 
 /// How many PUT request ids the service remembers.
 pub const REMEMBERED_IDS: usize = 10_000;
@@ -405,6 +405,8 @@ struct Answerer {
     bound: Bound,
     announcer: Arc<Mutex<Announcer>>,
     remembered: Remembered,
+    /// Automatic maintenance running beside the service, if any.
+    maintenance: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Answerer {
@@ -446,6 +448,41 @@ impl Answerer {
                 proto::encode_ok(&payload)
             }
             Err(e) => self.refuse(&what, &e),
+        }
+    }
+
+    /// Starts automatic maintenance ([`auto`]) in a thread of its own when
+    /// the store is due and none runs: requests go on being answered, and
+    /// PUTs wait for the store's lock meanwhile, as beside a local put.
+    fn maintain_if_due(&mut self) {
+        if self.maintenance.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        if let Some(done) = self.maintenance.take() {
+            let _ = done.join();
+        }
+        let Some((estimate, threshold)) = auto::due(&self.store) else {
+            return;
+        };
+        let dir = self.store.dir.clone();
+        let verbose = self.opts.verbose;
+        let thread = std::thread::Builder::new()
+            .name("qsnap-maintenance".into())
+            .spawn(move || {
+                let ran = Store::open(&dir).and_then(|s| auto::run(&s, estimate, threshold));
+                match ran {
+                    Ok(a) if verbose => {
+                        for line in auto::describe(&a) {
+                            eprintln!("qsnap: serve: {line}");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => eprintln!("qsnap: serve: automatic maintenance: {e}"),
+                }
+            });
+        match thread {
+            Ok(t) => self.maintenance = Some(t),
+            Err(e) => eprintln!("qsnap: serve: starting automatic maintenance: {e}"),
         }
     }
 
@@ -493,6 +530,9 @@ impl Answerer {
                 self.remembered.insert(&request_id, resource, put);
                 // The event goes out before the reply.
                 lock(&self.announcer).catch_up_logged();
+                if matches!(put, Put::Committed(_)) {
+                    self.maintain_if_due();
+                }
                 Ok(proto::encode_put(put))
             }
             Request::Heads => {
@@ -586,6 +626,7 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -
         bound,
         announcer,
         remembered: Remembered::new(),
+        maintenance: None,
     };
     let result = loop {
         if stop.load(Ordering::Relaxed) {
@@ -604,6 +645,10 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -
     };
     stop.store(true, Ordering::Relaxed);
     let _ = watcher.join();
+    // Maintenance holds the store's lock while git works: it ends first.
+    if let Some(m) = answerer.maintenance.take() {
+        let _ = m.join();
+    }
     rep.close();
     result
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, Location};
 use crate::snap::history::{self, short, show_time};
 use crate::snap::remote::{self, Pulled, Remote};
 use crate::snap::{
-    check, diff, maintain, objects, store, verify, At, Put, Resource, Store, Version,
+    auto, check, diff, maintain, objects, store, verify, At, Put, Resource, Store, Version,
 };
 use crate::stream::{Writer, PROVENANCE};
 
@@ -73,7 +73,8 @@ pub enum Command {
     /// stderr with -v only, so that cron stays quiet), and the check
     /// recorded (shown by log and ls). Data is every
     /// section but those headed `<app> fetch v<N>` (volatile metadata, such
-    /// as qpull's fetch times).
+    /// as qpull's fetch times). After a commit, a put maintains the store
+    /// when loose objects have piled up (see maintenance: `gc.auto`).
     Put {
         app: String,
         stage: String,
@@ -182,6 +183,12 @@ pub enum Command {
     /// meanwhile (puts wait for the lock, up to their --wait), after
     /// removing what killed puts left (as `qsnap gc`). For a cron job or a
     /// systemd timer: `qsnap maintenance -q` once a day.
+    ///
+    /// Puts (local, and over the bus) also run it by themselves, as git
+    /// does with `gc.auto`: after a commit, once about as many loose
+    /// objects as the store's `gc.auto` have piled up (git's default,
+    /// 6,700: some 2,000 puts). `git --git-dir STORE config gc.auto N`
+    /// changes N; 0 turns it off. `qsnap put -v` says when it ran.
     ///
     /// Do not run `git gc --prune=now` (or `git prune`) on a store in use:
     /// a put writes its new objects before it points main at them, and
@@ -356,7 +363,16 @@ impl Tool for Args {
                 let (reader, complete) = open(input.as_deref())?;
                 let wait = Duration::from_secs(wait);
                 match store.put(&res, reader, complete, message.as_deref(), wait)? {
-                    Put::Committed(oid) => writeln!(out, "{oid}")?,
+                    Put::Committed(oid) => {
+                        writeln!(out, "{oid}")?;
+                        out.flush()?;
+                        // The put is done; a failed maintenance is said,
+                        // not made the put's failure (the next put retries).
+                        match auto::after_put(&store) {
+                            Ok(a) => auto::describe(&a).iter().for_each(|l| v.note("qsnap", l)),
+                            Err(e) => v.warn("qsnap", format!("automatic maintenance: {e}")),
+                        }
+                    }
                     Put::Unchanged(oid) => {
                         writeln!(out, "{oid}")?;
                         // Quiet unless asked: cron mails anything on stderr.

@@ -14,10 +14,13 @@
 //!   (and `--repair`: heads moved back to their newest intact commit);
 //! - [`maintain`]: packing and pruning under the store's lock, with a
 //!   grace period (what `git gc` does, made safe beside live puts);
+//! - [`auto`]: that maintenance run by puts when loose objects pile up
+//!   (the store's `gc.auto`);
 //! - [`diff`]: the section-aware diff of two versions;
 //! - [`branch`]: side branches beside main (what-if scenarios), under the
 //!   store's lock.
 
+pub mod auto;
 pub mod branch;
 pub mod check;
 pub mod diff;
