@@ -306,3 +306,57 @@ fn make_demo_installs_what_the_build_needs_and_no_more() {
     // The order: the tools before the build that needs them.
     assert!(plan.find("cmake").unwrap() < plan.find("build --release").unwrap());
 }
+
+/// On a machine without cmake, `make build-deps` (what `make demo` and
+/// `make build` run first) installs it with apt-get: run with a PATH that
+/// has no cmake and a stand-in apt-get that records what it is asked.
+#[test]
+fn make_build_deps_installs_cmake_where_it_is_missing() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for tool in ["sh", "env", "id", "cc", "sed"] {
+        let Some(found) = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(tool))
+            .find(|p| p.exists())
+        else {
+            eprintln!("SKIPPED: no {tool} on this machine");
+            return;
+        };
+        std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
+    }
+    let log = dir.path().join("apt.log");
+    let apt = bin.join("apt-get");
+    std::fs::write(
+        &apt,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&apt, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // make itself from this PATH; the recipes see only the stand-ins.
+    let make = std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .map(|d| Path::new(d).join("make"))
+        .find(|p| p.exists())
+        .expect("make on PATH");
+    let out = std::process::Command::new(make)
+        .current_dir(root)
+        .args(["--no-print-directory", "build-deps", "APT=apt-get"])
+        .env_clear()
+        .env("PATH", &bin)
+        .output()
+        .expect("run make");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let asked = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(asked.contains("install -y -qq cmake"), "{asked}");
+    assert!(!asked.contains("build-essential"), "cc is there: {asked}");
+    assert!(!asked.contains("chromium"), "{asked}");
+}
