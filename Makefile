@@ -9,7 +9,7 @@ TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null
 RELEASE := $(or $(TARGET_DIR),target)/release
 export QPLAN_RELEASE := $(RELEASE)
 
-.PHONY: all build build-deps deps test demo up down docs install uninstall bench bench-faults soak clean
+.PHONY: all build build-deps deps test demo up down docs install install-units uninstall bench bench-faults soak clean
 
 all: build
 
@@ -131,11 +131,17 @@ MANDIR := $(DESTDIR)$(PREFIX)/share/man
 BASHDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSHDIR := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISHDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+# systemd user units (contrib/systemd/), with @BINDIR@ made the installed
+# bin directory; $(PREFIX)/share/systemd/user is on the user manager's
+# search path both for /usr/local and for ~/.local.
+UNITDIR := $(DESTDIR)$(PREFIX)/share/systemd/user
+UNITS := $(notdir $(wildcard contrib/systemd/*.service))
 MAN1 := $(notdir $(wildcard man/*.1))
 MAN5 := $(notdir $(wildcard man/*.5))
 INSTALLED := $(addprefix $(BINDIR)/,$(BINS)) $(addprefix $(MANDIR)/man1/,$(MAN1)) \
 	$(addprefix $(MANDIR)/man5/,$(MAN5)) $(addprefix $(BASHDIR)/,$(BINS)) \
-	$(addprefix $(ZSHDIR)/_,$(BINS)) $(addprefix $(FISHDIR)/,$(addsuffix .fish,$(BINS)))
+	$(addprefix $(ZSHDIR)/_,$(BINS)) $(addprefix $(FISHDIR)/,$(addsuffix .fish,$(BINS))) \
+	$(addprefix $(UNITDIR)/,$(UNITS))
 install:
 	@if command -v $(CARGO) >/dev/null; then $(MAKE) --no-print-directory build; fi
 	@for b in $(BINS); do [ -x $(RELEASE)/$$b ] || { echo "make install: $(RELEASE)/$$b is missing: run make build first" >&2; exit 1; }; done
@@ -148,7 +154,14 @@ install:
 		install -m 644 completions/_$$b $(ZSHDIR)/_$$b; \
 		install -m 644 completions/$$b.fish $(FISHDIR)/$$b.fish; \
 	done
+	@$(MAKE) --no-print-directory install-units
 	@echo "installed under $(DESTDIR)$(PREFIX): $(words $(INSTALLED)) files (make uninstall PREFIX=$(PREFIX) removes them)"
+
+install-units:
+	install -d $(UNITDIR)
+	@for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(PREFIX)/bin|g' contrib/systemd/$$u > $(UNITDIR)/$$u && chmod 644 $(UNITDIR)/$$u || exit 1; \
+	done
 
 uninstall:
 	rm -f $(INSTALLED)

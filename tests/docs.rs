@@ -228,6 +228,14 @@ fn make_install_and_uninstall() {
         }
     }
     want.push("share/man/man1/other.1".into());
+    // The systemd user units (contrib/systemd/).
+    for unit in [
+        "qsnap-serve.service",
+        "qwatch@.service",
+        "qwhatif-serve.service",
+    ] {
+        want.push(format!("share/systemd/user/{unit}"));
+    }
     want.sort();
     let mut got = Vec::new();
     fn files(dir: &Path, base: &Path, out: &mut Vec<String>) {

@@ -25,6 +25,7 @@ mod report;
 mod scenarios;
 mod serve;
 mod soak;
+mod systemd;
 mod watch_status;
 mod whatif_bus;
 mod workbook;
