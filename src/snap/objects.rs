@@ -371,6 +371,59 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_loose_object_written_here_is_what_git_reads() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let data = b"=====a v1\n\tx\n=====end\n";
+        // The id computed by libgit2, independently of the writer.
+        let oid = Oid::hash_object(ObjectType::Blob, data).unwrap();
+        let when =
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        write_loose(
+            repo.path(),
+            oid,
+            ObjectType::Blob,
+            data.len() as u64,
+            &data[..],
+            true,
+            when,
+        )
+        .unwrap();
+        let path = loose_path_in(repo.path(), oid);
+        assert_eq!(damage(&path).unwrap(), None);
+        assert_eq!(repo.find_blob(oid).unwrap().content(), data);
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o444);
+        assert_eq!(meta.modified().unwrap(), when);
+        // There already: only dated; a size that lies is refused.
+        let later = when + std::time::Duration::from_secs(60);
+        write_loose(
+            repo.path(),
+            oid,
+            ObjectType::Blob,
+            1,
+            &b""[..],
+            false,
+            later,
+        )
+        .unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), later);
+        let other = Oid::hash_object(ObjectType::Blob, b"other").unwrap();
+        assert!(write_loose(
+            repo.path(),
+            other,
+            ObjectType::Blob,
+            9,
+            &b"other"[..],
+            false,
+            when
+        )
+        .is_err());
+        assert!(!loose_path_in(repo.path(), other).exists());
+    }
+
     proptest! {
         #[test]
         fn any_bytes_are_judged_without_panic(b in proptest::collection::vec(any::<u8>(), 0..200)) {
