@@ -467,3 +467,71 @@ fn json_and_streams_stay_exact_and_csv_neutralises_formulas() {
     );
     assert!(diff.contains(",\"=HYPERLINK("), "{diff}");
 }
+
+/// Warnings are many when a sheet has no triage at all: the first 20 are
+/// printed and then how many more; -v prints them (up to a thousand).
+#[test]
+fn many_warnings_are_counted_after_the_first_twenty() {
+    let sb = Sandbox::new();
+    let work: Vec<String> = (0..25)
+        .map(|i| format!("w{i}\t{i}\tX{i}\tApps:0.2\t\tT"))
+        .collect();
+    let work: Vec<&str> = work.iter().map(String::as_str).collect();
+    let input = plan(&[], &["p1\tAna\tM\tT\tApps\t"], &work);
+    let (code, _, err) = run(&sb, "qplan", &[], &input);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 21, "{err}");
+    assert!(
+        lines[19].contains("line 26, section 'qplan work v1', column 5 (triage)"),
+        "{err}"
+    );
+    assert_eq!(
+        lines[20],
+        "qplan: warning: reading stdin: 5 more warnings (-v shows more; --strict makes them errors)"
+    );
+    let (_, _, err) = run(&sb, "qplan", &["-v"], &input);
+    assert_eq!(
+        err.lines().filter(|l| l.contains("no triage")).count(),
+        25,
+        "{err}"
+    );
+}
+
+/// `qwhatif list` shows a change naming a hostile item with its escapes.
+#[test]
+fn scenario_list_shows_control_characters_as_escapes() {
+    let sb = Sandbox::new();
+    let input = evil_plan();
+    sb.write("plan.txt", &input);
+    let store = sb.path().join("store");
+    let ok = sb
+        .cmd("qsnap")
+        .arg("--store")
+        .arg(&store)
+        .args(["put", "qplan", "conditioned", "plan.txt"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let saved = sb
+        .cmd("qwhatif")
+        .args(["save", "-q", "evil"])
+        // The change language refuses C0/C1 controls in a quoted name; a
+        // bidi override is a name it takes.
+        .arg(format!("drop \"{EVIL_BIDI}\""))
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    let list = sb
+        .cmd("qwhatif")
+        .args(["list", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success());
+    assert!(!out.contains('\u{202e}'), "{out:?}");
+    assert!(out.contains("drop abc\\u{202e}fdp.exe"), "{out}");
+}

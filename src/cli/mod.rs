@@ -54,8 +54,15 @@ impl Verbosity {
 
     /// Prints the warnings of an input (`context` names it: `reading
     /// plan.txt`), the first [`MAX_WARNINGS`] of them and then how many
-    /// more there are, unless `-q` was given; `-v` prints them all.
-    pub fn warn_all<W: std::fmt::Display>(&self, tool: &str, context: &str, warnings: &[W]) {
+    /// more there are (`more` counted but not kept), unless `-q` was given;
+    /// `-v` prints all that were kept.
+    pub fn warn_all<W: std::fmt::Display>(
+        &self,
+        tool: &str,
+        context: &str,
+        warnings: &[W],
+        more: usize,
+    ) {
         if self.quiet {
             return;
         }
@@ -72,10 +79,10 @@ impl Verbosity {
         for w in &warnings[..shown] {
             eprintln!("{tool}: warning: {}", visible(&format!("{context}{w}")));
         }
-        if shown < warnings.len() {
+        let rest = warnings.len() - shown + more;
+        if rest > 0 {
             eprintln!(
-                "{tool}: warning: {context}{} more warnings (-v shows them all; --strict makes them errors)",
-                warnings.len() - shown
+                "{tool}: warning: {context}{rest} more warnings (-v shows more; --strict makes them errors)"
             );
         }
     }

@@ -89,7 +89,7 @@ pub struct Args {
     /// written): a blank estimate or triage, a holiday or vacation with no
     /// day in the plan, a person on a track with no work, and the others
     /// of `qcondition --check`. Without it they are printed on stderr
-    /// (the first 20; -v all, -q none) and the plan is computed.
+    /// (the first 20; -v up to 1,000; -q none) and the plan is computed.
     #[arg(long)]
     pub strict: bool,
 
@@ -212,10 +212,10 @@ impl Args {
     fn read_input(&self) -> anyhow::Result<Results> {
         let name = cli::input_name(self.input.as_deref());
         let input = cli::open_input(self.input.as_deref())?;
-        let (loaded, warnings) = input::read_warned(&mut Reader::new(input), self.strict)
+        let (loaded, warnings, more) = input::read_warned(&mut Reader::new(input), self.strict)
             .with_context(|| format!("reading {name}"))?;
         self.verbosity
-            .warn_all(Self::NAME, &format!("reading {name}"), &warnings);
+            .warn_all(Self::NAME, &format!("reading {name}"), &warnings, more);
         Ok(match loaded {
             Loaded::Input(input) => {
                 self.verbosity.note(

@@ -391,7 +391,12 @@ fn run_scenario(
         })(),
         Command::List(store) => (|| {
             let entries = scenario::list(&store.open()?)?;
-            write(scenario::write_list(&entries, out))
+            // A change names items and people: shown with their control
+            // characters escaped, as every text output.
+            let mut text = Vec::new();
+            write(scenario::write_list(&entries, &mut text))?;
+            let text = String::from_utf8_lossy(&text);
+            write(out.write_all(crate::cli::visible::visible(&text).as_bytes()))
         })(),
         Command::Show(a) => (|| {
             let w = scenario::show(&a.store.open()?, &a.name, a.rebase)?;
@@ -487,9 +492,9 @@ pub fn read_script(path: &Path) -> anyhow::Result<Vec<Located>> {
 pub fn read_input(path: Option<&Path>, strict: bool, v: &Verbosity) -> anyhow::Result<Input> {
     let name = cli::input_name(path);
     let input = cli::open_input(path)?;
-    let (loaded, warnings) = input::read_warned(&mut Reader::new(input), strict)
+    let (loaded, warnings, more) = input::read_warned(&mut Reader::new(input), strict)
         .with_context(|| format!("reading {name}"))?;
-    v.warn_all(Args::NAME, &format!("reading {name}"), &warnings);
+    v.warn_all(Args::NAME, &format!("reading {name}"), &warnings, more);
     match loaded {
         Loaded::Input(input) => Ok(*input),
         Loaded::Results(_) => Err(Error::data(
@@ -515,7 +520,7 @@ fn script_warnings(
         let first = warnings.remove(0);
         return Err(anyhow::Error::new(first).context("a warning, an error with --strict"));
     }
-    v.warn_all(Args::NAME, "", &warnings);
+    v.warn_all(Args::NAME, "", &warnings, 0);
     Ok(())
 }
 

@@ -147,21 +147,23 @@ pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
 /// data: a blank estimate or triage, a holiday or vacation with no day in
 /// the plan, a person on a track with no work…) to be printed on stderr.
 /// With `strict`, the first warning ends the read as an error (exit 65).
+/// The first [`rules::Warn::KEEP`] warnings are kept; the count of the
+/// others comes with them.
 pub fn read_warned<S: LineSource>(
     reader: &mut Reader<S>,
     strict: bool,
-) -> Result<(Loaded, Vec<Error>)> {
+) -> Result<(Loaded, Vec<Error>, usize)> {
     let mut sink = rules::Warn::new(strict);
     let loaded = rules::read(reader, &mut sink)?
         .ok_or_else(|| Error::data(Location::section(PARAMS), "the input holds no plan"))?;
     // In the order of the lines they are about (those found over all rows
     // come last in reading order).
-    let mut warnings = sink.warnings;
+    let mut warnings = std::mem::take(&mut sink.warnings);
     warnings.sort_by_key(|w| match w {
         Error::Data { at, .. } => at.line.unwrap_or(u64::MAX),
         _ => u64::MAX,
     });
-    Ok((loaded, warnings))
+    Ok((loaded, warnings, sink.more))
 }
 
 #[cfg(test)]

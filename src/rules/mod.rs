@@ -73,14 +73,21 @@ impl Sink for Stop {
 #[derive(Debug, Default)]
 pub struct Warn {
     pub strict: bool,
+    /// The first [`Warn::KEEP`] warnings.
     pub warnings: Vec<Error>,
+    /// How many more there were (counted, not kept: a million blank
+    /// triages are not a million messages held in memory).
+    pub more: usize,
 }
 
 impl Warn {
+    pub const KEEP: usize = 1000;
+
     pub fn new(strict: bool) -> Warn {
         Warn {
             strict,
             warnings: Vec::new(),
+            more: 0,
         }
     }
 }
@@ -97,7 +104,11 @@ impl Sink for Warn {
                 format!("{message} (a warning, an error with --strict)"),
             ));
         }
-        self.warnings.push(Error::data(at, message));
+        if self.warnings.len() < Self::KEEP {
+            self.warnings.push(Error::data(at, message));
+        } else {
+            self.more += 1;
+        }
         Ok(())
     }
 
