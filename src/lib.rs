@@ -10,6 +10,7 @@
 //!   the gate;
 //! - [`condition`]: raw team sheets into v1 inputs, and the gate (`qcondition`);
 //! - [`snap`]: the snapshot store (a git repository) behind `qsnap`;
+//! - [`history`]: questions over many stored versions (`qplan blame`);
 //! - [`bus`]: `qsnap serve` and its client (nng), events of new versions;
 //! - [`sources`]: fetching sources of truth (`qpull`);
 //! - [`watch`]: running commands on new snapshots (`qwatch`);
@@ -26,6 +27,7 @@ pub mod condition;
 pub mod daemon;
 pub mod docs;
 pub mod error;
+pub mod history;
 pub mod plan;
 pub mod rules;
 pub mod snap;

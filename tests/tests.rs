@@ -2,6 +2,7 @@
 
 mod util;
 
+mod blame;
 mod bus;
 mod docs;
 mod explain;

@@ -6,10 +6,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::cli::{self, Tool, Verbosity};
 use crate::error::Error;
+use crate::history::blame;
 use crate::plan::fields::{parse_triage, Triage};
 use crate::plan::html::{self, Extras};
 use crate::plan::render::{self, View};
@@ -47,8 +48,11 @@ pub enum Format {
 ///   qplan -f html --store ~/.local/share/qsnap -o report.html
 #[derive(Parser, Debug)]
 #[command(name = "qplan", version, after_long_help = super::AFTER_HELP)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Input stream; `-` or nothing reads stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
@@ -102,6 +106,86 @@ pub struct Args {
     pub verbosity: Verbosity,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Blame(BlameArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BlameFormat {
+    /// `qplan blame item v1`, `qplan blame v1` (one line per list the
+    /// item moved in: commit, time, previous commit, list, date before,
+    /// after, shortage before, after; `-` where it was not planned),
+    /// `qplan blame input v1` (commit, why, resource, section, `-` or `+`,
+    /// the row) and `qplan blame note v1` (commit, message).
+    Stream,
+    /// A story to read, newest first.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// Why did this item move? Every stored version where its date or shortage changed.
+///
+/// Walks the stored versions of `APP results` (main, newest first) and
+/// lists each one where ITEM's dev-complete date or shortage changed, in
+/// its own track's list or in `All`: the commit, its time, before and
+/// after. Through the versions' provenance it then compares the
+/// conditioned input (and the raw data) they were computed from and lists
+/// the rows that changed and can move the item, each with why:
+///   own            its own work row (estimate, rank, triage, track)
+///   ranked-before  work ranked before it in its track (in any track
+///                  when its All row moved)
+///   staff          people of its track (any track when its All row
+///                  moved) with one of its skills, their vacations
+///   holiday        holidays; params: the plan's dates and skills
+///   raw            raw rows that name the item by its id
+/// A step whose versions lack provenance says so and the walk goes on.
+/// Stored results are read, never recomputed. A progress bar shows on
+/// stderr when it is a terminal (not with -q).
+///
+/// Examples:
+///   qplan blame MOB-203 -f text
+///   qplan blame MOB-203 --store ~/plans --app mobile -f json | jq .steps[0]
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct BlameArgs {
+    /// The work item's id.
+    pub item: String,
+
+    /// The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap.
+    #[arg(long, env = "QSNAP_REPO", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+
+    /// The app whose `APP results` are read.
+    #[arg(long, default_value = "qplan")]
+    pub app: String,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = BlameFormat::Stream)]
+    pub format: BlameFormat,
+}
+
+impl BlameArgs {
+    fn run(self, quiet: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+        let dir = crate::snap::store::locate(self.store)?;
+        let store = Store::open(&dir)?;
+        let opts = blame::Options {
+            app: self.app,
+            item: self.item,
+            quiet,
+        };
+        let b = blame::blame(&store, &opts)?;
+        match self.format {
+            BlameFormat::Stream => blame::write_stream(&b, out),
+            BlameFormat::Text => blame::write_text(&b, out),
+            BlameFormat::Json => blame::write_json(&b, out),
+        }
+        .map_err(|e| Error::io("writing the output", e))?;
+        Ok(())
+    }
+}
+
 fn triage_arg(s: &str) -> Result<Triage, String> {
     if s.trim().is_empty() {
         return Err("a triage level is a number: 1, 1.5, 2, 2.5 or 3".into());
@@ -117,6 +201,9 @@ impl Tool for Args {
     }
 
     fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        if let Some(Command::Blame(b)) = self.command {
+            return b.run(self.verbosity.quiet, out);
+        }
         if self.format == Format::Stream && (self.track.is_some() || self.triage.is_some()) {
             return Err(Error::Usage(
                 "--track and --triage narrow the text, json and csv formats; the stream format is always whole"
