@@ -137,7 +137,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__compare)
-            opts="-s -f -q -v -h --script --format --strict --csv-raw --quiet --verbose --help"
+            opts="-s -f -o -q -v -h --script --format --strict --csv-raw --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -157,6 +157,14 @@ _qwhatif() {
                     ;;
                 -f)
                     COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -189,7 +197,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__explain)
-            opts="-f -q -v -h --format --strict --quiet --verbose --help"
+            opts="-f -o -q -v -h --format --strict --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -201,6 +209,14 @@ _qwhatif() {
                     ;;
                 -f)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -437,7 +453,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__show)
-            opts="-f -q -v -h --rebase --format --csv-raw --store --quiet --verbose --help"
+            opts="-f -o -q -v -h --rebase --format --csv-raw --output --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -449,6 +465,14 @@ _qwhatif() {
                     ;;
                 -f)
                     COMPREPLY=($(compgen -W "stream text json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --store)

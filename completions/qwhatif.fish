@@ -49,6 +49,7 @@ complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s s -l script 
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s f -l format -d 'Output format' -r -f -a "text\t'Aligned columns'
 json\t'One JSON document'
 csv\t'One row per scenario and track'"
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only on success' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -l strict -d 'Make warnings errors (exit 65, nothing written): those about the input, as qplan\'s (a blank estimate or triage, a holiday or vacation with no day in the plan…), and a holiday or vacation of the changes with no day in the plan. Without it they are printed on stderr'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -l csv-raw -d 'With --format csv: write every cell exactly as the data has it. By default a cell a spreadsheet would run as a formula (one that begins with =, +, @, a TAB or a CR, or with - and is not a number) gets a \' before it, as OWASP recommends against CSV injection; use this when a program, not a spreadsheet, reads the CSV'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -69,6 +70,7 @@ complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s f -l format -d 
 text\t'A report to read: banner, what moves, then the scenario\'s report'
 json\t'One JSON document: the what-if and the scenario\'s results'
 csv\t'The diff: one row per item and list whose date or shortage moved'"
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only on success' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l rebase -d 'Run it on main\'s current `qplan conditioned`, not on its base'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l csv-raw -d 'With --format csv: write every cell exactly as the data has it. By default a cell a spreadsheet would run as a formula (one that begins with =, +, @, a TAB or a CR, or with - and is not a number) gets a \' before it, as OWASP recommends against CSV injection; use this when a program, not a spreadsheet, reads the CSV'
@@ -88,6 +90,7 @@ complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s v -l verbose -
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s f -l format -d 'Output format' -r -f -a "text\t'Sentences to read'
 json\t'One JSON document'"
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only on success' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -l strict -d 'Make the warnings about the input errors (exit 65), as qplan\'s --strict'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'

@@ -154,6 +154,21 @@ fn qwhatif_f_is_the_format_and_s_the_script() {
         .args(["explain", "W1", "-f", "json"])
         .arg(&small));
     serde_json::from_slice::<serde_json::Value>(&why).expect("JSON");
+    // compare, explain and show write a file with -o, as the others do.
+    let out = sb.path().join("table.json");
+    ok(sb
+        .cmd("qwhatif")
+        .args(["compare", "-s", "cut.whatif", "-f", "json", "-o"])
+        .arg(&out)
+        .arg(&small));
+    assert_eq!(std::fs::read(&out).unwrap(), table);
+    let out = sb.path().join("why.json");
+    ok(sb
+        .cmd("qwhatif")
+        .args(["explain", "W1", "-f", "json", "--output"])
+        .arg(&out)
+        .arg(&small));
+    assert_eq!(std::fs::read(&out).unwrap(), why);
     // The old `-f SCRIPT` is now a format: a usage error naming the
     // formats, not a script read as one.
     sb.cmd("qwhatif")

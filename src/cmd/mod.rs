@@ -78,17 +78,27 @@ mod tests {
         assert!(stores >= 9, "{stores}");
     }
 
-    /// `qsnap get` writes a file (`-o`) like every other command that
-    /// writes data.
+    /// `qsnap get` and qwhatif's reports write a file (`-o`) like every
+    /// other command that writes data.
     #[test]
-    fn qsnap_get_has_output() {
-        let get = all()
-            .into_iter()
-            .find(|(p, _)| p == "qsnap get")
-            .expect("qsnap get");
-        assert!(get
-            .1
-            .get_arguments()
-            .any(|a| a.get_long() == Some("output") && a.get_short() == Some('o')));
+    fn commands_that_write_data_have_output() {
+        let all = all();
+        for name in [
+            "qpull",
+            "qcondition",
+            "qplan",
+            "qwhatif",
+            "qsnap get",
+            "qwhatif compare",
+            "qwhatif explain",
+            "qwhatif show",
+        ] {
+            let (_, c) = all.iter().find(|(p, _)| p == name).expect(name);
+            assert!(
+                c.get_arguments()
+                    .any(|a| a.get_long() == Some("output") && a.get_short() == Some('o')),
+                "{name} has no -o/--output"
+            );
+        }
     }
 }

@@ -153,6 +153,10 @@ pub enum Command {
         /// this when a program, not a spreadsheet, reads the CSV.
         #[arg(long)]
         csv_raw: bool,
+
+        /// Write to FILE instead of stdout; FILE is replaced only on success.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Keep a what-if in the store as scenario NAME; print its commit.
     ///
@@ -217,6 +221,10 @@ pub enum Command {
         /// --strict.
         #[arg(long)]
         strict: bool,
+
+        /// Write to FILE instead of stdout; FILE is replaced only on success.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// The plan and its what-ifs as a local web page.
     ///
@@ -298,6 +306,9 @@ pub struct ShowArgs {
     /// this when a program, not a spreadsheet, reads the CSV.
     #[arg(long)]
     pub csv_raw: bool,
+    /// Write to FILE instead of stdout; FILE is replaced only on success.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -528,7 +539,13 @@ impl Tool for Args {
     const NAME: &'static str = "qwhatif";
 
     fn output(&self) -> Option<&Path> {
-        self.output.as_deref()
+        match &self.command {
+            Some(Command::Compare { output, .. } | Command::Explain { output, .. }) => {
+                output.as_deref()
+            }
+            Some(Command::Show(a)) => a.output.as_deref(),
+            _ => self.output.as_deref(),
+        }
     }
 
     fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -553,6 +570,7 @@ impl Tool for Args {
             format,
             strict,
             csv_raw,
+            ..
         }) = &self.command
         {
             let scenarios = scripts
@@ -581,6 +599,7 @@ impl Tool for Args {
             input,
             format,
             strict,
+            ..
         }) = &self.command
         {
             let base = read_input(input.as_deref(), *strict, &self.verbosity)?;
