@@ -1,6 +1,6 @@
 //! Writes a work sheet of ROWS items as a workbook and as its CSV twin, for
-//! timing qpull on workbooks (bench/RESULTS.md, "qpull: workbooks"):
-//! `gen_workbook ROWS OUT.xlsx OUT.csv`. Key and Summary are text, Rank and
+//! timing qpull on workbooks against the same data as CSV (not measured
+//! yet): `gen_workbook ROWS OUT.xlsx OUT.csv`. Key and Summary are text, Rank and
 //! Triage numbers, Due a date cell (shown as 28 Nov 2013); the CSV holds
 //! what qpull should write for the sheet. Same arguments, same bytes.
 
