@@ -203,10 +203,8 @@ fn bus(bin: &Path, work: &Path, n: u64, step: u64) {
     let daemons = [&serve, &watch, &page, &whatif];
     print!("puts median_ms p90_ms");
     for d in daemons {
-        print!(
-            " {}_kib",
-            d.name.replace([' ', '-'], "_").replace("__", "_")
-        );
+        let words: Vec<&str> = d.name.split([' ', '-']).filter(|w| !w.is_empty()).collect();
+        print!(" {}_kib", words.join("_"));
     }
     println!();
     let raw = res("raw");

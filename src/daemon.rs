@@ -19,8 +19,10 @@ use crate::error::{Error, Result};
 /// The most libgit2 keeps of the objects it parsed (commits and trees; it
 /// never caches blobs), counted as their size in the store. A put reads
 /// three or four of them and a walk from the last announced commit a few
-/// more: the cache still holds every object a put reads twice.
-pub const OBJECT_CACHE: usize = 1 << 20;
+/// more: the cache still holds every object a put reads twice. At 1 MiB,
+/// filled with small commits (250 bytes counted, about 1 KB parsed),
+/// `qwatch --repo` grew 2 MB over 2,500 puts before it was full.
+pub const OBJECT_CACHE: usize = 256 << 10;
 /// How much of a pack libgit2 maps at once.
 pub const PACK_WINDOW: usize = 8 << 20;
 /// The most of all packs libgit2 keeps mapped.
@@ -53,10 +55,12 @@ impl Bounds {
     }
 }
 
-/// `1 MiB`, `32 MiB`; bytes when not whole mebibytes.
+/// `1 MiB`, `256 KiB`; bytes when not whole kibibytes.
 pub fn mib(bytes: usize) -> String {
     if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
+        format!("{} KiB", bytes >> 10)
     } else {
         format!("{bytes} bytes")
     }
@@ -126,12 +130,13 @@ mod tests {
     fn sizes_read_as_mebibytes() {
         assert_eq!(mib(1 << 20), "1 MiB");
         assert_eq!(mib(32 << 20), "32 MiB");
+        assert_eq!(mib(256 << 10), "256 KiB");
         assert_eq!(mib(1000), "1000 bytes");
         assert_eq!(mib((1 << 20) + 1), "1048577 bytes");
     }
 
     /// Issue 27: `qsnap serve` grew 3.5 KB a put, all of it in libgit2's
-    /// object cache. Reading 4,000 commits of about 700 bytes (over twice
+    /// object cache. Reading 4,000 commits of about 700 bytes (ten times
     /// the bound) through one repository must leave the cache within its
     /// bound: counted by libgit2 itself, not timed. Without the bound the
     /// cache holds all of them (libgit2's default is 256 MiB).

@@ -220,7 +220,7 @@ fn a_put_still_removes_what_a_dead_put_left_in_objects() {
 /// What each daemon says with -v at its start: libgit2's bounds as
 /// libgit2 reports them back, so a daemon that no longer sets them shows
 /// libgit2's defaults (256 MiB of cache, 8 GiB of mapped packs) here.
-const BOUNDS: &str = "memory: libgit2 caches at most 1 MiB of parsed objects and maps at most \
+const BOUNDS: &str = "memory: libgit2 caches at most 256 KiB of parsed objects and maps at most \
                       32 MiB of packs (8 MiB a window, 64 files)";
 
 /// Starts `tool args` and returns its stderr lines up to the first that

@@ -250,7 +250,7 @@ pub enum Command {
     /// SIGINT or SIGTERM stop it after the request in hand (exit 0).
     ///
     /// Memory stays bounded however long it runs: libgit2 keeps at most
-    /// 1 MiB of parsed commits and trees and maps at most 32 MiB of packs;
+    /// 256 KiB of parsed commits and trees and maps at most 32 MiB of packs;
     /// the last 10,000 PUT request ids are kept as digests (4 MiB at
     /// most); nothing else is kept per put or event (-v says so at start).
     #[command(verbatim_doc_comment)]

@@ -43,7 +43,7 @@ use crate::watch::{config, duration, BusSource, OnBusy, RepoSource, RuleSpec, So
 /// of its stderr, and qwatch goes on (it is not rerun on the same head).
 ///
 /// Memory stays bounded however long it runs, in both modes: libgit2
-/// keeps at most 1 MiB of parsed commits and trees and maps at most 32 MiB
+/// keeps at most 256 KiB of parsed commits and trees and maps at most 32 MiB
 /// of packs (-v says so at start); nothing is kept per put or event.
 ///
 /// SIGINT or SIGTERM: qwatch starts nothing new, gives the running command

@@ -238,7 +238,7 @@ pub enum Command {
     /// listening. SIGINT or SIGTERM stop it (exit 0).
     ///
     /// Memory stays bounded however long it runs (with or without --bus):
-    /// libgit2 keeps at most 1 MiB of parsed commits and trees and maps
+    /// libgit2 keeps at most 256 KiB of parsed commits and trees and maps
     /// at most 32 MiB of packs (-v says so at start); nothing is kept per
     /// page load or what-if.
     #[command(verbatim_doc_comment)]
