@@ -323,16 +323,17 @@ impl Store {
         let head = objects::main_commit(repo)?;
         if let Some(c) = &head {
             // Nothing can be put on a broken main: say how to mend it.
-            objects::tree(repo, c).map_err(|e| {
-                Error::io(
-                    format!(
+            objects::tree(repo, c).map_err(|e| match e {
+                Error::Io { context, source } => Error::Io {
+                    context: format!(
                         "main points at commit {}, whose tree is damaged: nothing was \
                          stored; `qsnap verify --repair` moves main back to the newest \
-                         intact commit",
+                         intact commit: {context}",
                         c.id()
                     ),
-                    std::io::Error::other(e.to_string()),
-                )
+                    source,
+                },
+                other => other,
             })?;
         }
         guard(head.as_ref())?;
