@@ -10,7 +10,7 @@ complete -c qwatch -l every -d 'Also run the command on a timer (`15m`, `1h`, `3
 complete -c qwatch -l grace -d 'How long a command is given to stop, at shutdown and on restart' -r
 complete -c qwatch -l state -d 'The checkpoint file (default: under the store, in `qwatch/<rule>-<hash>.checkpoint`)' -r -F
 complete -c qwatch -l config -d 'Run the rules of a chain file (several watches and commands in one process, each with its own queue and checkpoint) instead of one rule given on the command line' -r -F
-complete -c qwatch -l once -d 'Run the catch-up and exit: 0 when every run succeeded'
+complete -c qwatch -l once -d 'Run the catch-up and exit: 0 when every run succeeded. With --bus, a service that does not answer is an error (69), not waited for'
 complete -c qwatch -l exit-on-error -d 'Exit (75) at the first failed command instead of going on'
 complete -c qwatch -l status -d 'Say what each rule last did and when, and exit: its last run (ok or failed, on which head, started and ended), and what its checkpoint records as processed. The rules are those of --config, or the one given (APP STAGE -- COMMAND, or --state FILE), or else every rule with a checkpoint in the store\'s `qwatch/` (--store) or in $XDG_STATE_HOME/qwatch. Exit 1 when a rule\'s last run failed'
 complete -c qwatch -s q -l quiet -d 'Print nothing on stderr but errors'

@@ -922,3 +922,27 @@ fn bus_a_burst_of_1000_puts_ends_on_the_head_whatever_events_were_lost() {
     assert_eq!(runs[0], first);
     assert!(runs.len() <= 3, "{} runs for 1,000 puts", runs.len());
 }
+
+/// `qwatch --bus URL --once` with no service there exited 0 after saying
+/// "retrying until it answers": a cron job would report success having
+/// watched nothing. Once means one look: an absent service is a failure
+/// (69 or 75), and no command runs.
+#[test]
+fn once_over_the_bus_with_no_service_fails() {
+    let sb = Sandbox::new();
+    let ran = sb.path().join("ran");
+    let url = format!("ipc://{}", sb.path().join("nobody.sock").display());
+    let out = tool(&sb, "qwatch")
+        .args(["--bus", &url, "--once", "t", "raw", "--", "sh", "-c"])
+        .arg(format!("touch {}", ran.display()))
+        .output()
+        .expect("qwatch --once");
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(69) | Some(75)),
+        "exit {code:?}, stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!ran.exists(), "the command ran with no service");
+    assert!(out.stdout.is_empty());
+}

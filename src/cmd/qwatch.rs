@@ -115,7 +115,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 
-    /// Run the catch-up and exit: 0 when every run succeeded.
+    /// Run the catch-up and exit: 0 when every run succeeded. With --bus,
+    /// a service that does not answer is an error (69), not waited for.
     #[arg(long)]
     pub once: bool,
 
@@ -235,7 +236,8 @@ impl Tool for Args {
                         .join("qwatch"),
                     None => state_home()?,
                 };
-                let source = BusSource::new(url, self.events.clone(), token, verbose);
+                let source =
+                    BusSource::new(url, self.events.clone(), token, verbose).fail_fast(self.once);
                 (Box::new(source), dir)
             }
         };

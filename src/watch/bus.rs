@@ -47,6 +47,9 @@ pub struct BusSource {
     retry: Option<(Instant, Duration)>,
     said_down: bool,
     verbose: bool,
+    /// `--once`: a service that is away is an error, not something to wait
+    /// for (a cron job must not exit 0 having watched nothing).
+    fail_fast: bool,
 }
 
 impl BusSource {
@@ -65,7 +68,15 @@ impl BusSource {
             retry: None,
             said_down: false,
             verbose,
+            fail_fast: false,
         }
+    }
+
+    /// Fails at the first unreachable service instead of retrying
+    /// (`qwatch --once`).
+    pub fn fail_fast(mut self, yes: bool) -> Self {
+        self.fail_fast = yes;
+        self
     }
 
     /// Subscribes (when it can: the events address may come from HEADS)
@@ -124,7 +135,7 @@ impl BusSource {
             }
             _ => false,
         };
-        if !transient {
+        if !transient || self.fail_fast {
             return Err(e);
         }
         if !self.said_down {
