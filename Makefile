@@ -44,7 +44,7 @@ test: deps
 # qplan, each stage snapshotted in a throwaway store (demo-out/store, made
 # anew each run); the reports (text, and HTML with the trend of the stored
 # versions) are rendered from the stored results.
-SNAP = $(RELEASE)/qsnap --repo demo-out/store -q
+SNAP = $(RELEASE)/qsnap --store demo-out/store -q
 demo: build
 	$(call refuse_if_up,make demo)
 	rm -rf demo-out && mkdir -p demo-out

@@ -9,6 +9,7 @@ mod explain;
 mod flags;
 mod gate;
 mod githttp;
+mod house;
 mod jira;
 mod maintenance;
 mod messages;

@@ -1,3 +1,6 @@
+//! The bus: protocol, the `qsnap serve` service, the client.
+//! May use: snap, stream, cli (exit codes, signals), error; never cmd.
+//!
 //! The bus of SPEC section 9 (nng): `qsnap serve` answers requests about
 //! the store and announces every new version, so the stages chain without
 //! anyone polling.

@@ -26,7 +26,7 @@
 //!
 //! Memory stays bounded however long the service runs (issue 27): libgit2's
 //! object cache and pack windows are capped at the start
-//! ([`crate::daemon::bound_memory`]), the remembered ids are bounded in
+//! ([`crate::snap::daemon::bound_memory`]), the remembered ids are bounded in
 //! bytes, and nothing else is kept per put or per event (the announcer
 //! keeps one head per resource).
 
@@ -502,7 +502,7 @@ impl Answerer {
             Request::Get { resource, rev } => {
                 let at = rev.map_or(At::Main, At::Rev);
                 let mut out = Vec::new();
-                crate::cmd::qsnap::get(&self.store, &resource, &at, false, &mut out)
+                crate::snap::get::get(&self.store, &resource, &at, false, &mut out)
                     .map_err(anyhow_to_error)?;
                 Ok(out)
             }
@@ -577,12 +577,12 @@ fn anyhow_to_error(e: anyhow::Error) -> Error {
 /// once both sockets are bound.
 pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -> Result<()> {
     // Before the store is opened: libgit2 reads its limits as it goes.
-    let bounds = crate::daemon::bound_memory()?;
+    let bounds = crate::snap::daemon::bound_memory()?;
     if opts.verbose {
         eprintln!(
             "qsnap: serve: {}; at most {REMEMBERED_IDS} PUT ids remembered ({})",
             bounds.describe(),
-            crate::daemon::mib(REMEMBERED_BYTES)
+            crate::snap::daemon::mib(REMEMBERED_BYTES)
         );
     }
     let store = Store::init(&opts.store)?.0;

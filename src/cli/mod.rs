@@ -1,3 +1,6 @@
+//! What every command shares: arguments, output, error printing, exit codes.
+//! May use: cmd (to run the command it is given), error.
+//!
 //! The command-line layer every tool shares: argument parsing, inputs and
 //! outputs, error printing and exit codes (SPEC section 8).
 //!

@@ -1,3 +1,6 @@
+//! One module per command: its arguments and the wiring, nothing more.
+//! May use: every room; no room but `cli` uses it.
+//!
 //! One module per command: its `Args` (clap derive; the doc comments are the
 //! help text and the man page) and its `run`.
 

@@ -10,11 +10,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::cli::{self, Tool, Verbosity};
 use crate::error::Error;
-use crate::history::blame;
-use crate::plan::fields::{parse_triage, Triage};
-use crate::plan::html::{self, Extras};
-use crate::plan::render::{self, View};
-use crate::plan::{compute, input, trend, Loaded, Results};
+use crate::plan::{compute, Results};
+use crate::report::html::{self, Extras};
+use crate::report::render::{self, View};
+use crate::report::{blame, trend};
+use crate::rules::fields::{parse_triage, Triage};
+use crate::rules::{self, Loaded};
 use crate::snap::Store;
 use crate::stream::Reader;
 
@@ -299,8 +300,9 @@ impl Args {
     fn read_input(&self) -> anyhow::Result<Results> {
         let name = cli::input_name(self.input.as_deref());
         let input = cli::open_input(self.input.as_deref())?;
-        let (loaded, warnings, more) = input::read_warned(&mut Reader::new(input), self.strict)
-            .with_context(|| format!("reading {name}"))?;
+        let (loaded, warnings, more) =
+            rules::read_plan_warned(&mut Reader::new(input), self.strict)
+                .with_context(|| format!("reading {name}"))?;
         self.verbosity
             .warn_all(Self::NAME, &format!("reading {name}"), &warnings, more);
         Ok(match loaded {
@@ -319,7 +321,7 @@ impl Args {
             Loaded::Results(sections) => {
                 self.verbosity
                     .note(Self::NAME, "rendering a results stream");
-                Results::from_sections(sections).with_context(|| format!("reading {name}"))?
+                crate::report::stored::read(sections).with_context(|| format!("reading {name}"))?
             }
         })
     }

@@ -18,7 +18,6 @@ use crate::snap::remote::{self, Pulled, Remote};
 use crate::snap::{
     auto, check, diff, maintain, objects, store, verify, At, Put, Resource, Store, Version,
 };
-use crate::stream::{Writer, PROVENANCE};
 
 /// Keep every version of raw, conditioned and result data in a git repository.
 ///
@@ -389,7 +388,7 @@ impl Tool for Args {
             } => {
                 let res = Resource::new(&app, &stage)?;
                 let store = Store::open(&store::locate(repo)?)?;
-                get(&store, &res, &at_of(at.at, at.at_time), raw, out)?;
+                crate::snap::get::get(&store, &res, &at_of(at.at, at.at_time), raw, out)?;
             }
             Command::Log {
                 app,
@@ -647,43 +646,6 @@ fn open(path: Option<&Path>) -> anyhow::Result<(Box<dyn BufRead>, bool)> {
             Ok((Box::new(BufReader::with_capacity(BUF, stdin)), regular))
         }
     }
-}
-
-/// Writes a version as `qsnap get` does (also the bus's GET reply).
-pub(crate) fn get(
-    store: &Store,
-    res: &Resource,
-    at: &At,
-    raw: bool,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let (blob, put) = history::version_at(&store.repo, res, at)?;
-    // Checked before the first byte goes out: a damaged version writes
-    // nothing.
-    objects::check(&store.repo, blob)?;
-    if !raw {
-        let mut w = Writer::new(&mut *out);
-        w.header(0, PROVENANCE)?;
-        w.line(0, format!("{res}\t{}", put.id()).as_bytes())?;
-        for p in Version::of(&put).provenance {
-            w.line(0, p.line().as_bytes())?;
-        }
-    }
-    // Loose objects stream from disk; a packed one is read whole (libgit2).
-    let odb = store.repo.odb().map_err(store::git("reading the store"))?;
-    match odb.reader(blob) {
-        Ok((mut reader, _, _)) => {
-            io::copy(&mut reader, out)?;
-        }
-        Err(_) => {
-            let blob = store
-                .repo
-                .find_blob(blob)
-                .map_err(store::git(format!("reading {res}")))?;
-            out.write_all(blob.content())?;
-        }
-    }
-    Ok(())
 }
 
 #[derive(Serialize)]

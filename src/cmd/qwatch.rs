@@ -203,7 +203,7 @@ impl Tool for Args {
         }
         let specs = self.rules()?;
         // A daemon: libgit2's memory capped before the store is opened.
-        let bounds = crate::daemon::bound_memory()?;
+        let bounds = crate::snap::daemon::bound_memory()?;
         if self.verbosity.verbose > 0 {
             eprintln!("qwatch: {}", bounds.describe());
         }

@@ -4,6 +4,7 @@
 //! what they moved; `compare` puts several scenarios side by side.
 
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -11,8 +12,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::cli::{self, Tool, Verbosity};
 use crate::error::{Error, Location};
-use crate::plan::{input, Input, Loaded};
+use crate::model::Input;
+use crate::rules::{self, Loaded};
 use crate::stream::Reader;
+use crate::web;
 use crate::whatif::{self, compare, explain, lang, render, Located};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -242,7 +245,63 @@ pub enum Command {
     /// at most 32 MiB of packs (-v says so at start); nothing is kept per
     /// page load or what-if.
     #[command(verbatim_doc_comment)]
-    Serve(crate::whatif::web::ServeArgs),
+    Serve(ServeArgs),
+}
+
+/// `qwhatif serve`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Where to listen: a loopback address and port (port 0: any free
+    /// one; the address is printed on stderr).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// Allow an address off this machine. The page has no login: anyone
+    /// who can reach it can save scenarios and apply them.
+    #[arg(long)]
+    pub public: bool,
+    /// The address users open when the page is behind a reverse proxy
+    /// (`https://plan.example.com`): requests whose Host is that name, and
+    /// forms sent from that origin, are answered as the page's own; all
+    /// others are still refused. The proxy may pass the Host on or not.
+    /// Not needed for a proxy on this machine to reach a loopback ADDR;
+    /// --public is still needed to listen off this machine.
+    #[arg(long, value_name = "URL", value_parser = web::page::public_url_arg, conflicts_with = "bus")]
+    pub public_url: Option<web::PublicUrl>,
+    /// Write the page's address (`http://127.0.0.1:PORT/`) to FILE once
+    /// it is listening.
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
+    /// The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap.
+    // `--repo` stays as a hidden alias (its name before `--store`).
+    #[arg(long = "store", alias = "repo", env = "QSNAP_REPO", value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Answer WHATIF requests on the bus at URL (`ipc://PATH` or
+    /// `tcp://127.0.0.1:PORT`) instead of serving the page: the base
+    /// revision and a change script in, what `qwhatif --format stream`
+    /// writes out (the bus of `qsnap serve`).
+    #[arg(long, value_name = "URL", value_parser = crate::bus::client::address_arg, conflicts_with_all = ["http", "ready_file"])]
+    pub bus: Option<String>,
+    /// With --bus: every request must carry the token in FILE's first
+    /// line (needed with --public; nng has no encryption).
+    #[arg(long, value_name = "FILE", requires = "bus", conflicts_with = "http")]
+    pub token_file: Option<PathBuf>,
+}
+
+/// `qwhatif serve`: the page (`--http`, [`web`]) or the bus service
+/// (`--bus`, [`whatif::bus`]).
+fn serve(a: &ServeArgs, quiet: bool, verbose: bool) -> anyhow::Result<()> {
+    let repo = a.repo.clone().filter(|p| !p.as_os_str().is_empty());
+    if let Some(url) = &a.bus {
+        return whatif::bus::run(url, a.token_file.as_deref(), a.public, repo, quiet, verbose);
+    }
+    let opts = web::Options {
+        addr: a.http,
+        public: a.public,
+        store: crate::snap::store::locate(repo)?,
+        public_url: a.public_url.clone(),
+        verbose,
+    };
+    web::run(opts, a.ready_file.clone(), quiet)
 }
 
 /// Where the store is, as for qsnap.
@@ -503,7 +562,7 @@ pub fn read_script(path: &Path) -> anyhow::Result<Vec<Located>> {
 pub fn read_input(path: Option<&Path>, strict: bool, v: &Verbosity) -> anyhow::Result<Input> {
     let name = cli::input_name(path);
     let input = cli::open_input(path)?;
-    let (loaded, warnings, more) = input::read_warned(&mut Reader::new(input), strict)
+    let (loaded, warnings, more) = rules::read_plan_warned(&mut Reader::new(input), strict)
         .with_context(|| format!("reading {name}"))?;
     v.warn_all(Args::NAME, &format!("reading {name}"), &warnings, more);
     match loaded {
@@ -551,11 +610,11 @@ impl Tool for Args {
     fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
         if let Some(Command::Serve(a)) = &self.command {
             // A daemon: libgit2's memory capped before the store is opened.
-            let bounds = crate::daemon::bound_memory()?;
+            let bounds = crate::snap::daemon::bound_memory()?;
             if self.verbosity.verbose > 0 {
                 eprintln!("qwhatif: serve: {}", bounds.describe());
             }
-            return crate::whatif::web::run(a, self.verbosity.quiet, self.verbosity.verbose > 0);
+            return serve(a, self.verbosity.quiet, self.verbosity.verbose > 0);
         }
         if let Some(done) = self
             .command

@@ -6,8 +6,9 @@ use std::io::{self, Write};
 
 use super::gate::Problems;
 use crate::error::{Location, Result};
-use crate::plan::input::{Input, Loaded};
+use crate::model::Input;
 use crate::rules;
+use crate::rules::Loaded;
 use crate::stream::{Event, Reader, Writer};
 
 /// Reads a conditioned stream with the rule book, every problem and

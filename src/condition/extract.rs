@@ -3,11 +3,8 @@
 //! accounted for in a [`Tally`]: it becomes data, is skipped by a rule the
 //! map names (`skip`, `stop`), or is reported, naming its line.
 
-use std::collections::HashMap;
-
-use sha2::{Digest, Sha256};
-
-use super::column::{Compiled, Got};
+use super::cell::{cell_of, made_id, required, Away};
+use super::column::Compiled;
 use super::gate::{self, Cell, Conditioned, Outcome, Problems, Tally};
 use super::map::{self, Format, Layout, Map, Value};
 use super::raw::{RawRow, Table};
@@ -64,18 +61,6 @@ fn twice(map: &Map, input: &RawStream, p: &mut Problems) {
     }
 }
 
-/// A stable id from a row's identity (its name and track), not its place.
-pub(crate) fn made_id(prefix: &str, parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0]);
-    }
-    let digest = h.finalize();
-    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}-{hex}")
-}
-
 fn table(
     input: &RawStream,
     source: &str,
@@ -129,32 +114,6 @@ pub(crate) fn short_row(t: &Table, row: &RawRow, p: &mut Problems) -> bool {
             true
         }
         _ => false,
-    }
-}
-
-/// What one column makes of a row, as the row's outcome when it is not a
-/// cell: skipped by the column's rule, or reported (a column past the end
-/// of the row).
-pub(crate) fn cell_of(
-    f: &Compiled,
-    t: &Table,
-    row: &RawRow,
-    p: &mut Problems,
-) -> Result<Cell, Outcome> {
-    match f.get(row) {
-        Got::Cell(c) => Ok(c),
-        Got::Skip => Err(Outcome::Skipped(f.skip_rule())),
-        Got::Missing { width } => {
-            p.error(
-                &f.location(t, row),
-                format!(
-                    "map key {}: the row has {width} cell{}, so it has no such column",
-                    f.key,
-                    if width == 1 { "" } else { "s" }
-                ),
-            );
-            Err(Outcome::Reported)
-        }
     }
 }
 
@@ -264,73 +223,6 @@ fn holidays(map: &Map, input: &RawStream, p: &mut Problems, out: &mut Conditione
     }
 }
 
-/// `[staff.vacations]`: the vacation rows by person name, each name's
-/// entries joined by `:`, with the rows they came from so that a name no
-/// one in the staff has is reported on its own lines.
-#[derive(Default)]
-pub struct Away {
-    by_name: HashMap<String, Vacation>,
-    /// The rows read, to count once the staff is known.
-    tally: Option<Tally>,
-}
-
-#[derive(Default)]
-struct Vacation {
-    entries: String,
-    /// The name cell of each row naming this person.
-    rows: Vec<Cell>,
-    /// Where the first row's dates are: the person's vacation is told of
-    /// there (a date outside the plan, say).
-    dates_at: Option<super::gate::CellAt>,
-    taken: bool,
-}
-
-impl Away {
-    /// The vacation of a person of the staff, marking the name as found.
-    pub fn of(&mut self, name: &Cell) -> Cell {
-        match self.by_name.get_mut(&name.text) {
-            Some(v) => {
-                v.taken = true;
-                let at = v.dates_at.clone().unwrap_or_default();
-                Cell {
-                    text: v.entries.clone(),
-                    at,
-                }
-            }
-            None => Cell::new(
-                String::new(),
-                Location::section("vacations").column(name.text.clone()),
-            ),
-        }
-    }
-
-    /// Vacation rows naming no one in the staff are errors: that person's
-    /// vacation would be lost and their supply overstated.
-    fn finish(mut self, p: &mut Problems) {
-        let Some(mut tally) = self.tally.take() else {
-            return;
-        };
-        let mut rows: Vec<(bool, &Cell)> = self
-            .by_name
-            .values()
-            .flat_map(|v| v.rows.iter().map(move |c| (v.taken, c)))
-            .collect();
-        rows.sort_by_key(|(_, c)| c.at.line);
-        for (taken, c) in rows {
-            if taken {
-                tally.count(Outcome::Used(c.at.line.unwrap_or(0)));
-            } else {
-                p.bad(
-                    c,
-                    "no one of this name in the staff; their vacation would be lost",
-                );
-                tally.count(Outcome::Reported);
-            }
-        }
-        p.tallies.push(tally);
-    }
-}
-
 fn vacations(map: &Map, input: &RawStream, p: &mut Problems) -> Away {
     let mut away = Away::default();
     let Some(v) = &map.staff.vacations else {
@@ -409,20 +301,6 @@ fn vacations(map: &Map, input: &RawStream, p: &mut Problems) -> Away {
     }
     away.tally = Some(tally);
     away
-}
-
-pub(crate) fn required<'m>(
-    col: &'m Option<map::Column>,
-    key: &str,
-    p: &mut Problems,
-) -> Option<&'m map::Column> {
-    if col.is_none() {
-        p.error(
-            &Location::section("map").column(key.to_owned()),
-            "is required (a column, or { value = \"...\" } for a literal)",
-        );
-    }
-    col.as_ref()
 }
 
 fn staff(map: &Map, input: &RawStream, p: &mut Problems, out: &mut Conditioned) {

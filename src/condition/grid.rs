@@ -5,8 +5,8 @@
 
 use regex::Regex;
 
+use super::cell::{cell_of, made_id, required, Away};
 use super::column::Compiled;
-use super::extract::{cell_of, made_id, required, Away};
 use super::gate::{Cell, Conditioned, Outcome, Problems, Tally};
 use super::map::{self, ColRef, ColumnSpec};
 use super::raw::{self, Col, Table};

@@ -1,5 +1,8 @@
-//! qcondition: team layouts (raw sections, a map) into the v1 inputs of
-//! SPEC section 3, and the gate that lets only good data through.
+//! qcondition: map file, table/grid/JSON layouts, and the gate.
+//! May use: rules, model, stream, error; never plan.
+//!
+//! Team layouts (raw sections, a map) into the v1 inputs of SPEC section 3,
+//! and the gate that lets only good data through.
 //!
 //! - [`map`]: the map file (TOML);
 //! - [`raw`]: raw sections as tables (CSV, TSV, JSON records);
@@ -7,12 +10,15 @@
 //! - [`extract`]: each table of the map (params, holidays, staff, work)
 //!   from its raw section into conditioned rows, every row accounted for;
 //! - [`grid`]: the team-sheet layout of the staff;
+//! - [`cell`]: what the table and grid layouts share (a row's cells, its
+//!   id, vacations);
 //! - [`gate`]: problems, row tallies, and the conditioned rows checked with
 //!   the rule book ([`crate::rules`]);
 //! - [`check`]: conditioned v1 streams read with qplan's own reader
 //!   (`--check`, and the final gate of `--map`);
 //! - [`output`]: the v1 streams written.
 
+pub mod cell;
 pub mod check;
 pub mod column;
 pub mod extract;

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::gate::{Cell, Conditioned};
-use crate::plan::input::{HOLIDAYS, PARAMS, STAFF, WORK};
+use crate::model::{HOLIDAYS, PARAMS, STAFF, WORK};
 use crate::stream::{Writer, PROVENANCE};
 
 /// Writes the v1 streams, the provenance passed through, and `=====end`.

@@ -1,22 +1,13 @@
 //! The qplan input model (SPEC section 3): the params, holidays, staff and
-//! work items qplan computes from, as the rule book ([`crate::rules`])
-//! reads them from a stacked stream.
-//!
-//! [`read`] is qplan's way in: the rule book's reader with a sink that stops
-//! at the first problem. `qcondition --check` runs the very same reader with
-//! a sink that collects every problem, so the two cannot disagree.
+//! work items qplan computes from, as the rule book (`rules`) reads them
+//! from a stacked stream.
 
 use rustc_hash::FxHashMap;
 
 use chrono::NaiveDate;
 
 use super::arena::{Arena, Span};
-use super::fields::Triage;
-use crate::error::{Error, Location, Result};
-use crate::rules;
-use crate::stream::{LineSource, Reader, Section};
-
-pub use crate::rules::{ALL, HOLIDAYS, PARAMS, STAFF, WORK};
+use super::triage::Triage;
 
 /// Names given small numbers in order of first appearance.
 #[derive(Debug, Default, Clone)]
@@ -124,46 +115,6 @@ pub struct Input {
     pub skills: Names,
     /// The `qsnap provenance v1` lines, passed through.
     pub provenance: Option<Vec<Vec<u8>>>,
-}
-
-/// What a qplan input stream turned out to hold.
-pub enum Loaded {
-    /// Conditioned inputs, to compute from.
-    Input(Box<Input>),
-    /// An already computed results stream, to render.
-    Results(Vec<Section>),
-}
-
-/// Reads a qplan input stream (conditioned inputs or a results stream),
-/// stopping at the first problem.
-pub fn read<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
-    // The Stop sink ends the read at the first problem, so a read that
-    // went through holds a plan.
-    rules::read(reader, &mut rules::Stop)?
-        .ok_or_else(|| Error::data(Location::section(PARAMS), "the input holds no plan"))
-}
-
-/// [`read`], keeping the warnings of the rule book (legal but suspicious
-/// data: a blank estimate or triage, a holiday or vacation with no day in
-/// the plan, a person on a track with no work…) to be printed on stderr.
-/// With `strict`, the first warning ends the read as an error (exit 65).
-/// The first [`rules::Warn::KEEP`] warnings are kept; the count of the
-/// others comes with them.
-pub fn read_warned<S: LineSource>(
-    reader: &mut Reader<S>,
-    strict: bool,
-) -> Result<(Loaded, Vec<Error>, usize)> {
-    let mut sink = rules::Warn::new(strict);
-    let loaded = rules::read(reader, &mut sink)?
-        .ok_or_else(|| Error::data(Location::section(PARAMS), "the input holds no plan"))?;
-    // In the order of the lines they are about (those found over all rows
-    // come last in reading order).
-    let mut warnings = std::mem::take(&mut sink.warnings);
-    warnings.sort_by_key(|w| match w {
-        Error::Data { at, .. } => at.line.unwrap_or(u64::MAX),
-        _ => u64::MAX,
-    });
-    Ok((loaded, warnings, sink.more))
 }
 
 #[cfg(test)]

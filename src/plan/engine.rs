@@ -4,17 +4,10 @@
 //! Tracks are computed one at a time (the `All` track first), so memory for
 //! per-day availability is that of one track, whatever the number of tracks.
 
-use rustc_hash::FxHashSet;
-
-use chrono::{Datelike, NaiveDate, Weekday};
-
-use super::amount::Amount;
-use super::arena::{Arena, Span};
-use super::fields::Triage;
-use super::input::{Input, Person, WorkItem, ALL};
 use super::results::{PlannedItem, Results, TrackRow};
 use super::schedule::Pool;
 use crate::error::{Error, Location, Result};
+use crate::model::{Amount, Arena, Calendar, Input, Person, Span, Triage, WorkItem, ALL};
 
 /// From how many items the copy in rank order is done on two threads.
 const PARALLEL_ITEMS: usize = 10_000;
@@ -30,57 +23,6 @@ fn sorted(names: impl Iterator<Item = String>) -> (Vec<String>, Vec<u32>) {
     }
     let sorted = order.iter().map(|&i| names[i].clone()).collect();
     (sorted, position)
-}
-
-/// The calendar of the plan: which days are workdays.
-pub struct Calendar {
-    pub start: NaiveDate,
-    pub workday: Vec<bool>,
-}
-
-impl Calendar {
-    pub fn new(start: NaiveDate, end: NaiveDate, holidays: &[NaiveDate]) -> Self {
-        let holidays: FxHashSet<NaiveDate> = holidays.iter().copied().collect();
-        let n = (end - start).num_days() + 1;
-        let workday = start
-            .iter_days()
-            .take(n.max(0) as usize)
-            .map(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(&d))
-            .collect();
-        Calendar { start, workday }
-    }
-
-    pub fn days(&self) -> usize {
-        self.workday.len()
-    }
-
-    /// The index of a date, when it lies in the plan.
-    pub fn index(&self, d: NaiveDate) -> Option<usize> {
-        let i = (d - self.start).num_days();
-        (0..self.days() as i64).contains(&i).then_some(i as usize)
-    }
-
-    pub fn date(&self, i: usize) -> NaiveDate {
-        self.start + chrono::Days::new(i as u64)
-    }
-
-    /// A person's vacation days that fall on workdays of the plan, sorted,
-    /// each once.
-    fn vacation_workdays(&self, vacation: &[(NaiveDate, NaiveDate)]) -> Vec<u32> {
-        let mut days = Vec::new();
-        for &(from, to) in vacation {
-            let (Some(a), Some(b)) = (
-                self.index(from.max(self.start)),
-                self.index(to.min(self.date(self.days().saturating_sub(1)))),
-            ) else {
-                continue;
-            };
-            days.extend((a..=b).filter(|&d| self.workday[d]).map(|d| d as u32));
-        }
-        days.sort_unstable();
-        days.dedup();
-        days
-    }
 }
 
 /// Computes the results of SPEC section 4 from checked inputs. Every sum is

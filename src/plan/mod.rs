@@ -1,39 +1,22 @@
-//! The qplan engine: from the v1 input streams to supply, demand, shortages
-//! and dev-complete dates (SPEC sections 3–5).
+//! The engine: the model in, the results out (SPEC sections 4 and 5).
+//! May use: model, stream, error; never rules, report, snap, cli or whatif.
 //!
-//! - [`amount`]: exact amounts of person-weeks;
-//! - [`arena`]: item text and amounts in two buffers per plan;
-//! - [`fields`]: how each input field is read (dates, estimates, triage…),
-//!   a part of the rule book ([`crate::rules`]) kept reachable here;
-//! - [`input`]: the input model (params, staff, work items) qplan computes
-//!   from, as the rule book reads it;
 //! - [`engine`]: the computation, track by track;
 //! - [`schedule`]: the day-by-day dev-complete schedule;
-//! - [`results`]: the results model and the v1 output streams;
-//! - [`render`]: the human formats (text, JSON, CSV);
-//! - [`html`]: the HTML report with its charts;
-//! - [`trend`]: the stored versions of the results, summed up for the
-//!   report's trend, and their provenance.
+//! - [`results`]: the results model and the v1 output streams.
+//!
+//! The input it computes from is [`crate::model`]; the rule book
+//! ([`crate::rules`]) reads it from streams, and [`crate::report`] shows the
+//! results.
 
-pub mod amount;
-pub mod arena;
 pub mod engine;
-pub mod html;
-pub mod input;
-pub mod render;
 pub mod results;
 pub mod schedule;
-pub mod trend;
-
-pub use crate::rules::fields;
 
 pub use engine::compute;
-pub use input::{Input, Loaded};
 pub use results::Results;
 
-/// The longest plan supported, in days (ten years), so that a typo in the
-/// end date is an error rather than gigabytes of calendar.
-pub const MAX_DAYS: i64 = 3660;
+pub use crate::model::{Input, MAX_DAYS};
 
 #[cfg(test)]
 mod tests;

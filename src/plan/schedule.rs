@@ -11,7 +11,7 @@
 //! Availability and work are counted in [`Amount`] units, so 5 × 2.2
 //! person-weeks is exactly 11 person-days and no tolerance is needed.
 
-use super::amount::{Amount, DAY};
+use crate::model::amount::{Amount, DAY};
 
 #[derive(Clone)]
 pub struct Pool {
@@ -56,7 +56,7 @@ impl Pool {
     /// The number of people who can work at once on an amount `e`: 1 up
     /// to 2 person-weeks, else ⌊e/2⌋.
     pub fn people_at_once(e: Amount) -> i64 {
-        let two_weeks = 2 * super::amount::SCALE;
+        let two_weeks = 2 * crate::model::amount::SCALE;
         if e.units() <= two_weeks {
             1
         } else {

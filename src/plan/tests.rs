@@ -6,10 +6,10 @@
 use chrono::NaiveDate;
 use proptest::prelude::*;
 
-use super::amount::Amount;
-use super::input::{read, Loaded};
 use super::{compute, Results};
 use crate::error::Error;
+use crate::model::Amount;
+use crate::rules::{read_plan as read, Loaded};
 use crate::stream::Reader;
 
 fn d(s: &str) -> NaiveDate {
@@ -401,7 +401,7 @@ fn results_stream_reads_back_to_the_same_results() {
     let mut out = Vec::new();
     r.write_stream(&mut out).unwrap();
     let back = match read(&mut Reader::new(&out[..])).unwrap() {
-        Loaded::Results(sections) => Results::from_sections(sections).unwrap(),
+        Loaded::Results(sections) => crate::report::stored::read(sections).unwrap(),
         Loaded::Input(_) => panic!("read as input"),
     };
     // Items are repeated per list when read back; compare what is shown.
@@ -478,7 +478,7 @@ proptest! {
             let mut out = Vec::new();
             r.write_stream(&mut out).unwrap();
             let mut text = Vec::new();
-            super::render::text(&r, Default::default(), &mut text).unwrap();
+            crate::report::render::text(&r, Default::default(), &mut text).unwrap();
         }
     }
 
@@ -486,7 +486,7 @@ proptest! {
     #[test]
     fn qplan_reader_never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         if let Ok(Loaded::Results(sections)) = read(&mut Reader::new(&bytes[..])) {
-            let _ = Results::from_sections(sections);
+            let _ = crate::report::stored::read(sections);
         }
     }
 }
@@ -534,12 +534,12 @@ proptest! {
         }
         let s = lines.join("\n") + "\n";
         if let Ok(Loaded::Results(sections)) = read(&mut Reader::new(s.as_bytes())) {
-            if let Ok(r) = Results::from_sections(sections) {
+            if let Ok(r) = crate::report::stored::read(sections) {
                 let mut out = Vec::new();
                 r.write_stream(&mut out).unwrap();
-                super::render::text(&r, Default::default(), &mut out).unwrap();
-                super::render::json(&r, Default::default(), &mut out).unwrap();
-                super::render::csv(&r, Default::default(), &mut out).unwrap();
+                crate::report::render::text(&r, Default::default(), &mut out).unwrap();
+                crate::report::render::json(&r, Default::default(), &mut out).unwrap();
+                crate::report::render::csv(&r, Default::default(), &mut out).unwrap();
             }
         }
     }
@@ -561,7 +561,7 @@ fn a_person_without_a_skill_counts_in_the_head_count() {
     assert_eq!(r.heads, [3, 2]);
     assert_eq!(r.staff[1], [vec!["Ana".to_owned()]]);
     let mut text = Vec::new();
-    super::render::text(&r, Default::default(), &mut text).unwrap();
+    crate::report::render::text(&r, Default::default(), &mut text).unwrap();
     let text = String::from_utf8(text).unwrap();
     assert!(text.contains("== All == 3 people, 1 item"), "{text}");
     assert!(text.contains("== Tenor == 2 people, 1 item"), "{text}");

@@ -28,8 +28,9 @@ use git2::Oid;
 use memchr::memmem;
 use serde::Serialize;
 
-use super::{blob, progress};
+use super::progress;
 use crate::error::{Error, Location, Result};
+use crate::snap::blob;
 use crate::snap::history::{self, short, show_time};
 use crate::snap::{objects, Resource, Store, Version};
 

@@ -39,11 +39,11 @@ use std::io::{self, Write};
 use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
 
-use super::amount::Amount;
-use super::fields::{self, Triage};
 use super::render::{params, View};
-use super::results::{in_chunks, push_date, Results, TrackRow};
 use super::trend::{ProvenanceRow, TrackSummary, Trend};
+use crate::model::{Amount, Triage};
+use crate::plan::results::{in_chunks, push_date, Results, TrackRow};
+use crate::rules::fields;
 use crate::snap::history::show_time;
 
 /// The left column of every chart (labels).
@@ -1163,8 +1163,8 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::plan::{compute, input::Loaded};
     use crate::stream::Reader;
+    use crate::{plan::compute, rules::Loaded};
 
     /// The fixture `small.in` (its results were checked by hand against
     /// SPEC section 4, see fixtures/qplan/small.expected).

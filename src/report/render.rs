@@ -7,10 +7,10 @@ use std::io::{self, Write};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use super::amount::Amount;
-use super::fields::{fmt_num, push_num, Triage};
-use super::results::{in_chunks, in_chunks_of, push_date, Results, TrackRow};
 use crate::cli::visible::{csv_cell, visible};
+use crate::model::{Amount, Triage};
+use crate::plan::results::{in_chunks, in_chunks_of, push_date, Results, TrackRow};
+use crate::rules::fields::{fmt_num, push_num};
 
 /// What part of the results to show.
 #[derive(Debug, Clone, Copy, Default)]
@@ -771,8 +771,8 @@ pub fn csv_as(r: &Results, view: View, raw: bool, out: &mut dyn Write) -> io::Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{compute, input::Loaded};
     use crate::stream::Reader;
+    use crate::{plan::compute, rules::Loaded};
 
     fn results(stream: &str) -> Results {
         let loaded =

@@ -6,10 +6,10 @@
 
 use std::path::Path;
 
-use super::amount::Amount;
-use super::input::{self, Loaded};
-use super::results::Results;
 use crate::error::{Error, Location, Result};
+use crate::model::Amount;
+use crate::plan::results::Results;
+use crate::rules::{self, Loaded};
 use crate::snap::history::{self, show_time};
 use crate::snap::{objects, Resource, Store, Version};
 use crate::stream::Reader;
@@ -116,8 +116,8 @@ pub fn newest(store: &Store) -> Result<Results> {
 fn read_blob(store: &Store, blob: git2::Oid, res: &Resource) -> Result<(Results, usize)> {
     let blob = objects::blob(&store.repo, blob)?;
     let size = blob.content().len();
-    match input::read(&mut Reader::new(blob.content()))? {
-        Loaded::Results(sections) => Ok((Results::from_sections(sections)?, size)),
+    match rules::read_plan(&mut Reader::new(blob.content()))? {
+        Loaded::Results(sections) => Ok((crate::report::stored::read(sections)?, size)),
         Loaded::Input(_) => Err(Error::data(
             Location::default(),
             format!("the stored {res} is a plan's input, not its results"),

@@ -12,9 +12,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{fields, Sink, ALL, STAFF, WORK};
 use crate::error::{Location, Result};
-use crate::plan::amount::Amount;
-use crate::plan::arena::Arena;
-use crate::plan::input::{Input, Names, Params, Person, WorkItem};
+use crate::model::amount::Amount;
+use crate::model::arena::Arena;
+use crate::model::input::{Input, Names, Params, Person, WorkItem};
 
 /// The column names of each table, in order (for messages).
 pub const PARAMS_COLUMNS: [&str; 3] = ["start", "end", "skills"];
@@ -262,12 +262,12 @@ impl Book {
             );
         }
         let days = (end - start).num_days() + 1;
-        if days > crate::plan::MAX_DAYS {
+        if days > crate::model::MAX_DAYS {
             return k.problem(
                 at(2).value(f[1]),
                 format!(
                     "the plan spans {days} days; at most {} are supported",
-                    crate::plan::MAX_DAYS
+                    crate::model::MAX_DAYS
                 ),
             );
         }
@@ -559,7 +559,7 @@ fn check_manpower<K: Sink>(
             heads[s as usize] += 1;
         }
     }
-    let cal = crate::plan::engine::Calendar::new(params.start, params.end, holidays);
+    let cal = crate::model::Calendar::new(params.start, params.end, holidays);
     let workdays = cal.workday.iter().filter(|&&w| w).count() as u64;
     for (s, &n) in heads.iter().enumerate() {
         let days = n.checked_mul(workdays).and_then(|d| i64::try_from(d).ok());

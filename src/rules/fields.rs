@@ -5,11 +5,9 @@
 //! Each parser returns a short message on failure; the caller adds where
 //! (section, line, column, value).
 
-use std::fmt;
-
 use chrono::NaiveDate;
 
-pub use crate::plan::amount::Amount;
+pub use crate::model::{Amount, Triage};
 
 /// The years a date may have: exactly four digits. A plan is a quarter or
 /// a year of this era; a shorter year (`Oct 7, 13`, `0013-10-07`), a sign or
@@ -225,46 +223,6 @@ pub fn parse_rank(s: &str) -> Result<i64, String> {
     t.parse().map_err(|_| "rank is not an integer".to_owned())
 }
 
-/// A triage level, one of the five buckets `1 1.5 2 2.5 3`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Triage(u8);
-
-impl Triage {
-    /// The five levels, most important first.
-    pub const ALL: [Triage; 5] = [Triage(0), Triage(1), Triage(2), Triage(3), Triage(4)];
-    pub const LOWEST: Triage = Triage(4);
-    const NAMES: [&'static str; 5] = ["1", "1.5", "2", "2.5", "3"];
-
-    /// Position in [`Triage::ALL`].
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES[self.index()]
-    }
-
-    /// Buckets a number: ≤1 → 1, ≤1.5 → 1.5, ≤2 → 2, ≤2.5 → 2.5, else 3.
-    /// Exact: the number is the same decimal as an amount, compared without
-    /// rounding (`1.000000001` is above 1).
-    pub fn bucket(x: Amount) -> Triage {
-        const HALF: i64 = crate::plan::amount::SCALE / 2;
-        match x.units() {
-            u if u <= 2 * HALF => Triage(0),
-            u if u <= 3 * HALF => Triage(1),
-            u if u <= 4 * HALF => Triage(2),
-            u if u <= 5 * HALF => Triage(3),
-            _ => Triage(4),
-        }
-    }
-}
-
-impl fmt::Display for Triage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Reads a triage column: a number, bucketed; empty means 3. The number
 /// is read as exactly as an amount (at most nine decimals; more are
 /// refused, not rounded), so the bucket never depends on a float.
@@ -275,7 +233,7 @@ pub fn parse_triage(s: &str) -> Result<Triage, String> {
     }
     // The five names, as a tool writes them, without reading a number.
     if let Some(i) = Triage::NAMES.iter().position(|n| *n == t) {
-        return Ok(Triage(i as u8));
+        return Ok(Triage::ALL[i]);
     }
     formula(t)?;
     match Amount::parse_signed(t) {

@@ -1,3 +1,6 @@
+//! The rule book: v1 input streams read and checked INTO the model.
+//! May use: model, stream, error.
+//!
 //! The rule book of the v1 input streams (SPEC section 3): what a
 //! `qplan params v1`, `qplan holidays v1`, `qplan staff v1` and
 //! `qplan work v1` stream must hold for qplan to compute from it.
@@ -27,17 +30,11 @@ pub mod fields;
 pub mod read;
 
 pub use book::Book;
-pub use read::read;
+pub use read::{read, read_plan, read_plan_warned, Loaded};
+
+pub use crate::model::{ALL, HOLIDAYS, PARAMS, STAFF, WORK};
 
 use crate::error::{Error, Location, Result};
-
-pub const PARAMS: &str = "qplan params v1";
-pub const HOLIDAYS: &str = "qplan holidays v1";
-pub const STAFF: &str = "qplan staff v1";
-pub const WORK: &str = "qplan work v1";
-
-/// The name of the track that holds all staff and all work.
-pub const ALL: &str = "All";
 
 /// Who hears of the problems the rules find.
 pub trait Sink {

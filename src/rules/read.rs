@@ -3,16 +3,56 @@
 //! [`Sink`] decides whether a problem ends the read.
 //!
 //! A stream that holds results instead (`qplan track work v1`) is collected
-//! whole for [`crate::plan::results`] to read, so qplan can render stored
+//! whole for the report to read, so qplan can render stored
 //! results without recomputing.
 
 use std::collections::HashSet;
 
 use super::book::{HOLIDAYS_COLUMNS, PARAMS_COLUMNS, STAFF_COLUMNS, WORK_COLUMNS};
 use super::{Book, Sink, HOLIDAYS, PARAMS, STAFF, WORK};
-use crate::error::{Location, Result};
-use crate::plan::input::Loaded;
+use crate::error::{Error, Location, Result};
+use crate::model::Input;
 use crate::stream::{Event, LineSource, Reader, Section, PROVENANCE};
+
+/// What a qplan input stream turned out to hold.
+pub enum Loaded {
+    /// Conditioned inputs, to compute from.
+    Input(Box<Input>),
+    /// An already computed results stream, to render.
+    Results(Vec<Section>),
+}
+
+/// Reads a qplan input stream (conditioned inputs or a results stream),
+/// stopping at the first problem.
+pub fn read_plan<S: LineSource>(reader: &mut Reader<S>) -> Result<Loaded> {
+    // The Stop sink ends the read at the first problem, so a read that
+    // went through holds a plan.
+    read(reader, &mut super::Stop)?
+        .ok_or_else(|| Error::data(Location::section(PARAMS), "the input holds no plan"))
+}
+
+/// [`read_plan`], keeping the warnings of the rule book (legal but suspicious
+/// data: a blank estimate or triage, a holiday or vacation with no day in
+/// the plan, a person on a track with no work…) to be printed on stderr.
+/// With `strict`, the first warning ends the read as an error (exit 65).
+/// The first [`super::Warn::KEEP`] warnings are kept; the count of the
+/// others comes with them.
+pub fn read_plan_warned<S: LineSource>(
+    reader: &mut Reader<S>,
+    strict: bool,
+) -> Result<(Loaded, Vec<Error>, usize)> {
+    let mut sink = super::Warn::new(strict);
+    let loaded = read(reader, &mut sink)?
+        .ok_or_else(|| Error::data(Location::section(PARAMS), "the input holds no plan"))?;
+    // In the order of the lines they are about (those found over all rows
+    // come last in reading order).
+    let mut warnings = std::mem::take(&mut sink.warnings);
+    warnings.sort_by_key(|w| match w {
+        Error::Data { at, .. } => at.line.unwrap_or(u64::MAX),
+        _ => u64::MAX,
+    });
+    Ok((loaded, warnings, sink.more))
+}
 
 /// Headers of a results stream (SPEC section 5) other than params.
 pub const RESULT_SECTIONS: [&str; 7] = [

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use crate::condition::check;
 use crate::condition::gate::Problems;
 use crate::error::Error;
-use crate::plan::input::{read, Loaded};
+use crate::rules::{read_plan as read, Loaded};
 use crate::stream::Reader;
 
 /// qplan's verdict: `Ok` or its message.
@@ -501,7 +501,7 @@ proptest! {
         people in proptest::collection::vec(hostile_name(), 1..3),
     ) {
         use crate::cli::visible::{csv_cell, is_formula, visible};
-        use crate::plan::render::{self, View};
+        use crate::report::render::{self, View};
         let mut s = String::from("=====qplan params v1\n\t2013-10-07\t2013-10-18\tApps\n=====qplan holidays v1\n=====qplan staff v1\n");
         for (i, p) in people.iter().enumerate() {
             s.push_str(&format!("\tp{i}\t{p}\tM\tT\tApps\t\n"));
@@ -523,7 +523,7 @@ proptest! {
         let Ok(Loaded::Results(sections)) = read(&mut Reader::new(stream.as_slice())) else {
             return Err(TestCaseError::fail("results do not read back"));
         };
-        let back = crate::plan::Results::from_sections(sections).unwrap();
+        let back = crate::report::stored::read(sections).unwrap();
         for list in &back.work {
             let names: Vec<&str> = list.iter().map(|r| back.name(back.item(r))).collect();
             prop_assert_eq!(&names, &items);

@@ -25,16 +25,12 @@ use std::io::{self, BufRead, BufReader, Write};
 use git2::{Oid, Repository};
 use sha2::{Digest, Sha256};
 
-use super::history::{self, Version};
 use super::name::Resource;
 use super::objects::{self, git};
+use super::trailer::{self, Version, CHECKED_TRAILER};
 use crate::error::{Error, Result};
 use crate::stream::{Event, Reader, Writer, PROVENANCE};
 
-/// The trailer of a version: the SHA-256 of its data (see the module doc).
-pub const DATA_TRAILER: &str = "Qsnap-Data-Sha256";
-/// The trailer of a check commit: the version whose data it found again.
-pub const CHECKED_TRAILER: &str = "Qsnap-Checked";
 /// Where the last check of each resource is kept.
 pub const CHECKED_REFS: &str = "refs/qsnap/checked/";
 
@@ -216,7 +212,7 @@ pub fn commit(
     let tree = objects::tree(repo, version)?;
     let mut text = format!(
         "checked {res}: same data as {}\n\n",
-        history::short(version.id())
+        trailer::short(version.id())
     );
     if !fetch.text.is_empty() {
         text.push_str(&fetch.text);
@@ -224,7 +220,7 @@ pub fn commit(
     }
     text.push_str(&format!(
         "{}: {res}\n{CHECKED_TRAILER}: {}\n",
-        history::RESOURCE_TRAILER,
+        trailer::RESOURCE_TRAILER,
         version.id()
     ));
     repo.commit(None, sig, sig, &text, &tree, &[version])

@@ -1,13 +1,18 @@
-//! The snapshot store of SPEC section 7: every version of every resource in
-//! a bare git repository, with provenance in commit trailers.
+//! The snapshot store: put, get, log, diff, trace, verify, in a bare git repository.
+//! May use: stream, sources (redaction of remote URLs), error; never bus, plan or whatif.
+//!
+//! Every version of every resource (SPEC section 7), with provenance in
+//! commit trailers.
 //!
 //! - [`name`]: resource names, checked before the repository is touched;
 //! - [`store`]: opening, creating, the locked put;
+//! - [`get`](mod@get): a stored version written out, its provenance first;
 //! - [`remote`]: push, pull and clone, through the git command;
 //! - [`lock`]: the store's locks, and what a killed put leaves behind;
 //! - [`check`]: "same data" despite new fetch sections, and the record of
 //!   the last check;
-//! - [`history`]: trailers, revisions and times, versions and provenance;
+//! - [`trailer`]: the commits' trailers: what a commit says about itself;
+//! - [`history`]: revisions and times, the version of a resource at one;
 //! - [`objects`]: objects checked before libgit2 reads them (a truncated one
 //!   made libgit2 loop forever);
 //! - [`verify`]: is every version readable, every provenance commit here?
@@ -18,12 +23,19 @@
 //!   (the store's `gc.auto`);
 //! - [`diff`]: the section-aware diff of two versions;
 //! - [`branch`]: side branches beside main (what-if scenarios), under the
-//!   store's lock.
+//!   store's lock;
+//! - [`blob`]: a stored version's bytes read with one inflate (the store's
+//!   own reader checks a loose object, then libgit2 inflates it again);
+//! - [`daemon`]: the bounds on libgit2's memory every long-running process
+//!   sets at its start.
 
 pub mod auto;
+pub mod blob;
 pub mod branch;
 pub mod check;
+pub mod daemon;
 pub mod diff;
+pub mod get;
 pub mod history;
 pub mod lock;
 pub mod maintain;
@@ -31,6 +43,7 @@ pub mod name;
 pub mod objects;
 pub mod remote;
 pub mod store;
+pub mod trailer;
 pub mod verify;
 
 pub use history::{At, Provenance, Version};

@@ -1,4 +1,7 @@
-//! qpull: sources of truth fetched into raw sections, all or nothing.
+//! qpull: file/cmd/http/jira fetch, retries, secrets.
+//! May use: stream, error; never snap (pulling and storing meet in a pipe).
+//!
+//! Sources of truth fetched into raw sections, all or nothing.
 //!
 //! - [`config`]: the config file and `NAME=SPEC` arguments;
 //! - [`fetch`]: files, commands, HTTP; limits, retries, checks;

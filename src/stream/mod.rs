@@ -1,3 +1,6 @@
+//! The stacked-stream codec: read, write, nest, the end marker.
+//! May use: error only; it knows no domain and no storage.
+//!
 //! Stacked streams (SPEC section 2): the format every tool reads and writes.
 //!
 //! A stream is a sequence of sections; a section is a header line starting

@@ -1,3 +1,6 @@
+//! qwatch's engine: doorbell, timers, runs, state.
+//! May use: bus, snap, error; never plan (it runs commands, it knows no plan).
+//!
 //! `qwatch`'s engine: run a command whenever a watched resource gets a new
 //! head, so that the stages chain themselves (SPEC sections 1 and 9).
 //!

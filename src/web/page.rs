@@ -1,11 +1,11 @@
 //! `qwhatif serve --http ADDR`: the plan and its what-ifs as a local web
-//! page (issue 13).
+//! page.
 //!
 //! `GET /` shows the store's latest `qplan results` as the HTML report of
-//! `qplan --format html` (the same code, [`crate::plan::html`]), with a
+//! `qplan --format html` (the same code, [`crate::report::html`]), with a
 //! form for a change script (SPEC section 6) above it. `POST /whatif`
 //! runs the script against the store's current `qplan conditioned` with
-//! [`super::run`], the code path of a plain `qwhatif`, and answers with the
+//! [`crate::whatif::run`], the code path of a plain `qwhatif`, and answers with the
 //! scenario under a "what-if" banner: the commit it is based on, the
 //! changes, what moved, buttons to discard it, save it as a named scenario
 //! (`POST /save`, [`scenario::save`]) or apply it (`POST /apply`: saved,
@@ -41,15 +41,13 @@ use std::time::Duration;
 use git2::Oid;
 use subtle::ConstantTimeEq;
 
-use super::lang;
-use super::scenario;
-use super::WhatIf;
 use crate::error::{exit, Error, Result};
-use crate::plan::html::{self, csp_hash, esc, Extras};
-use crate::plan::render::View;
-use crate::plan::trend;
+use crate::report::html::{self, csp_hash, esc, Extras};
+use crate::report::render::View;
+use crate::report::trend;
 use crate::snap::history::{self, short, show_time};
 use crate::snap::Store;
+use crate::whatif::{self, lang, scenario, WhatIf};
 
 /// The largest request body taken (a change script, a name, the token).
 pub const MAX_BODY: u64 = 64 * 1024;
@@ -626,7 +624,7 @@ impl App {
             .and_then(|at| scenario::read_base(&store, at))
             .and_then(|base| {
                 let (id, time) = (base.commit.id(), base.commit.time().seconds());
-                super::run(base.input, changes).map(|w| (id, time, w))
+                whatif::run(base.input, changes).map(|w| (id, time, w))
             });
         let (base, time, w) = match computed {
             Ok(x) => x,
@@ -693,7 +691,7 @@ impl App {
                 }
             }
             for m in &all {
-                let f = super::render::diff_fields(m);
+                let f = whatif::render::diff_fields(m);
                 let track = tracks.get(m.id.as_str()).copied().unwrap_or("").to_owned();
                 b.push_str("<tr>");
                 for (i, v) in [&f[0], &f[1], &track, &f[3], &f[4]].into_iter().enumerate() {
@@ -1046,25 +1044,14 @@ vacation &quot;Bob&quot; 2013-12-01..2013-12-10
 rank &quot;Item X&quot; 3             estimate &quot;Item X&quot; Apps:4,Web:1    triage &quot;Item X&quot; 1
 drop &quot;Item X&quot;               add work &quot;New item&quot; track=Tenor estimate=Apps:2 triage=1.5 rank=4";
 
-/// Runs `qwhatif serve` until SIGINT or SIGTERM (exit 0; a second signal
-/// while stopping ends it at once, 130).
-pub fn run(args: &ServeArgs, quiet: bool, verbose: bool) -> anyhow::Result<()> {
-    if let Some(url) = &args.bus {
-        return super::bus::run(args, url, quiet, verbose);
-    }
-    let repo = args.repo.clone().filter(|p| !p.as_os_str().is_empty());
-    let opts = Options {
-        addr: args.http,
-        public: args.public,
-        store: crate::snap::store::locate(repo)?,
-        public_url: args.public_url.clone(),
-        verbose,
-    };
-    let public_url = args.public_url.clone();
+/// Runs `qwhatif serve --http` until SIGINT or SIGTERM (exit 0; a second
+/// signal while stopping ends it at once, 130), writing the bound address
+/// to `ready_file` once it listens.
+pub fn run(opts: Options, ready_file: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
+    let public_url = opts.public_url.clone();
     check_address(&opts.addr, opts.public)?;
     let stop = crate::cli::stop_on_signals()?;
     let shown = opts.store.display().to_string();
-    let ready_file = args.ready_file.clone();
     let mut wrote = Ok(());
     serve(opts, stop, |bound| {
         if let Some(p) = &ready_file {
@@ -1096,45 +1083,6 @@ fn write_ready(path: &Path, bound: SocketAddr) -> Result<()> {
     std::io::Write::write_all(&mut tmp, format!("http://{bound}/\n").as_bytes()).map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
-}
-
-/// `qwhatif serve`'s arguments.
-#[derive(clap::Args, Debug)]
-pub struct ServeArgs {
-    /// Where to listen: a loopback address and port (port 0: any free
-    /// one; the address is printed on stderr).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub http: SocketAddr,
-    /// Allow an address off this machine. The page has no login: anyone
-    /// who can reach it can save scenarios and apply them.
-    #[arg(long)]
-    pub public: bool,
-    /// The address users open when the page is behind a reverse proxy
-    /// (`https://plan.example.com`): requests whose Host is that name, and
-    /// forms sent from that origin, are answered as the page's own; all
-    /// others are still refused. The proxy may pass the Host on or not.
-    /// Not needed for a proxy on this machine to reach a loopback ADDR;
-    /// --public is still needed to listen off this machine.
-    #[arg(long, value_name = "URL", value_parser = public_url_arg, conflicts_with = "bus")]
-    pub public_url: Option<PublicUrl>,
-    /// Write the page's address (`http://127.0.0.1:PORT/`) to FILE once
-    /// it is listening.
-    #[arg(long, value_name = "FILE")]
-    pub ready_file: Option<PathBuf>,
-    /// The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap.
-    // `--repo` stays as a hidden alias (its name before `--store`).
-    #[arg(long = "store", alias = "repo", env = "QSNAP_REPO", value_name = "DIR")]
-    pub repo: Option<PathBuf>,
-    /// Answer WHATIF requests on the bus at URL (`ipc://PATH` or
-    /// `tcp://127.0.0.1:PORT`) instead of serving the page: the base
-    /// revision and a change script in, what `qwhatif --format stream`
-    /// writes out (the bus of `qsnap serve`).
-    #[arg(long, value_name = "URL", value_parser = crate::bus::client::address_arg, conflicts_with_all = ["http", "ready_file"])]
-    pub bus: Option<String>,
-    /// With --bus: every request must carry the token in FILE's first
-    /// line (needed with --public; nng has no encryption).
-    #[arg(long, value_name = "FILE", requires = "bus", conflicts_with = "http")]
-    pub token_file: Option<PathBuf>,
 }
 
 #[cfg(test)]
@@ -1187,9 +1135,9 @@ mod tests {
         ))
         .unwrap();
         let input =
-            match crate::plan::input::read(&mut crate::stream::Reader::new(&bytes[..])).unwrap() {
-                crate::plan::Loaded::Input(i) => *i,
-                crate::plan::Loaded::Results(_) => unreachable!(),
+            match crate::rules::read_plan(&mut crate::stream::Reader::new(&bytes[..])).unwrap() {
+                crate::rules::Loaded::Input(i) => *i,
+                crate::rules::Loaded::Results(_) => unreachable!(),
             };
         let r = crate::plan::compute(input).unwrap();
         let mut out = Vec::new();

@@ -17,9 +17,9 @@ use chrono::NaiveDate;
 
 use super::lang::{closest_text, Change, Located};
 use crate::error::Result;
-use crate::plan::amount::Amount;
-use crate::plan::input::{Input, Names, Person, WorkItem, ALL};
-use crate::plan::MAX_DAYS;
+use crate::model::amount::Amount;
+use crate::model::MAX_DAYS;
+use crate::model::{Input, Names, Person, WorkItem, ALL};
 
 /// What a script did to the input, besides the input itself: the most
 /// important rank from which work results may differ (`None`: every item
@@ -433,7 +433,7 @@ fn amounts(
     c: &Located,
     role: &str,
     estimate: &Option<Vec<(String, Amount)>>,
-) -> Result<Option<crate::plan::arena::Span>> {
+) -> Result<Option<crate::model::arena::Span>> {
     let Some(parts) = estimate else {
         return Ok(None);
     };

@@ -182,7 +182,7 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&str)) -> 
     // Each worker keeps its handle on the store for the service's life:
     // libgit2's cache is capped first (issue 27; `qwhatif serve` sets it
     // too, this is for callers of the library).
-    crate::daemon::bound_memory()?;
+    crate::snap::daemon::bound_memory()?;
     // Fail before listening when the store cannot be read.
     Store::open(&opts.store)?;
     let raw = RawSocket::new(Protocol::Rep0).map_err(|e| nng_error(&opts.url, "opening", e))?;
@@ -237,19 +237,19 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&str)) -> 
 
 /// `qwhatif serve --bus URL`: checks the address and token, then answers
 /// until SIGINT or SIGTERM.
+/// `token_file` holds the token every request must carry; `public` allows
+/// an address off this machine; `repo` is the store (its default when
+/// `None`).
 pub fn run(
-    args: &super::web::ServeArgs,
     url: &str,
+    token_file: Option<&std::path::Path>,
+    public: bool,
+    repo: Option<PathBuf>,
     quiet: bool,
     verbose: bool,
 ) -> anyhow::Result<()> {
-    let token = args
-        .token_file
-        .as_deref()
-        .map(server::read_token)
-        .transpose()?;
-    server::check_addresses(&[url], args.public, token.is_some())?;
-    let repo = args.repo.clone().filter(|p| !p.as_os_str().is_empty());
+    let token = token_file.map(server::read_token).transpose()?;
+    server::check_addresses(&[url], public, token.is_some())?;
     let opts = Options {
         store: crate::snap::store::locate(repo)?,
         url: url.to_owned(),

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::apply;
 use super::lang::Located;
 use crate::error::Result;
-use crate::plan::amount::Amount;
+use crate::model::amount::Amount;
 use crate::plan::{compute, Input, Results};
 
 /// One scenario's figures in one track.

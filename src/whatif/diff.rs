@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 
 use chrono::NaiveDate;
 
-use crate::plan::amount::Amount;
+use crate::model::amount::Amount;
 use crate::plan::results::{Results, TrackRow};
 
 /// An item's outcome in one list.
@@ -174,7 +174,7 @@ pub fn shortage_text(o: Option<&Outcome>) -> String {
         }
         s.push_str(k);
         s.push(':');
-        crate::plan::fields::push_num(&mut s, *a);
+        crate::rules::fields::push_num(&mut s, *a);
     }
     s
 }

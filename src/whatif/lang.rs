@@ -13,8 +13,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use crate::error::{Error, Location, Result};
-use crate::plan::amount::Amount;
-use crate::plan::fields::{self, Triage};
+use crate::model::amount::Amount;
+use crate::rules::fields::{self, Triage};
 
 /// The most people one `add staff … count=N` adds.
 pub const MAX_COUNT: u32 = 10_000;

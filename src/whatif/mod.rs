@@ -1,5 +1,9 @@
-//! What-if (`qwhatif`): hypothetical changes to a plan's conditioned input,
-//! computed by the same engine as the baseline, and what they change.
+//! What-if (`qwhatif`): change language, apply, scenarios, diff, compare, explain.
+//! May use: plan, model, rules, report, snap, bus, stream, cli, error; never web.
+//!
+//! Hypothetical changes to a plan's conditioned input, computed by the same
+//! engine as the baseline, and what they change. The page of
+//! `qwhatif serve --http` is a room of its own (`web`), above this one.
 //!
 //! - [`lang`]: the change language of SPEC section 6 (parse and print);
 //! - [`apply`](mod@apply): a script applied to an [`Input`], giving the
@@ -10,8 +14,6 @@
 //! - [`compare`]: several scenarios against one baseline in one table;
 //! - [`scenario`]: named scenarios kept in the snapshot store (save, list,
 //!   show, drop, apply);
-//! - [`web`]: `qwhatif serve --http`, the plan and its what-ifs as a local
-//!   web page;
 //! - [`bus`](mod@bus): `qwhatif serve --bus`, WHATIF requests answered over
 //!   the bus.
 //!
@@ -26,7 +28,6 @@ pub mod explain;
 pub mod lang;
 pub mod render;
 pub mod scenario;
-pub mod web;
 
 pub use apply::{apply, apply_reach};
 pub use diff::{diff, Moved};

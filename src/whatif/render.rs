@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::diff::{date_text, shortage_text, supply_demand, tally, Moved, Tally};
 use super::{based_on, WhatIf, CHANGES, DIFF};
 use crate::cli::visible::{csv_cell, visible};
-use crate::plan::amount::Amount;
-use crate::plan::render::{self as plan_render, View};
+use crate::model::amount::Amount;
+use crate::report::render::{self as plan_render, View};
 use crate::stream::Writer;
 
 /// How many changed items the text report lists (the stream and CSV list

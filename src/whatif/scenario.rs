@@ -49,9 +49,10 @@ use git2::{Commit, Oid};
 use super::lang::{self, Located};
 use super::{apply as apply_changes, compute_both, WhatIf};
 use crate::error::{Error, Location, Result};
-use crate::plan::input::{self, Input, Loaded};
+use crate::model::Input;
 use crate::plan::Results;
 use crate::rules::fields;
+use crate::rules::{self, Loaded};
 use crate::snap::check::{self, DataDigest};
 use crate::snap::history::{self, short, show_time, At, Provenance, Version};
 use crate::snap::{branch, name, objects, Put, Resource, Store};
@@ -135,7 +136,7 @@ pub fn read_base<'r>(store: &'r Store, at: Oid) -> Result<Base<'r>> {
 
 /// Reads conditioned input; a results stream is refused.
 fn read_input(stream: impl BufRead, name: &str) -> Result<Input> {
-    match input::read(&mut Reader::new(stream)) {
+    match rules::read_plan(&mut Reader::new(stream)) {
         Ok(Loaded::Input(input)) => Ok(*input),
         Ok(Loaded::Results(_)) => Err(data(format!(
             "{name} is a results stream, not conditioned input"
@@ -188,7 +189,7 @@ pub fn base_of_input<'r>(store: &'r Store, bytes: &[u8], name: &str) -> Result<B
 }
 
 /// A track's or skill's name; empty for none.
-fn name_of(names: &input::Names, i: Option<u32>) -> &str {
+fn name_of(names: &crate::model::Names, i: Option<u32>) -> &str {
     i.map_or("", |i| names.name(i))
 }
 
@@ -231,10 +232,15 @@ pub fn write_conditioned(s: &Input) -> Result<Vec<u8>> {
     };
     let mut w = Writer::new(Vec::new());
     let io = |e| Error::io("writing the scenario's input", e);
-    w.section(0, input::PARAMS, [&s.params_line]).map_err(io)?;
-    w.section(0, input::HOLIDAYS, s.holidays.iter().map(|d| d.to_string()))
+    w.section(0, crate::model::PARAMS, [&s.params_line])
         .map_err(io)?;
-    w.header(0, input::STAFF).map_err(io)?;
+    w.section(
+        0,
+        crate::model::HOLIDAYS,
+        s.holidays.iter().map(|d| d.to_string()),
+    )
+    .map_err(io)?;
+    w.header(0, crate::model::STAFF).map_err(io)?;
     let mut line = String::new();
     for p in &s.staff {
         let (track, skill) = (name_of(&s.tracks, p.track), name_of(&s.skills, p.skill));
@@ -264,7 +270,7 @@ pub fn write_conditioned(s: &Input) -> Result<Vec<u8>> {
         }
         w.line(0, line.as_bytes()).map_err(io)?;
     }
-    w.header(0, input::WORK).map_err(io)?;
+    w.header(0, crate::model::WORK).map_err(io)?;
     for item in &s.work {
         let (id, name) = (s.arena.str(item.id), s.arena.str(item.name));
         let track = name_of(&s.tracks, item.track);

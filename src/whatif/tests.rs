@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::plan::amount::Amount;
-use crate::plan::input::{read, Loaded};
+use crate::model::amount::Amount;
+use crate::rules::{read_plan as read, Loaded};
 use crate::stream::Reader;
 
 /// The small plan every case starts from. Two weeks, Mon 2013-10-07 to Fri
@@ -505,8 +505,8 @@ fn estimate() -> impl Strategy<Value = Option<Vec<(String, Amount)>>> {
     })
 }
 
-fn triage() -> impl Strategy<Value = crate::plan::fields::Triage> {
-    (0usize..5).prop_map(|i| crate::plan::fields::Triage::ALL[i])
+fn triage() -> impl Strategy<Value = crate::rules::fields::Triage> {
+    (0usize..5).prop_map(|i| crate::rules::fields::Triage::ALL[i])
 }
 
 fn change() -> impl Strategy<Value = Change> {
