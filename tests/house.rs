@@ -254,6 +254,12 @@ fn resolve(
     best
 }
 
+/// For each file, the files it imports, each with the line that does.
+type Edges = BTreeMap<String, BTreeSet<(String, String)>>;
+
+/// The paths a file writes, each with its line.
+type Written = Vec<(Vec<String>, String)>;
+
 /// What a `mod.rs` hands on: (its module, a name) -> the path it names.
 type Reexports = HashMap<(Vec<String>, String), Vec<String>>;
 
@@ -285,7 +291,7 @@ fn target(
 /// Every file each file imports: a name taken from a `mod.rs` that only
 /// hands it on (`pub use`) is an import of the file that defines it; the
 /// `pub use` itself and the declarations of submodules are not imports.
-fn graph() -> (Vec<File>, BTreeMap<String, BTreeSet<(String, String)>>) {
+fn graph() -> (Vec<File>, Edges) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut paths = Vec::new();
     rust_files(&root, &mut paths);
@@ -307,7 +313,7 @@ fn graph() -> (Vec<File>, BTreeMap<String, BTreeSet<(String, String)>>) {
         .collect();
     let mut all_aliases: HashMap<Vec<String>, HashMap<String, Vec<String>>> = HashMap::new();
     let mut reexports: Reexports = HashMap::new();
-    let mut all_written: Vec<(&File, Vec<(Vec<String>, String)>)> = Vec::new();
+    let mut all_written: Vec<(&File, Written)> = Vec::new();
     for f in &files {
         let facade = f.path.ends_with("mod.rs") || f.path == "src/lib.rs";
         let s = f.code.as_bytes();
@@ -325,7 +331,7 @@ fn graph() -> (Vec<File>, BTreeMap<String, BTreeSet<(String, String)>>) {
                 aliases.insert(name.trim().to_owned(), m);
             }
         }
-        let mut written: Vec<(Vec<String>, String)> = Vec::new();
+        let mut written: Written = Vec::new();
         let mut i = 0;
         while i < s.len() {
             let at_word = i == 0
