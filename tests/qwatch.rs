@@ -189,6 +189,77 @@ fn a_single_put_runs_the_command_once_with_its_environment() {
     });
 }
 
+/// Opens of the store's ref files (`refs/heads/*`, `packed-refs`, `HEAD`)
+/// by anyone while `during` runs and for `window` after it.
+fn ref_opens(sb: &Sandbox, window: Duration, during: impl FnOnce()) -> usize {
+    use inotify::{Inotify, WatchMask};
+    let mut ino = Inotify::init().expect("inotify");
+    for dir in [store(sb), store(sb).join("refs/heads")] {
+        ino.watches().add(&dir, WatchMask::OPEN).expect("watch");
+    }
+    during();
+    let end = Instant::now() + window;
+    let mut opens = 0;
+    let mut buf = vec![0u8; 1 << 16];
+    // Counting what happens in the window: the one wait here that is not
+    // for a condition (it is the absence of reads that is tested).
+    while Instant::now() < end {
+        match ino.read_events(&mut buf) {
+            Ok(events) => {
+                opens += events
+                    .filter(|e| {
+                        e.name.and_then(|n| n.to_str()).is_some_and(|n| {
+                            !n.ends_with(".lock")
+                                && (n == "main" || n == "packed-refs" || n == "HEAD")
+                        })
+                    })
+                    .count()
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => panic!("reading inotify: {e}"),
+        }
+    }
+    opens
+}
+
+/// Issue 22: `--store` learns of puts from the kernel (inotify on the
+/// refs), not by reading main every 2 ms: an idle watcher opens no ref
+/// file (the polling one opened `refs/heads/main` ~500 times a second),
+/// and a put still wakes it at once.
+#[test]
+fn an_idle_watcher_reads_no_ref_and_a_put_wakes_it() {
+    let sb = Sandbox::new();
+    let out = sb.path().join("out");
+    put(&sb, "raw", 1);
+    let _w = Watcher::start(
+        &sb,
+        &[
+            "--state",
+            sb.path().join("cp").to_str().unwrap(),
+            "t",
+            "raw",
+            "--",
+            "sh",
+            "-c",
+            APPEND,
+            out.to_str().unwrap(),
+        ],
+    );
+    wait_for("the catch-up", || lines(&out).len() == 1);
+    wait_for("the checkpoint's record", || {
+        sb.path().join("cp.last").exists()
+    });
+    // Idle for a second: at most the one read of main that starts a wait.
+    let idle = ref_opens(&sb, Duration::from_secs(1), || {});
+    assert!(idle <= 2, "an idle watcher opened ref files {idle} times");
+    // A put is seen without any timer: the run follows.
+    let second = put(&sb, "raw", 2);
+    wait_for("the run on the put", || lines(&out).len() == 2);
+    assert_eq!(lines(&out)[1], second);
+}
+
 /// The burst's puts are made through the library by [`burst_putter`], run
 /// in a child process of this test binary where `QSNAP_FSYNC=0` can be set
 /// from the start (a thousand qsnap processes of a debug build take half a

@@ -35,8 +35,15 @@ const TAIL_LINES: usize = 10;
 /// at whether it ended.
 const CHILD_POLL: Duration = Duration::from_millis(2);
 
-/// How long the loop waits at most when nothing runs (to notice a signal).
+/// How long the loop waits at most when nothing runs, to notice a signal,
+/// with a source that cannot be woken by one (the bus: its heartbeats
+/// wake it every second anyway).
 const IDLE_POLL: Duration = Duration::from_millis(100);
+
+/// The same with a source that a signal wakes (the store through
+/// inotify): only timers end an idle wait, so an idle qwatch does not
+/// wake up.
+const IDLE_WOKEN: Duration = Duration::from_secs(3600);
 
 /// Everything the runner needs besides the rules.
 #[derive(Debug, Clone)]
@@ -63,6 +70,9 @@ pub struct Rule {
 /// Set by SIGINT and SIGTERM: stop taking events, finish, save, exit.
 pub struct Stop {
     flag: Arc<AtomicBool>,
+    /// Readable once a signal came (a byte is written to its other end by
+    /// the handler), so that a wait on the store ends at once.
+    pipe: Option<std::os::unix::net::UnixStream>,
 }
 
 impl Stop {
@@ -70,18 +80,33 @@ impl Stop {
     pub fn install() -> Result<Stop> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let flag = Arc::new(AtomicBool::new(false));
+        let failed = |e| Error::io("installing the signal handlers", e);
+        let (reader, writer) = std::os::unix::net::UnixStream::pair().map_err(failed)?;
+        reader.set_nonblocking(true).map_err(failed)?;
         for sig in [SIGINT, SIGTERM] {
-            signal_hook::flag::register(sig, flag.clone())
-                .map_err(|e| Error::io("installing the signal handlers", e))?;
+            signal_hook::flag::register(sig, flag.clone()).map_err(failed)?;
+            // The flag first: whoever the pipe wakes finds it set.
+            signal_hook::low_level::pipe::register(sig, writer.try_clone().map_err(failed)?)
+                .map_err(failed)?;
         }
-        Ok(Stop { flag })
+        Ok(Stop {
+            flag,
+            pipe: Some(reader),
+        })
     }
 
     /// A stop that never fires (tests of the library).
     pub fn never() -> Stop {
         Stop {
             flag: Arc::new(AtomicBool::new(false)),
+            pipe: None,
         }
+    }
+
+    /// The descriptor that becomes readable on a signal.
+    fn fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.pipe.as_ref().map(AsRawFd::as_raw_fd)
     }
 
     fn requested(&self) -> bool {
@@ -151,6 +176,10 @@ pub fn run(rules: Vec<Rule>, source: &mut dyn Source, opts: &Options, stop: &Sto
         })
         .collect();
     let env = source.child_env();
+    let idle = match stop.fd() {
+        Some(fd) if source.wake_on(fd) => IDLE_WOKEN,
+        _ => IDLE_POLL,
+    };
     let mut dirty = true;
     let mut stopping: Option<Instant> = None;
     loop {
@@ -225,7 +254,7 @@ pub fn run(rules: Vec<Rule>, source: &mut dyn Source, opts: &Options, stop: &Sto
         }
         // When to look again.
         let busy = live.iter().any(|r| r.job.is_some());
-        let mut deadline = now + if busy { CHILD_POLL } else { IDLE_POLL };
+        let mut deadline = now + if busy { CHILD_POLL } else { idle };
         for rule in &live {
             for t in [rule.ready_at, rule.next_timer].into_iter().flatten() {
                 deadline = deadline.min(t.max(now));

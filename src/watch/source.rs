@@ -5,16 +5,18 @@
 //! rings it asks for the heads again and compares them with its checkpoint,
 //! so a lost, duplicated or reordered notification cannot lose a put.
 //!
-//! [`RepoSource`] watches a local store by polling its main branch (a read
-//! of one small file every few milliseconds) and reads the heads of the
+//! [`RepoSource`] watches a local store through inotify ([`RefWatch`]: no
+//! polling, no wake-up while nothing is put), reads its main branch when
+//! the kernel says a ref may have changed, and reads the heads of the
 //! watched resources with one first-parent walk of the new commits only.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use git2::Oid;
 
+use super::notify::RefWatch;
 use crate::error::{Error, Result};
 use crate::snap::history::{self, Version};
 use crate::snap::store::{self, Store};
@@ -47,13 +49,16 @@ pub trait Source {
     fn child_env(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+
+    /// Makes `wait` also end when `fd` is readable (the runner's signal
+    /// pipe). Returns whether this source can: when it cannot, the runner
+    /// looks at its stop flag on a short timer instead.
+    fn wake_on(&mut self, _fd: std::os::fd::RawFd) -> bool {
+        false
+    }
 }
 
-/// How often the main branch is looked at: the latency a put waits at
-/// worst before its watcher notices it, for a read of one file.
-pub const POLL: Duration = Duration::from_millis(2);
-
-/// A local store, watched by polling its main branch.
+/// A local store, watched through inotify.
 pub struct RepoSource {
     dir: PathBuf,
     store: Option<Store>,
@@ -63,6 +68,10 @@ pub struct RepoSource {
     /// main as last read by `wait`.
     rung: Option<Oid>,
     said_missing: bool,
+    /// The kernel's doorbell, set up at the first wait.
+    doorbell: Option<RefWatch>,
+    /// The runner's signal pipe, handed to the watch.
+    wake: Option<std::os::fd::RawFd>,
 }
 
 impl RepoSource {
@@ -79,6 +88,8 @@ impl RepoSource {
             seen: None,
             rung: None,
             said_missing: false,
+            doorbell: None,
+            wake: None,
         })
     }
 
@@ -143,16 +154,39 @@ impl Source for RepoSource {
     }
 
     fn wait(&mut self, deadline: Instant) -> Result<bool> {
-        loop {
-            if self.main()? != self.rung {
-                return Ok(true);
+        if self.doorbell.is_none() {
+            // Watching starts before the first read of main below, so
+            // that a put in between is an event, not lost.
+            let mut w = RefWatch::new(&self.dir)?;
+            if let Some(fd) = self.wake {
+                w.also_wake_on(fd);
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(false);
-            }
-            std::thread::sleep(POLL.min(deadline - now));
+            self.doorbell = Some(w);
         }
+        if self.main()? != self.rung {
+            return Ok(true);
+        }
+        let Some(w) = self.doorbell.as_mut() else {
+            return Ok(false);
+        };
+        let woke = w.wait(Some(deadline))?;
+        if w.take_replaced() {
+            // Another store at the same path: open it afresh.
+            self.store = None;
+            self.seen = None;
+            self.said_missing = false;
+        }
+        // News or a signal: the runner looks (a wake-up for nothing costs
+        // it one read of main).
+        Ok(woke)
+    }
+
+    fn wake_on(&mut self, fd: std::os::fd::RawFd) -> bool {
+        self.wake = Some(fd);
+        if let Some(w) = self.doorbell.as_mut() {
+            w.also_wake_on(fd);
+        }
+        true
     }
 
     fn child_env(&self) -> Vec<(String, String)> {
