@@ -282,9 +282,22 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL", value_parser = crate::bus::client::address_arg, conflicts_with_all = ["http", "ready_file"])]
     pub bus: Option<String>,
     /// With --bus: every request must carry the token in FILE's first
-    /// line (needed with --public; nng has no encryption).
-    #[arg(long, value_name = "FILE", requires = "bus", conflicts_with = "http")]
+    /// line (needed with --public; nng has no encryption). With
+    /// --snap-bus: the token `qsnap serve` wants.
+    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Learn of new results from `qsnap serve` (URL: its request address,
+    /// as `qwatch --bus` takes it) instead of from the store's files: the
+    /// page subscribes to its events first, then reads the heads. The page
+    /// still reads the results from --store. Without it, the page watches
+    /// the store's refs through the kernel (inotify). Either way nothing
+    /// polls, and open pages get the news on `/events`.
+    #[arg(long, value_name = "URL", value_parser = crate::bus::client::address_arg, conflicts_with = "bus")]
+    pub snap_bus: Option<String>,
+    /// With --snap-bus: where `qsnap serve` publishes (default: the
+    /// address its HEADS reply names).
+    #[arg(long, value_name = "URL", value_parser = crate::bus::client::address_arg, requires = "snap_bus")]
+    pub snap_events: Option<String>,
 }
 
 /// `qwhatif serve`: the page (`--http`, [`web`]) or the bus service
@@ -294,11 +307,30 @@ fn serve(a: &ServeArgs, quiet: bool, verbose: bool) -> anyhow::Result<()> {
     if let Some(url) = &a.bus {
         return whatif::bus::run(url, a.token_file.as_deref(), a.public, repo, quiet, verbose);
     }
+    let snap_bus = match &a.snap_bus {
+        Some(rep) => Some(web::SnapBus {
+            rep: rep.clone(),
+            events: a.snap_events.clone(),
+            token: a
+                .token_file
+                .as_deref()
+                .map(crate::bus::server::read_token)
+                .transpose()?,
+        }),
+        None if a.token_file.is_some() => {
+            return Err(crate::error::Error::Usage(
+                "--token-file goes with --bus or --snap-bus: the token of a bus service".into(),
+            )
+            .into())
+        }
+        None => None,
+    };
     let opts = web::Options {
         addr: a.http,
         public: a.public,
         store: crate::snap::store::locate(repo)?,
         public_url: a.public_url.clone(),
+        snap_bus,
         verbose,
     };
     web::run(opts, a.ready_file.clone(), quiet)

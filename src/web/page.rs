@@ -11,10 +11,13 @@
 //! (`POST /save`, [`scenario::save`]) or apply it (`POST /apply`: saved,
 //! then [`scenario::apply`]), and the scenario's report. A bad script is
 //! answered 422 with the command line's located message, the form kept
-//! filled. `GET /head` is the commit of the latest results: the page's
-//! small inline script polls it and reloads (or, while a script is being
-//! typed, says so) when new results land. The page is whole without
-//! scripts.
+//! filled. `GET /head` is the commit of the latest results, `GET
+//! /events` a stream of Server-Sent Events that announces each new one
+//! ([`super::live`], issue 22): the page's small inline script listens
+//! and replaces the report in place (the form, its text and the scroll
+//! position kept). The page is whole without scripts. The server learns
+//! of new results from the kernel (inotify on the store's refs) or, with
+//! `--snap-bus`, from `qsnap serve`'s events; nothing polls.
 //!
 //! What the server never does: write anything but scenario branches
 //! (`refs/qsnap/whatif/NAME`), except on an explicit apply; change
@@ -27,20 +30,20 @@
 //! is escaped, and the page's Content-Security-Policy allows only its own
 //! style and scripts (by hash). Requests are answered by a few threads,
 //! each opening the store for itself; a panic while answering one is
-//! answered 500 and the server goes on.
+//! answered 500 and the server goes on. Connections, deadlines and limits
+//! are [`super::live`]'s.
 
 use std::fmt::Write as _;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use git2::Oid;
 use subtle::ConstantTimeEq;
 
+use super::live;
 use crate::error::{exit, Error, Result};
 use crate::report::html::{self, csp_hash, esc, Extras};
 use crate::report::render::View;
@@ -51,12 +54,10 @@ use crate::whatif::{self, lang, scenario, WhatIf};
 
 /// The largest request body taken (a change script, a name, the token).
 pub const MAX_BODY: u64 = 64 * 1024;
-/// Threads answering requests.
+/// Threads answering requests (the connections need none of their own).
 const THREADS: usize = 4;
 /// How long a save or an apply waits for the store's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
-/// How often the page's script asks for the head, in milliseconds.
-const POLL_MS: u32 = 2000;
 
 /// What the server is asked to do.
 pub struct Options {
@@ -67,7 +68,18 @@ pub struct Options {
     pub store: PathBuf,
     /// Where users reach the page through a reverse proxy.
     pub public_url: Option<PublicUrl>,
+    /// Learn of new results from `qsnap serve` at this request address
+    /// (its events), instead of from the store's files.
+    pub snap_bus: Option<SnapBus>,
     pub verbose: bool,
+}
+
+/// `qsnap serve`, followed by the page.
+#[derive(Debug, Clone)]
+pub struct SnapBus {
+    pub rep: String,
+    pub events: Option<String>,
+    pub token: Option<String>,
 }
 
 /// The address users reach the page at through a reverse proxy
@@ -143,7 +155,6 @@ struct App {
     public_origin: Option<String>,
     /// The latest results' page, rendered once per new results.
     live: Mutex<Option<Arc<Live>>>,
-    verbose: bool,
 }
 
 /// The report of the latest results, as of a commit of main.
@@ -159,23 +170,19 @@ struct Live {
     report: std::result::Result<String, String>,
 }
 
-/// Serves until `stop` is set; `ready` is told the bound address first.
-pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+/// Serves until SIGINT or SIGTERM; `ready` is told the bound address
+/// first.
+pub fn serve(opts: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
     check_address(&opts.addr, opts.public)?;
     // The store must open now: a wrong --store is said at once, not on the
     // first request.
     Store::open(&opts.store)?;
-    let server = tiny_http::Server::http(opts.addr).map_err(|e| Error::Unavailable {
+    let listening = |e: std::io::Error| Error::Unavailable {
         what: format!("listening on {}", opts.addr),
         message: e.to_string(),
-    })?;
-    let bound = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| Error::Unavailable {
-            what: format!("listening on {}", opts.addr),
-            message: "not an IP address".into(),
-        })?;
+    };
+    let listener = std::net::TcpListener::bind(opts.addr).map_err(listening)?;
+    let bound = listener.local_addr().map_err(listening)?;
     let hosts = if opts.public {
         Vec::new()
     } else {
@@ -197,26 +204,38 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(SocketAddr
         hosts,
         public_origin: opts.public_url.map(|p| p.origin),
         live: Mutex::new(None),
-        verbose: opts.verbose,
     });
-    let server = Arc::new(server);
+    // What rings when results may be new: qsnap serve's events, or the
+    // kernel watching the store's refs.
+    let source: Box<dyn crate::watch::Source + Send> = match opts.snap_bus {
+        Some(bus) => Box::new(crate::watch::BusSource::new(
+            &bus.rep,
+            bus.events,
+            bus.token,
+            opts.verbose,
+        )),
+        None => Box::new(crate::watch::RepoSource::new(
+            &app.store,
+            vec![trend::results_resource()],
+        )?),
+    };
+    let (tx, heads) = tokio::sync::watch::channel(None);
+    let following = Arc::clone(&app);
+    live::follow(source, move || following.newest(), tx)?;
     ready(bound);
-    std::thread::scope(|scope| {
-        for _ in 0..THREADS {
-            let (server, app, stop) = (Arc::clone(&server), Arc::clone(&app), &stop);
-            scope.spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    match server.recv_timeout(Duration::from_millis(200)) {
-                        Ok(Some(req)) => app.answer(req),
-                        Ok(None) => {}
-                        // A connection that failed before it was a request.
-                        Err(_) => {}
-                    }
-                }
-            });
-        }
-    });
-    Ok(())
+    let answering = Arc::clone(&app);
+    let limits = live::Limits {
+        workers: THREADS,
+        max_body: MAX_BODY as usize,
+        ..live::Limits::default()
+    };
+    live::serve(
+        listener,
+        Arc::new(move |r: &live::Request, body: &[u8]| answering.answer(r, body)),
+        heads,
+        limits,
+        opts.verbose,
+    )
 }
 
 /// 32 random bytes, hex.
@@ -238,6 +257,8 @@ struct Reply {
     headers: Vec<(&'static str, String)>,
     /// The page's Content-Security-Policy (HTML answers).
     csp: Option<String>,
+    /// Answer with the event stream instead of `body`.
+    events: bool,
 }
 
 impl Reply {
@@ -248,6 +269,7 @@ impl Reply {
             body: body.into(),
             headers: Vec::new(),
             csp: None,
+            events: false,
         }
     }
 
@@ -258,11 +280,24 @@ impl Reply {
             body: page.html,
             headers: Vec::new(),
             csp: Some(page.csp),
+            events: false,
+        }
+    }
+
+    /// `GET /events`: the stream ([`live`] writes it).
+    fn events() -> Reply {
+        Reply {
+            status: 200,
+            content_type: "text/event-stream",
+            body: String::new(),
+            headers: vec![("X-Accel-Buffering", "no".to_owned())],
+            csp: None,
+            events: true,
         }
     }
 }
 
-/// The request as the handler needs it (tiny_http's, read).
+/// The request as the handler needs it.
 struct Req {
     method: String,
     path: String,
@@ -279,30 +314,16 @@ impl Req {
 }
 
 impl App {
-    /// Answers one request; nothing it does can stop the server.
-    fn answer(&self, mut request: tiny_http::Request) {
+    /// Answers one request (its body read); nothing it does can stop
+    /// the server.
+    fn answer(&self, request: &live::Request, mut body: &[u8]) -> live::Response {
         let req = Req {
-            method: request.method().as_str().to_ascii_uppercase(),
-            path: request
-                .url()
-                .split(['?', '#'])
-                .next()
-                .unwrap_or("")
-                .to_owned(),
-            headers: request
-                .headers()
-                .iter()
-                .map(|h| {
-                    (
-                        h.field.as_str().as_str().to_owned(),
-                        h.value.as_str().to_owned(),
-                    )
-                })
-                .collect(),
+            method: request.method.clone(),
+            path: request.path.clone(),
+            headers: request.headers.clone(),
         };
-        let length = request.body_length();
-        let reply = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.route(&req, length, request.as_reader())
+        let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.route(&req, request.length, &mut body)
         }))
         .unwrap_or_else(|_| {
             Reply::text(
@@ -310,15 +331,6 @@ impl App {
                 "qwhatif serve: an internal error answering this request\n",
             )
         });
-        if self.verbose {
-            eprintln!("qwhatif: {} {} {}", req.method, req.path, reply.status);
-        }
-        let mut response = tiny_http::Response::from_data(if req.method == "HEAD" {
-            Vec::new()
-        } else {
-            reply.body.into_bytes()
-        })
-        .with_status_code(reply.status);
         let mut headers = vec![
             ("Content-Type", reply.content_type.to_owned()),
             ("Cache-Control", "no-store".to_owned()),
@@ -332,13 +344,12 @@ impl App {
             headers.push(("Content-Security-Policy", csp));
         }
         headers.extend(reply.headers);
-        for (k, v) in headers {
-            if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-                response.add_header(h);
-            }
+        live::Response {
+            status: reply.status,
+            headers,
+            body: reply.body.into_bytes(),
+            events: reply.events,
         }
-        // The client may have gone; nothing to do about it.
-        let _ = request.respond(response);
     }
 
     fn route(&self, req: &Req, length: Option<usize>, body: &mut dyn Read) -> Reply {
@@ -354,10 +365,12 @@ impl App {
         match (req.path.as_str(), req.method.as_str()) {
             ("/", "GET" | "HEAD") => self.home(),
             ("/head", "GET" | "HEAD") => self.head(),
+            ("/events", "GET") => Reply::events(),
             ("/whatif", "POST") => post(&|f| self.whatif(f)),
             ("/save", "POST") => post(&|f| self.save(f, false)),
             ("/apply", "POST") => post(&|f| self.save(f, true)),
             ("/" | "/head", _) => not_allowed("GET, HEAD"),
+            ("/events", _) => not_allowed("GET"),
             ("/whatif" | "/save" | "/apply", _) => not_allowed("POST"),
             _ => Reply::page(
                 404,
@@ -509,6 +522,16 @@ impl App {
         Ok(live)
     }
 
+    /// The newest results head, for the event stream (the page for it
+    /// rendered on the way, so that the browsers' GET finds it ready).
+    fn newest(&self) -> Result<Option<live::Head>> {
+        let live = self.open().and_then(|s| self.live(&s))?;
+        Ok(live.results.map(|r| live::Head {
+            commit: r.to_string(),
+            time: live.time.unwrap_or(0),
+        }))
+    }
+
     fn head(&self) -> Reply {
         match self.open().and_then(|s| self.live(&s)) {
             Ok(live) => Reply::text(
@@ -532,7 +555,7 @@ impl App {
         let head = live.results.map_or("none".to_owned(), |o| o.to_string());
         let _ = write!(
             top,
-            " data-head=\"{head}\">\n<p><strong>qwhatif serve</strong> · "
+            " data-head=\"{head}\">\n<p><strong>qwhatif serve</strong> · <span id=\"qw-latest\">"
         );
         match (live.results, live.time) {
             (Some(r), Some(t)) => {
@@ -546,7 +569,7 @@ impl App {
             _ => top.push_str("the store has no <code>qplan results</code> yet"),
         }
         top.push_str(
-            " <span id=\"qw-new\" hidden>· new results are in: <a href=\"/\">reload</a></span></p>\n\
+            "</span> <span id=\"qw-updated\" class=\"note\" role=\"status\" hidden></span></p>\n\
              <noscript><p class=\"note\">Reload the page to see results stored since it was loaded.</p></noscript>\n",
         );
         self.form(&mut top, "", None);
@@ -943,22 +966,47 @@ const STYLE: &str = "
 #qw-diff td,#qw-diff th{font-size:.95em}
 ";
 
-/// Polls `/head` and reloads when new results land (while a script is
-/// being typed, it says so instead of reloading).
-fn script() -> String {
-    format!(
-        "
-(function(){{var top=document.getElementById('qw-top');if(!top||!window.fetch)return;
-var head=top.getAttribute('data-head');
-function poll(){{fetch('/head',{{cache:'no-store'}}).then(function(r){{return r.ok?r.text():null;}}).then(function(t){{
-if(t===null)return;t=t.trim();if(t===head)return;
-var s=document.getElementById('qw-script');
-if(s&&s.value.trim()!==''){{document.getElementById('qw-new').hidden=false;return;}}
-location.reload();}}).catch(function(){{}});}}
-setInterval(poll,{POLL_MS});}})();
-"
-    )
-}
+/// Listens to `/events` and, on new results, fetches the page and puts
+/// its report in place of the old one: the bar with the form (and what is
+/// typed in it), the scripts, anything marked `data-qw-keep` and the
+/// scroll position stay; the bar says "updated hh:mm:ss (commit)". The
+/// report's track filter is set up again on the new report, with the
+/// track that was chosen. Other scripts of the page run their own update
+/// after it by listening to the document's `qw-updated` event.
+const SCRIPT: &str = "
+(function(){var top=document.getElementById('qw-top');
+if(!top||!window.EventSource||!window.fetch||!window.DOMParser)return;
+var head=top.getAttribute('data-head'),want=null,busy=false;
+function pad(n){return(n<10?'0':'')+n;}
+function keep(n){return n===top||n.nodeName==='SCRIPT'||(n.nodeType===1&&n.hasAttribute('data-qw-keep'));}
+function filter(v){var f=document.getElementById('filter'),s=document.getElementById('track-filter');
+if(!f||!s)return;f.hidden=false;
+s.onchange=function(){var v=s.value,a=document.querySelectorAll('section.track');
+for(var i=0;i<a.length;i++){a[i].hidden=v!=='*'&&a[i].getAttribute('data-index')!==v;}};
+if(v!==null&&v!==undefined){for(var i=0;i<s.options.length;i++){if(s.options[i].value===v){s.value=v;s.onchange();break;}}}}
+function swap(text){var doc=new DOMParser().parseFromString(text,'text/html'),ntop=doc.getElementById('qw-top');
+if(!ntop)return false;
+var x=window.scrollX,y=window.scrollY,sel=document.getElementById('track-filter'),v=sel?sel.value:null,b=document.body;
+Array.prototype.slice.call(b.childNodes).forEach(function(n){if(!keep(n))b.removeChild(n);});
+var at=top.nextSibling;
+Array.prototype.slice.call(doc.body.childNodes).forEach(function(n){
+if(n.nodeType===1&&(n.id==='qw-top'||n.nodeName==='SCRIPT'||n.hasAttribute('data-qw-keep')))return;
+b.insertBefore(document.adoptNode(n),at);});
+var l=document.getElementById('qw-latest'),nl=doc.getElementById('qw-latest');
+if(l&&nl)l.parentNode.replaceChild(document.adoptNode(nl),l);
+head=ntop.getAttribute('data-head');top.setAttribute('data-head',head);
+filter(v);window.scrollTo(x,y);
+var d=new Date(),u=document.getElementById('qw-updated');
+u.textContent='updated '+pad(d.getHours())+':'+pad(d.getMinutes())+':'+pad(d.getSeconds())+' ('+head.slice(0,12)+')';
+u.hidden=false;document.dispatchEvent(new CustomEvent('qw-updated',{detail:{commit:head}}));return true;}
+function load(){busy=true;want=null;
+fetch('/',{cache:'no-store'}).then(function(r){return r.ok?r.text():null;}).then(function(t){
+if(t!==null)swap(t);busy=false;if(want&&want!==head)load();}).catch(function(){busy=false;});}
+var es=new EventSource('/events?since='+encodeURIComponent(head));
+es.onopen=function(){top.setAttribute('data-live','open');};
+es.addEventListener('results',function(e){var c;try{c=JSON.parse(e.data).commit;}catch(x){return;}
+if(c===head)return;want=c;if(!busy)load();});})();
+";
 
 /// The directives every page adds: forms only to this server, fetches
 /// only from it, never framed, no `<base>`.
@@ -970,8 +1018,8 @@ const CSP_MORE: &str =
 /// the report) moved to the header with their hashes added.
 fn splice(report: &str, top: &str) -> Page {
     const META: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"";
-    let script = script();
-    let (mine_style, mine_script) = (csp_hash(STYLE), csp_hash(&script));
+    let script = SCRIPT;
+    let (mine_style, mine_script) = (csp_hash(STYLE), csp_hash(script));
     let mut html = report.to_owned();
     let mut policy = None;
     if let Some(start) = html.find(META) {
@@ -1050,10 +1098,12 @@ drop &quot;Item X&quot;               add work &quot;New item&quot; track=Tenor 
 pub fn run(opts: Options, ready_file: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
     let public_url = opts.public_url.clone();
     check_address(&opts.addr, opts.public)?;
-    let stop = crate::cli::stop_on_signals()?;
+    // A second signal while stopping ends it at once (130); the first one
+    // stops the server (it listens for them itself).
+    let _stop = crate::cli::stop_on_signals()?;
     let shown = opts.store.display().to_string();
     let mut wrote = Ok(());
-    serve(opts, stop, |bound| {
+    serve(opts, |bound| {
         if let Some(p) = &ready_file {
             wrote = write_ready(p, bound);
         }
@@ -1114,13 +1164,13 @@ mod tests {
             .contains(&format!("<style>{STYLE}</style>\n</head>")));
         assert!(page
             .html
-            .contains(&format!("<script>{}</script>\n</body>", script())));
+            .contains(&format!("<script>{SCRIPT}</script>\n</body>")));
         assert_eq!(
             page.csp,
             format!(
                 "default-src 'none'; style-src 'sha256-A' {}; script-src 'sha256-B' {}; {CSP_MORE}",
                 csp_hash(STYLE),
-                csp_hash(&script())
+                csp_hash(SCRIPT)
             )
         );
     }
