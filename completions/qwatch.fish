@@ -1,4 +1,4 @@
-complete -c qwatch -l store -d 'Watch this store directly (no service): its main branch is polled every 2 ms. With --bus, only where the checkpoints are kept' -r -F
+complete -c qwatch -l store -d 'Watch this store directly (no service): the kernel (inotify) wakes qwatch when the store\'s refs change, nothing polls; a store that does not exist yet is waited for. With --bus, only where the checkpoints are kept' -r -F
 complete -c qwatch -l bus -d 'Watch through `qsnap serve` at this request address (the default when no --store is given: tcp://127.0.0.1:5000)' -r
 complete -c qwatch -l events -d 'The service\'s events address (default: what its HEADS reply says)' -r
 complete -c qwatch -l token-file -d 'Send the token on this file\'s first line with every request (a service started with --public)' -r -F

@@ -415,7 +415,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__serve)
-            opts="-q -v -h --http --public --public-url --ready-file --store --bus --token-file --quiet --verbose --help"
+            opts="-q -v -h --http --public --public-url --ready-file --store --bus --token-file --snap-bus --snap-events --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -442,6 +442,14 @@ _qwhatif() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --snap-bus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --snap-events)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

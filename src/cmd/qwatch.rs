@@ -69,8 +69,10 @@ pub struct Args {
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 
-    /// Watch this store directly (no service): its main branch is polled
-    /// every 2 ms. With --bus, only where the checkpoints are kept.
+    /// Watch this store directly (no service): the kernel (inotify) wakes
+    /// qwatch when the store's refs change, nothing polls; a store that
+    /// does not exist yet is waited for. With --bus, only where the
+    /// checkpoints are kept.
     // `--repo`, its name before every command said `--store`, stays as a
     // hidden alias.
     #[arg(long = "store", alias = "repo", env = "QSNAP_REPO", value_name = "DIR")]

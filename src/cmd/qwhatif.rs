@@ -232,13 +232,25 @@ pub enum Command {
     /// The plan and its what-ifs as a local web page.
     ///
     /// Shows the store's latest `qplan results` as the report of `qplan
-    /// --format html`, reloaded when new results land, with a form for a
-    /// change script computed against the store's current `qplan
-    /// conditioned`; a what-if can then be discarded, saved as a named
-    /// scenario, or applied. Only loopback addresses unless --public: the
-    /// page has no login, and whoever reaches it can apply a scenario.
-    /// Prints `qwhatif: serving DIR on http://ADDR/` on stderr once
-    /// listening. SIGINT or SIGTERM stop it (exit 0).
+    /// --format html`, with a form for a change script computed against
+    /// the store's current `qplan conditioned`; a what-if can then be
+    /// discarded, saved as a named scenario, or applied. Only loopback
+    /// addresses unless --public: the page has no login, and whoever
+    /// reaches it can apply a scenario. Prints `qwhatif: serving DIR on
+    /// http://ADDR/` on stderr once listening. SIGINT or SIGTERM stop it
+    /// (exit 0).
+    ///
+    /// New results are pushed to the open pages, which replace the report
+    /// in place (the text typed in the form and the scroll position stay).
+    /// GET /events is that news as Server-Sent Events: `event: results`,
+    /// `id:` the commit, `data:` a JSON object (app, stage, commit, time),
+    /// a `: heartbeat` comment every 15 s; a client that sends
+    /// Last-Event-ID (or ?since=COMMIT) and is behind gets the newest head
+    /// at once, one that sends neither the current head first. GET /head is
+    /// the current head's commit. Nothing polls: the server is woken by
+    /// inotify on the store's refs, or with --snap-bus by qsnap serve's
+    /// events. Every connection must send its request headers within 10 s
+    /// and its body within 10 s; at most 4096 are open at once.
     ///
     /// Memory stays bounded however long it runs (with or without --bus):
     /// libgit2 keeps at most 256 KiB of parsed commits and trees and maps
