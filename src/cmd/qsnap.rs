@@ -689,18 +689,29 @@ fn log(
         }
     }
     let mut entries = Vec::new();
-    for oid in history::first_parents(&store.repo, main.id())? {
-        if max.is_some_and(|n| entries.len() >= n) {
-            break;
-        }
-        let c = objects::commit(&store.repo, oid?)?;
-        let v = Version::of(&c);
-        if let Some(r) = res {
-            if !history::touches(&store.repo, &c, &v, r)? {
-                continue;
+    let full = |entries: &Vec<Version>| max.is_some_and(|n| entries.len() >= n);
+    match res {
+        // From one version of the resource to the one before: the newest
+        // is found without a walk (see `snap::newest`), so `log -n 1` of a
+        // resource put long ago reads no more than one put yesterday.
+        Some(r) => {
+            let mut from = Some(main.id());
+            while let Some(f) = from.filter(|_| !full(&entries)) {
+                let Some(c) = history::last_put(&store.repo, f, r)? else {
+                    break;
+                };
+                from = c.parent_ids().next();
+                entries.push(Version::of(&c));
             }
         }
-        entries.push(v);
+        None => {
+            for oid in history::first_parents(&store.repo, main.id())? {
+                if full(&entries) {
+                    break;
+                }
+                entries.push(Version::of(&objects::commit(&store.repo, oid?)?));
+            }
+        }
     }
     let checks = check::last_checks(&store.repo)?;
     match format {

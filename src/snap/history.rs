@@ -7,12 +7,14 @@
 //! Commits made by hand (plain git, no trailer) are still understood: for
 //! those the tree entry is compared with the parent's.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use git2::{Commit, Oid, Repository};
 
 use super::name::Resource;
+use super::newest;
 use super::objects::{self, git};
 use crate::error::{Error, Location, Result};
 
@@ -231,45 +233,109 @@ pub fn touches(
     Ok(mine.is_some() && mine != theirs)
 }
 
-/// The commit that put the version of `res` current at `from`.
+/// The commit that put the version of `res` current at `from`: a walk
+/// back from `from` to the first commit that touches it, or to the commit
+/// the store's [`newest`] file is for, which knows.
 pub fn last_put<'r>(repo: &'r Repository, from: Oid, res: &Resource) -> Result<Option<Commit<'r>>> {
-    for oid in first_parents(repo, from)? {
-        let c = objects::commit(repo, oid?)?;
-        if touches(repo, &c, &Version::of(&c), res)? {
-            return Ok(Some(c));
-        }
+    let found = newest_puts(repo, from, Some(std::slice::from_ref(res)))?;
+    match found.get(res) {
+        Some(oid) => objects::commit(repo, *oid).map(Some),
+        None => Ok(None),
     }
-    Ok(None)
 }
 
 /// Every resource in `from`'s tree with the commit that put its current
 /// version, sorted by resource: the heads the bus announces and qwatch
 /// compares with what it has processed. One first-parent walk, stopped as
-/// soon as every resource is found.
+/// soon as every resource is found or at the commit the store's
+/// [`newest`] file is for.
 pub fn heads(repo: &Repository, from: Oid) -> Result<Vec<(Resource, Oid)>> {
     let tip = objects::commit(repo, from)?;
     let wanted = resources(repo, &tip)?;
-    let mut found: Vec<Option<Oid>> = vec![None; wanted.len()];
-    let mut missing = wanted.len();
-    for oid in first_parents(repo, from)? {
-        if missing == 0 {
-            break;
-        }
-        let c = objects::commit(repo, oid?)?;
-        let version = Version::of(&c);
-        for (res, slot) in wanted.iter().zip(found.iter_mut()) {
-            if slot.is_none() && touches(repo, &c, &version, res)? {
-                *slot = Some(c.id());
-                missing -= 1;
-            }
-        }
-    }
+    let mut found = newest_puts(repo, from, Some(&wanted))?;
     // A resource no commit claims (a hand-made root) is headed by the tip.
     Ok(wanted
         .into_iter()
-        .zip(found)
-        .map(|(res, oid)| (res, oid.unwrap_or(from)))
+        .map(|res| {
+            let oid = found.remove(&res).unwrap_or(from);
+            (res, oid)
+        })
         .collect())
+}
+
+/// The commit that put the version current at `from` of each resource in
+/// `wanted` (of every resource ever put, when `None`): a first-parent walk
+/// from `from`, stopped when every wanted resource is found, or at the
+/// commit the store's [`newest`] file is for, whose answers fill in the
+/// rest. A resource no commit on the way touches is left out.
+pub fn newest_puts(
+    repo: &Repository,
+    from: Oid,
+    wanted: Option<&[Resource]>,
+) -> Result<BTreeMap<Resource, Oid>> {
+    let known = newest::read(repo.path());
+    let mut found: BTreeMap<Resource, Oid> = BTreeMap::new();
+    let complete = |found: &BTreeMap<Resource, Oid>| {
+        wanted.is_some_and(|w| w.iter().all(|r| found.contains_key(r)))
+    };
+    if complete(&found) {
+        return Ok(found);
+    }
+    for oid in first_parents(repo, from)? {
+        let oid = oid?;
+        if let Some(known) = known.as_ref().filter(|k| k.tip == oid) {
+            for (res, put) in &known.puts {
+                let asked = wanted.is_none_or(|w| w.contains(res));
+                if asked && !found.contains_key(res) {
+                    found.insert(res.clone(), *put);
+                }
+            }
+            return Ok(found);
+        }
+        let c = objects::commit(repo, oid)?;
+        let version = Version::of(&c);
+        let touched: Vec<Resource> = match &version.resource {
+            Some(r) => vec![r.clone()],
+            None => {
+                let candidates = match wanted {
+                    Some(w) => w.to_vec(),
+                    None => resources(repo, &c)?,
+                };
+                let mut t = Vec::new();
+                for r in candidates {
+                    if touches(repo, &c, &version, &r)? {
+                        t.push(r);
+                    }
+                }
+                t
+            }
+        };
+        for r in touched {
+            if wanted.is_none_or(|w| w.contains(&r)) {
+                found.entry(r).or_insert(oid);
+            }
+        }
+        if complete(&found) {
+            return Ok(found);
+        }
+    }
+    Ok(found)
+}
+
+/// After a put made `commit` (a child of `parent`, or the first commit)
+/// for `res`: the [`newest`] file for it, from the one for `parent`.
+pub fn newest_after_put(
+    repo: &Repository,
+    parent: Option<Oid>,
+    commit: Oid,
+    res: &Resource,
+) -> Result<newest::Newest> {
+    let mut puts = match parent {
+        Some(p) => newest_puts(repo, p, None)?,
+        None => BTreeMap::new(),
+    };
+    puts.insert(res.clone(), commit);
+    Ok(newest::Newest { tip: commit, puts })
 }
 
 /// The resources in a commit's tree, sorted.

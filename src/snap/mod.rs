@@ -13,6 +13,8 @@
 //!   the last check;
 //! - [`trailer`]: the commits' trailers: what a commit says about itself;
 //! - [`history`]: revisions and times, the version of a resource at one;
+//! - [`newest`]: where each resource's newest version was put, kept beside
+//!   the history so that reading it walks no history;
 //! - [`objects`]: objects checked before libgit2 reads them (a truncated one
 //!   made libgit2 loop forever);
 //! - [`verify`]: is every version readable, every provenance commit here?
@@ -40,6 +42,7 @@ pub mod history;
 pub mod lock;
 pub mod maintain;
 pub mod name;
+pub mod newest;
 pub mod objects;
 pub mod remote;
 pub mod store;

@@ -19,6 +19,7 @@ use super::check::{self, DataDigest};
 use super::history::{self, Provenance};
 use super::lock::{self, StoreLock};
 use super::name::Resource;
+use super::newest;
 use super::objects;
 pub use super::objects::{git, MAIN};
 use crate::error::{Error, Result};
@@ -398,13 +399,16 @@ impl Store {
             .map_err(write_error(format!("committing {res}")))?;
         let written = Written::capture(repo, oid, Some(blob), res)?;
         written.pin(repo.path(), streamed)?;
-        move_main(
-            repo,
-            lock,
-            oid,
-            head.as_ref().map(Commit::id),
-            &format!("put {res}"),
-        )?;
+        let parent = head.as_ref().map(Commit::id);
+        // Where each resource's newest version is, for the new commit: one
+        // commit read when the file is current. Only a guide for readers
+        // (see `newest`): a history it cannot be worked out from is for
+        // `verify` to report, not for the put to refuse.
+        let newest = history::newest_after_put(repo, parent, oid, res).ok();
+        move_main(repo, lock, oid, parent, &format!("put {res}"))?;
+        if let Some(n) = newest {
+            let _ = newest::write(repo.path(), &n);
+        }
         Ok((Put::Committed(oid), written))
     }
 
