@@ -336,7 +336,7 @@ fn every_daemon_caps_libgit2s_memory_at_its_start() {
         let lines = first_lines(&sb, tool, &args, "memory:");
         let line = lines.iter().find(|l| l.contains("memory:"));
         let want = match tool {
-            "qsnap" => format!("qsnap: serve: {BOUNDS}; at most 10000 PUT ids remembered (4 MiB)"),
+            "qsnap" => format!("qsnap: serve: {BOUNDS}; at most 10000 PUT ids remembered (2 MiB)"),
             "qwatch" => format!("qwatch: {BOUNDS}"),
             _ => format!("qwhatif: serve: {BOUNDS}"),
         };

@@ -21,7 +21,7 @@
 //! A request that does not decode, is over `--max-request`, lacks the
 //! token or names an unknown verb gets an `error` reply; the service goes
 //! on. A PUT's request id is remembered (the last [`REMEMBERED_IDS`], as
-//! SHA-256 digests: [`REMEMBERED_BYTES`] at most), so a resent PUT stores
+//! digests: [`REMEMBERED_BYTES`] at most), so a resent PUT stores
 //! once and gets the first answer again.
 //!
 //! Memory stays bounded however long the service runs (issue 27): libgit2's
@@ -54,6 +54,9 @@ use crate::snap::{auto, objects, At, Put, Resource, Store};
 pub const REMEMBERED_IDS: usize = 10_000;
 /// The default `--max-request`: 64 MiB.
 pub const DEFAULT_MAX_REQUEST: usize = 64 << 20;
+/// Memory freed is given back to the system after this many requests
+/// (see [`crate::daemon::give_back`]).
+const GIVE_BACK_EVERY: u32 = 100;
 /// How often the ref files are looked at.
 const POLL: Duration = Duration::from_millis(2);
 /// How often the REP thread looks at the stop flag while idle.
@@ -335,38 +338,58 @@ fn lock(a: &Mutex<Announcer>) -> std::sync::MutexGuard<'_, Announcer> {
     a.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The PUT request ids seen last, with their answers. An id is kept as
-/// its SHA-256, so a long one costs no more than a short one: with the
-/// resource names (at most 2 x 64 bytes) and the table, at most
-/// [`REMEMBERED_BYTES`] however long the service runs.
+/// The PUT request ids seen last, with their answers. An entry holds no
+/// memory of its own: the id and the resource are kept as digests
+/// (SHA-256, the first 16 bytes), so a long id or name costs no more than
+/// a short one, and the table and the queue are sized once, at the start.
+/// Names kept per PUT (two small strings each) also pinned malloc's heap
+/// between the bigger blocks a put frees, so it could not shrink.
 struct Remembered {
-    answers: HashMap<[u8; 32], (Resource, Put)>,
-    order: VecDeque<[u8; 32]>,
+    answers: HashMap<Digest16, ([u8; 8], Put)>,
+    order: VecDeque<Digest16>,
 }
 
-/// What [`Remembered`] may hold at most: [`REMEMBERED_IDS`] entries of the
-/// longest names, the hash table's spare room included.
-pub const REMEMBERED_BYTES: usize = 4 << 20;
+type Digest16 = [u8; 16];
+
+/// What [`Remembered`] may hold at most: [`REMEMBERED_IDS`] entries, the
+/// hash table's spare room included.
+pub const REMEMBERED_BYTES: usize = 2 << 20;
 
 impl Remembered {
     fn new() -> Remembered {
-        // Sized once: neither grows past its first size.
+        // Sized once: neither grows past its first size. The table has
+        // room for twice as many: an id forgotten leaves a tombstone, and
+        // a table more than half full of live entries would grow (double)
+        // to clear them instead of cleaning itself in place.
         Remembered {
-            answers: HashMap::with_capacity(REMEMBERED_IDS),
+            answers: HashMap::with_capacity(2 * REMEMBERED_IDS),
             order: VecDeque::with_capacity(REMEMBERED_IDS),
         }
     }
 
-    fn key(id: &str) -> [u8; 32] {
-        Sha256::digest(id.as_bytes()).into()
+    fn digest(text: &str) -> Digest16 {
+        let d = Sha256::digest(text.as_bytes());
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&d[..16]);
+        out
     }
 
-    fn get(&self, id: &str) -> Option<&(Resource, Put)> {
-        self.answers.get(&Self::key(id))
+    fn resource(res: &Resource) -> [u8; 8] {
+        let d = Self::digest(&res.to_string());
+        let mut out = [0u8; 8];
+        out.copy_from_slice(&d[..8]);
+        out
     }
 
-    fn insert(&mut self, id: &str, res: Resource, put: Put) {
-        let key = Self::key(id);
+    /// The answer to an id seen before, and whether it was for `res`.
+    fn get(&self, id: &str, res: &Resource) -> Option<(bool, Put)> {
+        self.answers
+            .get(&Self::digest(id))
+            .map(|(r, put)| (*r == Self::resource(res), *put))
+    }
+
+    fn insert(&mut self, id: &str, res: &Resource, put: Put) {
+        let key = Self::digest(id);
         if self.answers.contains_key(&key) {
             return;
         }
@@ -377,24 +400,18 @@ impl Remembered {
             };
         }
         self.order.push_back(key);
-        self.answers.insert(key, (res, put));
+        self.answers.insert(key, (Self::resource(res), put));
     }
 
     /// The bytes held: the table's slots (its buckets, a power of two at
-    /// least 8/7 of its capacity, each an entry and a control byte), the
-    /// queue's and the resource names.
+    /// least 8/7 of its capacity, each an entry and a control byte) and
+    /// the queue's. Entries own nothing more (see the test).
     #[cfg(test)]
     fn bytes(&self) -> usize {
         use std::mem::size_of;
         let buckets = (self.answers.capacity() * 8 / 7).next_power_of_two();
-        let slot = size_of::<([u8; 32], (Resource, Put))>() + 1;
-        let names: usize = self
-            .answers
-            .values()
-            // Each name's allocation, with the allocator's own 16 bytes.
-            .map(|(r, _)| r.app.capacity() + r.stage.capacity() + 32)
-            .sum();
-        buckets * slot + self.order.capacity() * size_of::<[u8; 32]>() + names
+        let slot = size_of::<(Digest16, ([u8; 8], Put))>() + 1;
+        buckets * slot + self.order.capacity() * size_of::<Digest16>()
     }
 }
 
@@ -451,6 +468,19 @@ impl Answerer {
         }
     }
 
+    /// Joins a maintenance thread that has finished; returns whether one
+    /// had.
+    fn reap_maintenance(&mut self) -> bool {
+        if self.maintenance.as_ref().is_some_and(|t| t.is_finished()) {
+            if let Some(done) = self.maintenance.take() {
+                let _ = done.join();
+            }
+            true
+        } else {
+            false
+        }
+    }
+
     /// Starts automatic maintenance ([`auto`]) in a thread of its own when
     /// the store is due and none runs: requests go on being answered, and
     /// PUTs wait for the store's lock meanwhile, as beside a local put.
@@ -458,9 +488,9 @@ impl Answerer {
         if self.maintenance.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
-        if let Some(done) = self.maintenance.take() {
-            let _ = done.join();
-        }
+        self.reap_maintenance();
+        // The maintenance thread's memory, freed, goes back now.
+        crate::daemon::give_back();
         let Some((estimate, threshold)) = auto::due(&self.store) else {
             return;
         };
@@ -511,14 +541,16 @@ impl Answerer {
                 request_id,
                 stream,
             } => {
-                if let Some((res, put)) = self.remembered.get(&request_id) {
-                    if *res != resource {
+                if let Some((same, put)) = self.remembered.get(&request_id, &resource) {
+                    if !same {
                         return Err(Error::data(
                             Default::default(),
-                            format!("request id {request_id:?} was used for {res} already"),
+                            format!(
+                                "request id {request_id:?} was used for another resource already"
+                            ),
                         ));
                     }
-                    return Ok(proto::encode_put(*put));
+                    return Ok(proto::encode_put(put));
                 }
                 let put = self.store.put(
                     &resource,
@@ -527,7 +559,7 @@ impl Answerer {
                     None,
                     self.opts.put_wait,
                 )?;
-                self.remembered.insert(&request_id, resource, put);
+                self.remembered.insert(&request_id, &resource, put);
                 // The event goes out before the reply.
                 lock(&self.announcer).catch_up_logged();
                 if matches!(put, Put::Committed(_)) {
@@ -628,13 +660,23 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -
         remembered: Remembered::new(),
         maintenance: None,
     };
+    // What requests freed goes back to the system every GIVE_BACK_EVERY
+    // requests, and when the service is idle or a maintenance has ended.
+    let mut give_back = crate::daemon::GiveBack::every(GIVE_BACK_EVERY);
+    let mut owed = false;
     let result = loop {
         if stop.load(Ordering::Relaxed) {
             break Ok(());
         }
         let msg = match rep.recv() {
             Ok(m) => m,
-            Err(nng::Error::TimedOut) => continue,
+            Err(nng::Error::TimedOut) => {
+                if answerer.reap_maintenance() || owed {
+                    crate::daemon::give_back();
+                    owed = false;
+                }
+                continue;
+            }
             Err(nng::Error::Interrupted) => continue,
             Err(e) => break Err(nng_error(&answerer.bound.rep, "receiving", e)),
         };
@@ -642,6 +684,8 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -
         drop(msg);
         // A requester that went away is its problem, not the service's.
         let _ = rep.send(reply.as_slice());
+        drop(reply);
+        owed = !give_back.done();
     };
     stop.store(true, Ordering::Relaxed);
     let _ = watcher.join();
@@ -723,33 +767,43 @@ mod tests {
 
     /// Issue 27: the remembered ids were bounded by count only. However
     /// many PUTs, with the longest ids and names, they hold at most
-    /// REMEMBERED_BYTES; the newest are found, the oldest forgotten.
+    /// REMEMBERED_BYTES, allocated once; the newest are found, the oldest
+    /// forgotten.
     #[test]
     fn remembered_ids_stay_within_their_bytes() {
+        // An entry owns no memory (a `Copy` type cannot): nothing is
+        // allocated per PUT, and the bytes below are all there is.
+        fn owns_nothing<T: Copy>() {}
+        owns_nothing::<(Digest16, ([u8; 8], Put))>();
         let mut r = Remembered::new();
+        let (table, queue) = (r.answers.capacity(), r.order.capacity());
+        assert!(r.bytes() <= REMEMBERED_BYTES, "{} bytes", r.bytes());
         let long = "a".repeat(crate::snap::name::MAX_LEN);
         let res = Resource::new(&long, &long).unwrap();
+        let other = Resource::new("qplan", "raw").unwrap();
         let id = |i: usize| format!("{i:0>200}");
         let put = Put::Committed(Oid::ZERO_SHA1);
-        for i in 0..3 * REMEMBERED_IDS {
-            r.insert(&id(i), res.clone(), put);
-            if i % 1000 == 0 {
-                assert!(r.bytes() <= REMEMBERED_BYTES, "{} bytes at {i}", r.bytes());
-            }
+        for i in 0..10 * REMEMBERED_IDS {
+            r.insert(&id(i), &res, put);
+            // Never more room than at the start: the table was not
+            // reallocated (tombstones make its capacity drop, then it
+            // cleans itself in place and it is back to the start's).
+            assert!(
+                r.answers.capacity() <= table && r.order.capacity() == queue,
+                "the table grew at {i}: {} for {table}",
+                r.answers.capacity()
+            );
         }
         assert_eq!(r.answers.len(), REMEMBERED_IDS);
         assert_eq!(r.order.len(), REMEMBERED_IDS);
-        assert!(r.bytes() <= REMEMBERED_BYTES, "{} bytes", r.bytes());
-        assert!(r.get(&id(3 * REMEMBERED_IDS - 1)).is_some());
-        assert!(r.get(&id(2 * REMEMBERED_IDS)).is_some());
-        assert!(r.get(&id(2 * REMEMBERED_IDS - 1)).is_none());
+        let newest = id(10 * REMEMBERED_IDS - 1);
+        assert_eq!(r.get(&newest, &res), Some((true, put)));
+        assert_eq!(r.get(&newest, &other), Some((false, put)));
+        assert!(r.get(&id(9 * REMEMBERED_IDS), &res).is_some());
+        assert!(r.get(&id(9 * REMEMBERED_IDS - 1), &res).is_none());
         // A resent id keeps its first answer and its place.
-        r.insert(
-            &id(3 * REMEMBERED_IDS - 1),
-            res.clone(),
-            Put::Unchanged(Oid::ZERO_SHA1),
-        );
-        assert_eq!(r.get(&id(3 * REMEMBERED_IDS - 1)).map(|a| a.1), Some(put));
+        r.insert(&newest, &res, Put::Unchanged(Oid::ZERO_SHA1));
+        assert_eq!(r.get(&newest, &res), Some((true, put)));
         assert_eq!(r.order.len(), REMEMBERED_IDS);
     }
 

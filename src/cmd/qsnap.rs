@@ -250,8 +250,11 @@ pub enum Command {
     ///
     /// Memory stays bounded however long it runs: libgit2 keeps at most
     /// 256 KiB of parsed commits and trees and maps at most 32 MiB of packs;
-    /// the last 10,000 PUT request ids are kept as digests (4 MiB at
+    /// the last 10,000 PUT request ids are kept as digests (2 MiB at
     /// most); nothing else is kept per put or event (-v says so at start).
+    /// What a request or a maintenance freed is given back to the system
+    /// (every 100 requests, when idle, after maintenance). Measured: 10 to
+    /// 15 MB resident over 10,000 PUTs, most of it the program itself.
     #[command(verbatim_doc_comment)]
     Serve {
         /// Where requests are answered (REQ/REP).

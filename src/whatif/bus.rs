@@ -173,6 +173,9 @@ fn work(
             .push_back(request.as_header().as_slice());
         // A requester that went away is its problem, not the service's.
         let _ = socket.send(message);
+        // A what-if allocates its whole scenario (megabytes) and frees it:
+        // given back now, or this worker's malloc arena keeps it.
+        crate::daemon::give_back();
     }
 }
 
