@@ -47,7 +47,7 @@ echo
 echo "### $BUS PUTs over the bus, qsnap serve, qwatch --bus, qwhatif serve and its bus running"
 echo
 echo "Load average (1, 5, 15 min) before: $(load)."
-"$S" bus "$R" "$work/bus" "$BUS" 1000 >bench/out/soak-bus.txt
+"$S" bus "$R" "$work/bus" "$BUS" 1000 >bench/out/soak-bus.txt 2>bench/out/soak-bus-detail.txt
 echo "After: $(load). A WHATIF over the bus and a page load every 100 puts: $(awk '$1 == "whatifs_answered" { print $2 }' bench/out/soak-bus.txt) what-ifs answered, $(awk '$1 == "pages_loaded" { print $2 }' bench/out/soak-bus.txt) pages loaded."
 echo
 table bench/out/soak-bus.txt
@@ -56,7 +56,7 @@ echo
 echo "### $LOCAL local puts (a qsnap process each), qwatch --repo running"
 echo
 echo "Load average before: $(load)."
-"$S" local "$R" "$work/local" "$LOCAL" 500 >bench/out/soak-local.txt
+"$S" local "$R" "$work/local" "$LOCAL" 500 >bench/out/soak-local.txt 2>bench/out/soak-local-detail.txt
 echo "After: $(load)."
 echo
 table bench/out/soak-local.txt

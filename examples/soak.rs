@@ -7,7 +7,9 @@
 //!   `qwhatif serve` (the page) and `qwhatif serve --bus` running; every
 //!   100 puts one WHATIF over the bus and one page load. Every STEP puts a
 //!   row: the puts so far, the median and p90 latency of the last STEP
-//!   PUTs (ms), and each daemon's resident memory (VmRSS, KiB).
+//!   PUTs (ms), and each daemon's resident memory (VmRSS, KiB); on
+//!   stderr, `rss-detail` lines say how much of each is anonymous (heap,
+//!   stacks, malloc arenas) and how much file-backed (mapped packs).
 //! - `soak local BIN WORK N [STEP]`: the same with N local `qsnap put`s
 //!   (a process each, as cron runs them) and `qwatch --repo` running.
 //! - `soak build STORE N`: a store of N commits through `git fast-import`
@@ -95,6 +97,35 @@ impl Daemon {
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or_else(|| panic!("{} is not running", self.name))
+    }
+
+    /// What the resident memory is made of, in KiB, from
+    /// `/proc/PID/smaps_rollup`: anonymous (the heap, thread stacks,
+    /// malloc arenas) and file-backed (mapped pack windows and indexes,
+    /// the binary and its libraries).
+    fn rss_parts(&self) -> (u64, u64) {
+        let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| -> u64 {
+            rollup
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let rss = field("Rss:");
+        let anon = field("Anonymous:");
+        (anon, rss.saturating_sub(anon))
+    }
+
+    /// The `rss-detail` line on stderr: puts so far, then the daemon's
+    /// anonymous and file-backed resident KiB.
+    fn detail(&self, puts: u64) {
+        let (anon, file) = self.rss_parts();
+        eprintln!(
+            "rss-detail {puts} {} anon_kib {anon} file_kib {file}",
+            self.name.replace(' ', "_")
+        );
     }
 }
 
@@ -231,6 +262,9 @@ fn bus(bin: &Path, work: &Path, n: u64, step: u64) {
                 print!(" {}", d.rss_kib());
             }
             println!();
+            for d in daemons {
+                d.detail(i);
+            }
             let _ = std::io::stdout().flush();
         }
     }
@@ -256,6 +290,7 @@ fn local(bin: &Path, work: &Path, n: u64, step: u64) {
             let (p50, p90) = quantiles(&mut window);
             window.clear();
             println!("{i} {p50:.2} {p90:.2} {}", watch.rss_kib());
+            watch.detail(i);
             let _ = std::io::stdout().flush();
         }
     }
