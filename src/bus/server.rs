@@ -55,7 +55,7 @@ pub const REMEMBERED_IDS: usize = 10_000;
 /// The default `--max-request`: 64 MiB.
 pub const DEFAULT_MAX_REQUEST: usize = 64 << 20;
 /// Memory freed is given back to the system after this many requests
-/// (see [`crate::daemon::give_back`]).
+/// (see [`crate::snap::daemon::give_back`]).
 const GIVE_BACK_EVERY: u32 = 100;
 /// How often the ref files are looked at.
 const POLL: Duration = Duration::from_millis(2);
@@ -490,7 +490,7 @@ impl Answerer {
         }
         self.reap_maintenance();
         // The maintenance thread's memory, freed, goes back now.
-        crate::daemon::give_back();
+        crate::snap::daemon::give_back();
         let Some((estimate, threshold)) = auto::due(&self.store) else {
             return;
         };
@@ -662,7 +662,7 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -
     };
     // What requests freed goes back to the system every GIVE_BACK_EVERY
     // requests, and when the service is idle or a maintenance has ended.
-    let mut give_back = crate::daemon::GiveBack::every(GIVE_BACK_EVERY);
+    let mut give_back = crate::snap::daemon::GiveBack::every(GIVE_BACK_EVERY);
     let mut owed = false;
     let result = loop {
         if stop.load(Ordering::Relaxed) {
@@ -672,7 +672,7 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -
             Ok(m) => m,
             Err(nng::Error::TimedOut) => {
                 if answerer.reap_maintenance() || owed {
-                    crate::daemon::give_back();
+                    crate::snap::daemon::give_back();
                     owed = false;
                 }
                 continue;

@@ -175,7 +175,7 @@ fn work(
         let _ = socket.send(message);
         // A what-if allocates its whole scenario (megabytes) and frees it:
         // given back now, or this worker's malloc arena keeps it.
-        crate::daemon::give_back();
+        crate::snap::daemon::give_back();
     }
 }
 
