@@ -10,7 +10,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::redact::{is_credential_name, Secrets};
-pub use super::workbook::Sheet;
+use super::source::usage;
+pub use super::source::{expand, Header, Kind, Sheet, Source};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,78 +98,6 @@ enum SheetConf {
     Index(i64),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
-    File(PathBuf),
-    Cmd {
-        argv: Vec<String>,
-        shell: bool,
-    },
-    Http(String),
-    Jira {
-        url: String,
-        jql: String,
-        fields: Vec<String>,
-        page_size: u32,
-        api: Option<super::jira::Api>,
-    },
-}
-
-/// A request header of a source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: String,
-    pub value: String,
-    /// Built from `${VAR}` or `${file:PATH}`, or named like a credential
-    /// (`Authorization`, `Cookie`, `X-Api-Key`, `PRIVATE-TOKEN`, ...): never
-    /// sent to another origin than the source's (a redirect elsewhere drops
-    /// it).
-    pub secret: bool,
-}
-
-/// A source, resolved: limits filled in, header values expanded.
-#[derive(Debug, Clone)]
-pub struct Source {
-    pub name: String,
-    pub kind: Kind,
-    pub headers: Vec<Header>,
-    /// The declared text encoding (UTF-8 when `None`; a BOM decides
-    /// anyway).
-    pub encoding: Option<&'static encoding_rs::Encoding>,
-    /// Known to be a workbook before it is fetched: by `type`, by `sheet`
-    /// or by the extension of its file or URL path. (Also taken as one on
-    /// fetching: by content type, or by a zip or OLE container's bytes.)
-    pub workbook: bool,
-    /// The sheet to read of a workbook (the first when `None`).
-    pub sheet: Option<Sheet>,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub retries: u32,
-    pub backoff: Duration,
-    pub min_rows: u64,
-    pub max_bytes: u64,
-}
-
-impl Source {
-    /// The spec as shown in the sources section and messages (secrets are
-    /// removed by the caller's redaction).
-    pub fn spec(&self) -> String {
-        match &self.kind {
-            Kind::File(p) => format!("file:{}", p.display()),
-            Kind::Cmd { argv, .. } => format!(
-                "cmd:{}",
-                shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
-            ),
-            Kind::Http(u) => u.clone(),
-            Kind::Jira { url, jql, .. } => format!("jira:{url} jql={jql}"),
-        }
-    }
-}
-
-fn usage(message: String) -> Error {
-    Error::Usage(message)
-}
-
 /// Where a source came from, for messages: the config file's text and name
 /// (a mistake there names its line), or the command line.
 #[derive(Clone, Copy)]
@@ -206,64 +135,6 @@ pub fn check_name(name: &str) -> Result<()> {
             "source name {name:?} is not allowed (lower-case letters, digits, '_' and '-', at most 64)"
         )))
     }
-}
-
-/// Expands `${VAR}` (environment) and `${file:PATH}` (a file's content,
-/// trimmed); what was expanded is a secret.
-pub fn expand(
-    value: &str,
-    secrets: &mut Secrets,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<String> {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let Some(end) = rest[i..].find('}') else {
-            return Err(usage(format!(
-                "unclosed ${{ in header value {:?}",
-                secrets.redact(value)
-            )));
-        };
-        let key = &rest[i + 2..i + end];
-        // An empty value is a mistake like a missing one: an empty token
-        // would be sent as if it were one.
-        let got = if let Some(path) = key.strip_prefix("file:") {
-            // `~/` is HOME's: cron and systemd give a job no variables of
-            // yours, but HOME, so a secret file is named the same anywhere.
-            let path = match (path.strip_prefix("~/"), env("HOME")) {
-                (Some(rest), Some(home)) if !home.is_empty() => format!("{home}/{rest}"),
-                _ => path.to_owned(),
-            };
-            let path = path.as_str();
-            let got = std::fs::read_to_string(path)
-                .map(|s| s.trim().to_owned())
-                .map_err(|e| usage(format!("cannot read the secret file {path}: {e}")))?;
-            if got.is_empty() {
-                return Err(usage(format!("the secret file {path} is empty")));
-            }
-            got
-        } else {
-            match env(key) {
-                None => {
-                    return Err(usage(format!(
-                        "environment variable {key} is not set (used in a header, user or token)"
-                    )))
-                }
-                Some(v) if v.is_empty() => {
-                    return Err(usage(format!(
-                    "environment variable {key} is set but empty (used in a header, user or token)"
-                )))
-                }
-                Some(v) => v,
-            }
-        };
-        secrets.add(&got);
-        out.push_str(&got);
-        rest = &rest[i + end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// The longest timeout or backoff a source may ask for: a day.
@@ -307,7 +178,7 @@ fn resolve(
     let (jira, typed_workbook) = match conf.kind.as_deref() {
         None | Some("http") | Some("csv") | Some("text") => (false, false),
         Some("jira") => (true, false),
-        Some(t) if super::workbook::TYPES.contains(&t) => (false, true),
+        Some(t) if super::source::TYPES.contains(&t) => (false, true),
         Some(other) => {
             return Err(usage(format!(
                 "source {name}: unknown type {other:?} (jira, xlsx, xlsm, xlsb, xls, ods, or none)"
@@ -407,8 +278,8 @@ fn resolve(
     let workbook = typed_workbook
         || sheet.is_some()
         || match &kind {
-            Kind::File(p) => super::workbook::by_extension(&p.to_string_lossy()),
-            Kind::Http(u) => super::workbook::by_extension(u),
+            Kind::File(p) => super::source::by_extension(&p.to_string_lossy()),
+            Kind::Http(u) => super::source::by_extension(u),
             _ => false,
         };
     if workbook && encoding.is_some() {

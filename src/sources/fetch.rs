@@ -8,11 +8,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rand::Rng;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
-use super::config::{Kind, Source};
+use super::source::{Kind, Source};
 
 /// What a fetch brought back.
 #[derive(Debug, Clone, Default)]
@@ -75,7 +74,7 @@ pub(super) struct Budget {
 }
 
 impl Budget {
-    fn new(src: &Source) -> Budget {
+    pub(super) fn new(src: &Source) -> Budget {
         Budget {
             // A timeout too large for the clock means no deadline.
             deadline: Instant::now().checked_add(src.timeout),
@@ -135,49 +134,6 @@ pub struct Prior {
     pub encoding: String,
 }
 
-/// The longest pause between two attempts.
-const MAX_WAIT: Duration = Duration::from_secs(300);
-
-/// Fetches with retries: temporary failures are tried again after an
-/// exponential backoff with jitter, or after `Retry-After` when the server
-/// says so.
-/// Workbooks are read into their sheet's text, and the text checked.
-pub fn fetch(src: &Source, prior: Option<&Prior>, force: bool) -> Result<Fetched, Failure> {
-    let prior = prior.cloned();
-    let mut got = super::workbook::fetch_all(std::slice::from_ref(src), &|_| prior.clone(), force);
-    got.pop()
-        .unwrap_or_else(|| Err(fail(false, "nothing fetched")))
-}
-
-/// Fetches with retries (no checks, a workbook left as bytes).
-pub(super) fn fetch_raw(src: &Source, prior: Option<&Prior>) -> Result<Fetched, Failure> {
-    let mut attempt = 0;
-    loop {
-        match fetch_once(src, prior) {
-            Ok(f) => return Ok(f),
-            Err(e) if e.temporary && attempt < src.retries => {
-                let jitter: f64 = rand::rng().random_range(0.5..1.5);
-                // Computed in f64 and capped: a config may ask for any
-                // number of retries without overflowing a Duration.
-                let backoff =
-                    src.backoff.as_secs_f64() * 2f64.powi(attempt.min(30) as i32) * jitter;
-                let wait = e
-                    .retry_after
-                    .unwrap_or_else(|| Duration::try_from_secs_f64(backoff).unwrap_or(MAX_WAIT))
-                    .min(MAX_WAIT);
-                std::thread::sleep(wait);
-                attempt += 1;
-            }
-            Err(mut e) => {
-                if attempt > 0 {
-                    e.message = format!("{} (after {} attempts)", e.message, attempt + 1);
-                }
-                return Err(e);
-            }
-        }
-    }
-}
-
 /// The checks on what came back: text, encoding, rows.
 pub(super) fn check(src: &Source, f: &mut Fetched, force: bool) -> Result<(), Failure> {
     let rows = match &src.kind {
@@ -226,8 +182,8 @@ pub(super) fn decode(
 /// What came back, as the source is: a workbook's bytes kept for
 /// [`super::workbook`], text decoded (a BOM decides, else the source's
 /// `encoding`, else UTF-8).
-fn body(src: &Source, bytes: Vec<u8>, content_type: &str) -> Result<Fetched, Failure> {
-    if super::workbook::is_workbook(src, &bytes, content_type) {
+pub(super) fn body(src: &Source, bytes: Vec<u8>, content_type: &str) -> Result<Fetched, Failure> {
+    if super::source::is_workbook(src, &bytes, content_type) {
         return Ok(Fetched {
             workbook: Some(bytes),
             ..Fetched::default()
@@ -242,7 +198,7 @@ fn body(src: &Source, bytes: Vec<u8>, content_type: &str) -> Result<Fetched, Fai
     })
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -253,7 +209,7 @@ fn now() -> String {
 
 /// Reads what the budget allows, taking it from the budget; more is an
 /// error, not a silent cut.
-fn read_limited(
+pub(super) fn read_limited(
     r: impl Read,
     budget: &mut Budget,
     progress: &Progress,
@@ -314,7 +270,7 @@ pub(super) struct Progress {
 }
 
 impl Progress {
-    fn new(name: &str) -> Progress {
+    pub(super) fn new(name: &str) -> Progress {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg} {bytes} ({bytes_per_sec})")
@@ -341,28 +297,6 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
     }
-}
-
-fn fetch_once(src: &Source, prior: Option<&Prior>) -> Result<Fetched, Failure> {
-    let progress = Progress::new(&src.name);
-    let fetched_at = now();
-    let mut budget = Budget::new(src);
-    let mut f = match &src.kind {
-        Kind::File(path) => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| fail(false, format!("cannot open {}: {e}", path.display())))?;
-            let bytes = read_limited(file, &mut budget, &progress)?;
-            Fetched {
-                status: "-".into(),
-                ..body(src, bytes, "")?
-            }
-        }
-        Kind::Cmd { argv, shell } => run(src, argv, *shell, &mut budget, &progress)?,
-        Kind::Http(url) => http(src, url, prior, &mut budget, &progress)?,
-        Kind::Jira { .. } => super::jira::search(src, &mut budget, &progress)?,
-    };
-    f.fetched_at = fetched_at;
-    Ok(f)
 }
 
 /// At most this many lines of a command's stderr are shown, each cut to
@@ -462,7 +396,7 @@ fn kill_group(pgid: libc::pid_t) {
 /// or is late, the whole group is killed: nothing it started outlives the
 /// fetch. Its stderr is read while it runs and shown as warnings; a
 /// non-zero exit is a failure that also shows the last line of stderr.
-fn run(
+pub(super) fn run(
     src: &Source,
     argv: &[String],
     shell: bool,
@@ -779,7 +713,7 @@ pub(super) fn read_body(
     })
 }
 
-fn http(
+pub(super) fn http(
     src: &Source,
     url: &str,
     prior: Option<&Prior>,

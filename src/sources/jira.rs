@@ -21,19 +21,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::Value as Json;
 
-use super::config::{expand, Header, Kind, Source};
 use super::fetch::{
     decode, fail, read_body, retry_after, send, Budget, Failure, Fetched, Progress,
 };
 use super::redact::Secrets;
-
-/// Which service a site is, when the config says so (`api = "cloud"` or
-/// `"server"`); otherwise the site is asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
-    Cloud,
-    Server,
-}
+use super::source::{expand, Api, Header, Kind, Source};
 
 /// Where a search goes, from the configured URL.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,10 @@
 //! Sources of truth fetched into raw sections, all or nothing.
 //!
 //! - [`config`]: the config file and `NAME=SPEC` arguments;
-//! - [`fetch`]: files, commands, HTTP; limits, retries, checks;
+//! - [`source`]: a source resolved (kind, headers, sheet), and whether
+//!   what it returns is a workbook;
+//! - [`pull`]: one source fetched by its kind, with retries;
+//! - [`fetch`]: files, commands, HTTP; limits, checks;
 //! - [`jira`]: JIRA searches paged into one document;
 //! - [`encoding`]: text in any encoding spreadsheets write, into UTF-8;
 //! - [`workbook`]: sheets of .xlsx/.xls/.ods workbooks, as CSV;
@@ -14,7 +17,9 @@ pub mod config;
 pub mod encoding;
 pub mod fetch;
 pub mod jira;
+pub mod pull;
 pub mod redact;
+pub mod source;
 pub mod workbook;
 
 /// The header of the section that says what was fetched: per source its

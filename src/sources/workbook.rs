@@ -34,83 +34,14 @@ use std::time::{Duration, Instant};
 
 use calamine::{Data, DataRef, Ods, Reader, Xls, Xlsb, Xlsx};
 
-use super::config::{Kind, Source};
 use super::fetch::{self, Failure, Fetched, Prior};
-
-/// The `type` values of a workbook source.
-pub const TYPES: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods"];
+use super::pull;
+use super::source::{Kind, Sheet, Source, OLE, ZIP};
 
 /// How many times `max_bytes` the parts of a zipped workbook may unpack to:
 /// XML is wordy (a sheet's XML is commonly 5-10 times its CSV), a zip bomb
 /// is a thousand times.
 pub const UNPACK_FACTOR: u64 = 16;
-
-/// The sheet a source reads: by name, or by its place among the sheets
-/// (from 1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sheet {
-    Name(String),
-    Index(usize),
-}
-
-impl std::fmt::Display for Sheet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Sheet::Name(n) => write!(f, "{n:?}"),
-            Sheet::Index(i) => write!(f, "{i}"),
-        }
-    }
-}
-
-/// Whether a file name or URL path ends in a workbook's extension.
-pub fn by_extension(path: &str) -> bool {
-    let path = if path.contains("://") {
-        let end = path.find(['?', '#']).unwrap_or(path.len());
-        &path[..end]
-    } else {
-        path
-    };
-    let name = path.rsplit('/').next().unwrap_or(path);
-    match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() => TYPES.contains(&ext.to_ascii_lowercase().as_str()),
-        _ => false,
-    }
-}
-
-/// Content types that say "workbook". `application/vnd.ms-excel` is not
-/// one of them: servers send it for .csv files too; an .xls is known by
-/// its bytes.
-fn by_content_type(content_type: &str) -> bool {
-    let ct = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    matches!(
-        ct.as_str(),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            | "application/vnd.ms-excel.sheet.macroenabled.12"
-            | "application/vnd.ms-excel.sheet.binary.macroenabled.12"
-            | "application/vnd.oasis.opendocument.spreadsheet"
-    )
-}
-
-const ZIP: &[u8] = b"PK\x03\x04";
-const OLE: &[u8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
-
-/// Whether what a source returned is read as a workbook: the source says
-/// so (`type`, `sheet`, extension), the content type does, or the bytes
-/// are a zip or OLE container (which no text export is).
-pub fn is_workbook(src: &Source, bytes: &[u8], content_type: &str) -> bool {
-    if matches!(src.kind, Kind::Jira { .. }) {
-        return false;
-    }
-    src.workbook
-        || by_content_type(content_type)
-        || bytes.starts_with(ZIP)
-        || bytes.starts_with(OLE)
-}
 
 fn fail(message: impl Into<String>) -> Failure {
     Failure {
@@ -199,7 +130,7 @@ fn fetch_group(
         }
         _ => None,
     };
-    let got = match fetch::fetch_raw(lead, shared.as_ref()) {
+    let got = match pull::fetch_raw(lead, shared.as_ref()) {
         Ok(f) => f,
         Err(e) => return members.iter().map(|_| Err(e.clone())).collect(),
     };
@@ -978,21 +909,6 @@ mod tests {
         assert_eq!(cell_name("Staff", 1_048_575, 16_383), "Staff!XFD1048576");
         assert_eq!(cell_name("Q4 plan", 0, 0), "'Q4 plan'!A1");
         assert_eq!(cell_name("Bob's", 0, 0), "'Bob''s'!A1");
-    }
-
-    #[test]
-    fn extensions_and_content_types() {
-        assert!(by_extension("plan/quarter.xlsx"));
-        assert!(by_extension("Q.ODS"));
-        assert!(by_extension("https://x.example/a/b.xls?raw=1#x"));
-        assert!(!by_extension("https://x.example/export?format=xlsx"));
-        assert!(!by_extension("staff.csv"));
-        assert!(!by_extension(".xlsx"));
-        assert!(by_content_type(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; charset=binary"
-        ));
-        assert!(!by_content_type("application/vnd.ms-excel"));
-        assert!(!by_content_type("text/csv"));
     }
 
     #[test]
