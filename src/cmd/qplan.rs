@@ -82,6 +82,12 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
 
+    /// With --format html and a store: draw the trend of replay NAME
+    /// (`qsnap replay APP FROM results --name NAME`, of `qplan results`)
+    /// beside main's, on the same scale.
+    #[arg(long, value_name = "NAME")]
+    pub replay: Option<String>,
+
     /// With --format csv: write every cell exactly as the data has it.
     /// By default a cell a spreadsheet would run as a formula (one that
     /// begins with =, +, @, a TAB or a CR, or with - and is not a number)
@@ -220,6 +226,15 @@ impl Tool for Args {
             )
             .into());
         }
+        if let Some(name) = &self.replay {
+            crate::snap::replay::check_name(name)?;
+            if self.format != Format::Html {
+                return Err(Error::Usage(
+                    "--replay draws a replay in the html report's trend: give --format html".into(),
+                )
+                .into());
+            }
+        }
         // QSNAP_REPO is the store of every command; here it only adds the
         // trend to an html report of FILE or stdin. It is read here rather
         // than by clap, which would make it indistinguishable from --store
@@ -251,7 +266,20 @@ impl Tool for Args {
                         s.dir.display()
                     )
                 })?;
+                let mut trend = trend;
+                if let Some(name) = &self.replay {
+                    let replay = trend::read_replay(s, name)
+                        .with_context(|| format!("reading replay {name} in {}", s.dir.display()))?;
+                    trend.replay = Some((name.clone(), Box::new(replay)));
+                }
                 (Some(trend), newest)
+            }
+            None if self.replay.is_some() => {
+                return Err(Error::Usage(
+                    "--replay reads a replay in a store: give --store DIR (or set QSNAP_REPO)"
+                        .into(),
+                )
+                .into())
             }
             None => (None, None),
         };

@@ -16,7 +16,7 @@ use crate::error::{Error, Location};
 use crate::snap::history::{self, short, show_time};
 use crate::snap::remote::{self, Pulled, Remote};
 use crate::snap::{
-    auto, check, diff, maintain, objects, store, verify, At, Put, Resource, Store, Version,
+    auto, check, diff, maintain, objects, replay, store, verify, At, Put, Resource, Store, Version,
 };
 
 /// Keep every version of raw, conditioned and result data in a git repository.
@@ -62,6 +62,82 @@ pub struct Args {
 pub enum Command {
     /// Create the store (put also creates it on first use).
     Init,
+    /// Run every version of APP FROM through a command; keep the outputs
+    /// as APP TO on a side branch (a replay), never on main.
+    ///
+    /// For each version of APP FROM on main, oldest first (first parents),
+    /// the command gets the version on stdin as `qsnap get` writes it (its
+    /// provenance first) and its stdout is stored as APP TO on the side ref
+    /// refs/qsnap/replay/NAME: one commit per version, with the provenance a
+    /// put records (the source version first, then its own provenance),
+    /// dated as the source version so that the replay and main share a time
+    /// axis. No other ref moves. Prints the replay's newest commit. Read it
+    /// with `log`, `get` and `diff --replay NAME`; `qplan -f html --store
+    /// DIR --replay NAME` draws its trend beside main's (a replay into
+    /// `qplan results`).
+    ///
+    /// The command runs with the environment qwatch gives its commands:
+    /// QSNAP_REPO (the store, absolute), QWATCH_RESOURCE (APP FROM),
+    /// QWATCH_COMMIT (the version on stdin), QWATCH_PARENT (the version
+    /// before it; empty for the first), QWATCH_RULE (replay-NAME),
+    /// QWATCH_SEQ and QWATCH_EPOCH (empty), and QSNAP_REPLAY (NAME).
+    ///
+    /// Running it again goes on where the last run stopped: each commit
+    /// names the version it came from (trailer Qsnap-Replay-Source), the
+    /// versions done are not run again, and versions new on main are added.
+    /// The ref moves under the store's lock, one compare-and-swap after each
+    /// version's commit is written, so a replay killed at any moment (kill
+    /// -9 too) loses nothing it finished and the next run resumes. --force
+    /// redoes every version (the old replay is replaced as the new one is
+    /// made). Another FROM, TO or command under the same NAME is refused (2)
+    /// without --force; a map file changed behind the same command line
+    /// cannot be seen: give --force then.
+    ///
+    /// A version fails when the command exits non-zero or its output is not
+    /// a stream a put would store (valid, ending with `=====end`). The
+    /// replay stops there with 65, naming the version's commit (with 69, 74
+    /// or 75 when the command exits so: not the data's fault; 130 when it
+    /// was interrupted); what was done before stays. With --keep-going the
+    /// failure is recorded and the replay goes on: a commit with the trailer
+    /// `Qsnap-Replay-Failed: WHY` and no new version (its tree is its
+    /// parent's), shown by `log --replay NAME`; the replay then ends with
+    /// 65, naming the failed versions. A recorded failure is not done: the
+    /// next run tries it again, and when it succeeds the commits after it
+    /// are written again onto it (their outputs kept; nothing is rerun).
+    ///
+    /// A progress bar shows on stderr when it is a terminal (none with -q).
+    ///
+    /// Examples:
+    ///   qsnap replay qplan raw results --name new-map -- \
+    ///     sh -c 'qcondition --map new-map.toml | qplan'
+    ///   qsnap log qplan results --replay new-map
+    ///   qsnap get qplan results --replay new-map --at-time 2026-11-01 | qplan -f text
+    ///   qplan -f html --store "$QSNAP_REPO" --replay new-map -o report.html
+    #[command(verbatim_doc_comment)]
+    Replay {
+        app: String,
+        /// The stage read (every version of APP FROM on main).
+        from: String,
+        /// The stage written, on the replay.
+        to: String,
+        /// The replay's name (its side ref is refs/qsnap/replay/NAME):
+        /// lower-case letters, digits, '_' and '-'.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Run every version again, done or not.
+        #[arg(long)]
+        force: bool,
+        /// Record a version whose command fails and go on (exit 65 at the end).
+        #[arg(long)]
+        keep_going: bool,
+        /// Wait at most SECONDS for the store's lock at each step, then fail
+        /// with 75.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        wait: u64,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// Store a stacked stream as the new version of APP STAGE; print the commit.
     ///
     /// Input from a pipe must end with `=====end`, or nothing is stored (65);
@@ -100,6 +176,13 @@ pub enum Command {
         /// Write to FILE instead of stdout; FILE is replaced only on success.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Read replay NAME instead of main: its newest version, or at
+        /// --at (a commit of the replay, or a revision on main: the
+        /// replay's version made from the newest source version at or
+        /// before it) or --at-time (replay commits carry their source
+        /// version's time).
+        #[arg(long, value_name = "NAME")]
+        replay: Option<String>,
     },
     /// History, newest first: commit, time, resource, message, provenance,
     /// and when a put last found a version's data again (`checked`).
@@ -113,14 +196,22 @@ pub enum Command {
         /// At most N entries.
         #[arg(short = 'n', long = "max-count", value_name = "N")]
         max_count: Option<usize>,
+        /// The history of replay NAME instead of main's, its recorded
+        /// failures included (resource `-`).
+        #[arg(long, value_name = "NAME")]
+        replay: Option<String>,
     },
     /// Per section, the lines added and removed between two versions.
     Diff {
         app: String,
         stage: String,
         rev1: String,
-        /// Default: the newest commit.
+        /// Default: the newest commit (of the replay, with --replay).
         rev2: Option<String>,
+        /// Compare two versions of replay NAME: each REV as for `get
+        /// --replay`.
+        #[arg(long, value_name = "NAME")]
+        replay: Option<String>,
     },
     /// The resources at a revision, with the commit and time of their
     /// version, and when a put last found its data again (`checked`).
@@ -382,40 +473,134 @@ impl Tool for Args {
                     }
                 }
             }
+            Command::Replay {
+                app,
+                from,
+                to,
+                name,
+                force,
+                keep_going,
+                wait,
+                command,
+            } => {
+                let opts = replay::Options {
+                    from: Resource::new(&app, &from)?,
+                    to: Resource::new(&app, &to)?,
+                    name,
+                    command,
+                    force,
+                    keep_going,
+                    wait: Duration::from_secs(wait),
+                    quiet: v.quiet,
+                };
+                replay::check_name(&opts.name)?;
+                let store = Store::open(&store::locate(repo)?)?;
+                let done = replay::run(&store, &opts)?;
+                if let Some(head) = done.head {
+                    writeln!(out, "{head}")?;
+                }
+                out.flush()?;
+                v.note(
+                    "qsnap",
+                    format!(
+                        "replay {}: {} versions run, {} already done, {} failed",
+                        opts.name,
+                        done.ran,
+                        done.skipped,
+                        done.failed.len()
+                    ),
+                );
+                if !done.failed.is_empty() {
+                    let list: Vec<String> = done
+                        .failed
+                        .iter()
+                        .map(|(c, why)| format!("{} ({why})", short(*c)))
+                        .collect();
+                    return Err(Error::data(
+                        Location::default(),
+                        format!(
+                            "replay {}: {} versions of {} failed, recorded on the replay: {}",
+                            opts.name,
+                            done.failed.len(),
+                            opts.from,
+                            list.join(", ")
+                        ),
+                    )
+                    .into());
+                }
+            }
             Command::Get {
                 app,
                 stage,
                 at,
                 raw,
                 output: _,
+                replay: None,
             } => {
                 let res = Resource::new(&app, &stage)?;
                 let store = Store::open(&store::locate(repo)?)?;
                 crate::snap::get::get(&store, &res, &at_of(at.at, at.at_time), raw, out)?;
+            }
+            Command::Get {
+                app,
+                stage,
+                at,
+                raw,
+                output: _,
+                replay: Some(name),
+            } => {
+                let res = Resource::new(&app, &stage)?;
+                replay::check_name(&name)?;
+                let store = Store::open(&store::locate(repo)?)?;
+                let r = replay::open(&store, &name)?;
+                let (blob, put) = r.version_at(&store.repo, &res, &at_of(at.at, at.at_time))?;
+                crate::snap::get::write(&store, &res, blob, &put, raw, out)?;
             }
             Command::Log {
                 app,
                 stage,
                 format,
                 max_count,
+                replay: name,
             } => {
                 let res = match (app, stage) {
                     (Some(a), Some(s)) => Some(Resource::new(&a, &s)?),
                     _ => None,
                 };
+                if let Some(n) = &name {
+                    replay::check_name(n)?;
+                }
                 let store = Store::open(&store::locate(repo)?)?;
-                log(&store, res.as_ref(), format, max_count, out)?;
+                let side = match &name {
+                    Some(n) => {
+                        let r = replay::open(&store, n)?;
+                        if let Some(res) = &res {
+                            r.check_resource(res)?;
+                        }
+                        Some(r.head)
+                    }
+                    None => None,
+                };
+                log(&store, res.as_ref(), format, max_count, side, out)?;
             }
             Command::Diff {
                 app,
                 stage,
                 rev1,
                 rev2,
+                replay: name,
             } => {
                 let res = Resource::new(&app, &stage)?;
+                if let Some(n) = &name {
+                    replay::check_name(n)?;
+                }
                 let store = Store::open(&store::locate(repo)?)?;
+                let side = name.map(|n| replay::open(&store, &n)).transpose()?;
                 let content = |at: &At| -> anyhow::Result<Vec<u8>> {
-                    let (blob, _) = history::version_at(&store.repo, &res, at)?;
+                    let (blob, _) = match &side {
+                        Some(r) => r.version_at(&store.repo, &res, at)?,
+                        None => history::version_at(&store.repo, &res, at)?,
+                    };
                     let blob = objects::blob(&store.repo, blob)?;
                     Ok(blob.content().to_vec())
                 };
@@ -674,15 +859,20 @@ fn log(
     res: Option<&Resource>,
     format: Format,
     max: Option<usize>,
+    side: Option<git2::Oid>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let Some(main) = store.main_commit()? else {
+    let main = match side {
+        Some(head) => Some(objects::commit(&store.repo, head)?),
+        None => store.main_commit()?,
+    };
+    let Some(main) = main else {
         if format == Format::Json {
             writeln!(out, "[]")?;
         }
         return Ok(());
     };
-    if let Some(res) = res {
+    if let (Some(res), None) = (res, side) {
         if !history::resources(&store.repo, &main)?.contains(res) {
             return Err(Error::data(
                 Location::default(),

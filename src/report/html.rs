@@ -325,7 +325,13 @@ pub fn html(r: &Results, view: View, extras: &Extras, out: &mut dyn Write) -> io
         shortage_chart(&mut b, r, t, &rows, short);
         release_chart(&mut b, r, t, &rows, start, end);
         if let Some(trend) = extras.trend {
-            trend_chart(&mut b, r, trend, t, level);
+            let mut all = vec![trend];
+            all.extend(trend.replay.as_ref().map(|(_, replay)| &**replay));
+            let shared = trend_scale(&all, &r.tracks[t], level);
+            trend_chart(&mut b, r, trend, t, level, None, &shared);
+            if let Some((name, replay)) = &trend.replay {
+                trend_chart(&mut b, r, replay, t, level, Some(name), &shared);
+            }
         }
         out.write_all(b.as_bytes())?;
         b.clear();
@@ -800,26 +806,24 @@ fn value_of(
         .unwrap_or(Amount::ZERO)
 }
 
-/// Supply, cumulative demand and the items above the line across the
-/// stored versions, oldest to newest: the burndown. A version without the
-/// track or a skill counts it as zero.
-fn trend_chart(b: &mut String, r: &Results, trend: &Trend, t: usize, level: usize) {
-    b.push_str("<h3>Trend across stored versions</h3>\n");
-    let n = trend.versions.len();
-    if n == 0 {
-        b.push_str("<p>The store holds no readable version of the results.</p>\n");
-        return;
-    }
-    let name = &r.tracks[t];
-    let per: Vec<Option<&TrackSummary>> = trend
-        .versions
+/// What the trend charts of one track share, so that a replay's chart
+/// reads on main's scale: the skills drawn (with supply or demand in any
+/// version of either, in first appearance: a skill keeps its colour), the
+/// most person-weeks and the most items.
+struct TrendScale<'a> {
+    skills: Vec<&'a str>,
+    max: Amount,
+    max_items: usize,
+}
+
+fn trend_scale<'a>(trends: &[&'a Trend], name: &str, level: usize) -> TrendScale<'a> {
+    let per: Vec<&TrackSummary> = trends
         .iter()
-        .map(|v| track_in(&v.tracks, name))
+        .flat_map(|t| t.versions.iter().filter_map(|v| track_in(&v.tracks, name)))
         .collect();
-    // Skills with supply or demand in any version, in first appearance.
     let mut skills: Vec<&str> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for s in per.iter().flatten() {
+    for s in &per {
         for (k, skill) in s.skills.iter().enumerate() {
             let any = s.supply.get(k).is_some_and(|a| a.is_positive())
                 || s.demand[level].get(k).is_some_and(|a| a.is_positive());
@@ -831,23 +835,74 @@ fn trend_chart(b: &mut String, r: &Results, trend: &Trend, t: usize, level: usiz
     let supply = |s: &TrackSummary, k: usize| s.supply.get(k).copied().unwrap_or(Amount::ZERO);
     let demand =
         |s: &TrackSummary, k: usize| s.demand[level].get(k).copied().unwrap_or(Amount::ZERO);
-    let count = |a: &[usize; 5]| a[..=level].iter().sum::<usize>();
     let max = skills
         .iter()
         .flat_map(|k| {
             per.iter()
-                .map(|s| value_of(*s, k, supply).max(value_of(*s, k, demand)))
+                .map(|s| value_of(Some(*s), k, supply).max(value_of(Some(*s), k, demand)))
         })
         .max()
         .unwrap_or(Amount::ZERO);
-    let scale = if max.is_positive() { max.to_f64() } else { 1.0 };
     let max_items = per
         .iter()
-        .flatten()
-        .map(|s| count(&s.items))
+        .map(|s| s.items[..=level].iter().sum::<usize>())
         .max()
-        .unwrap_or(0)
-        .max(1) as f64;
+        .unwrap_or(0);
+    TrendScale {
+        skills,
+        max,
+        max_items,
+    }
+}
+
+/// Supply, cumulative demand and the items above the line across the
+/// stored versions, oldest to newest: the burndown. A version without the
+/// track or a skill counts it as zero. With `replay`, the chart of that
+/// replay's versions (`qsnap replay`), drawn after main's on its scale.
+fn trend_chart(
+    b: &mut String,
+    r: &Results,
+    trend: &Trend,
+    t: usize,
+    level: usize,
+    replay: Option<&str>,
+    shared: &TrendScale,
+) {
+    match replay {
+        None => b.push_str("<h3>Trend across stored versions</h3>\n"),
+        Some(name) => {
+            b.push_str("<h3>Beside it: replay ");
+            esc(b, name);
+            b.push_str("</h3>\n<p class=\"note\">The versions of replay <code>");
+            esc(b, name);
+            b.push_str(
+                "</code> (<code>qsnap replay</code>: the stored inputs run again through \
+                 another command), on the same scale as main's.</p>\n",
+            );
+        }
+    }
+    let n = trend.versions.len();
+    if n == 0 {
+        b.push_str(match replay {
+            None => "<p>The store holds no readable version of the results.</p>\n",
+            Some(_) => "<p>The replay holds no readable version of the results.</p>\n",
+        });
+        return;
+    }
+    let name = &r.tracks[t];
+    let per: Vec<Option<&TrackSummary>> = trend
+        .versions
+        .iter()
+        .map(|v| track_in(&v.tracks, name))
+        .collect();
+    let skills = &shared.skills;
+    let supply = |s: &TrackSummary, k: usize| s.supply.get(k).copied().unwrap_or(Amount::ZERO);
+    let demand =
+        |s: &TrackSummary, k: usize| s.demand[level].get(k).copied().unwrap_or(Amount::ZERO);
+    let count = |a: &[usize; 5]| a[..=level].iter().sum::<usize>();
+    let max = shared.max;
+    let scale = if max.is_positive() { max.to_f64() } else { 1.0 };
+    let max_items = shared.max_items.max(1) as f64;
     let xi = |i: usize| {
         if n == 1 {
             LABEL + PLOT / 2.0
@@ -870,7 +925,13 @@ fn trend_chart(b: &mut String, r: &Results, trend: &Trend, t: usize, level: usiz
         "solid: supply, dashed: demand of triage ≤{}; bars: items above the line of all items</p>",
         Triage::ALL[level]
     );
-    svg_open(b, "trend", height, name);
+    match replay {
+        None => svg_open(b, "trend", height, name),
+        Some(replay) => {
+            svg_open(b, "trend replay", height, name);
+            attr(b, "data-replay", replay);
+        }
+    }
     let _ = write!(b, " data-versions=\"{n}\" data-max=\"");
     max.push_to(b);
     b.push_str("\">\n");
@@ -979,7 +1040,7 @@ fn trend_chart(b: &mut String, r: &Results, trend: &Trend, t: usize, level: usiz
 
     // The numbers.
     b.push_str("<details><summary>The numbers per version</summary>\n<table class=\"trend\"><thead><tr><th>commit</th><th>time</th><th>message</th><th class=\"n\">above the line</th>");
-    for skill in &skills {
+    for skill in skills {
         b.push_str("<th class=\"n\">");
         esc(b, skill);
         b.push_str(" supply / demand</th>");
@@ -994,7 +1055,7 @@ fn trend_chart(b: &mut String, r: &Results, trend: &Trend, t: usize, level: usiz
         esc(b, &v.message);
         let (items, above) = s.map_or((0, 0), |s| (count(&s.items), count(&s.above)));
         let _ = write!(b, "</td><td class=\"n\">{above} of {items}</td>");
-        for skill in &skills {
+        for skill in skills {
             b.push_str("<td class=\"n\">");
             value_of(*s, skill, supply).push_to(b);
             b.push_str(" / ");
@@ -1150,6 +1211,26 @@ fn about(b: &mut String, extras: &Extras) {
                 }
             }
             b.push_str(").");
+            if let Some((name, replay)) = &t.replay {
+                b.push_str(" Replay <code>");
+                esc(b, name);
+                let _ = write!(
+                    b,
+                    "</code> is read within the same bounds ({} stored",
+                    replay.stored
+                );
+                for (i, (commit, why)) in replay.skipped.iter().enumerate() {
+                    b.push_str(if i == 0 {
+                        "; unreadable and left out: "
+                    } else {
+                        "; "
+                    });
+                    esc(b, &commit[..commit.len().min(12)]);
+                    b.push_str(": ");
+                    esc(b, why);
+                }
+                b.push_str(").");
+            }
         }
         None => b.push_str(
             "No trend: <code>qplan -f html --store DIR</code> reads the stored versions of the results.",

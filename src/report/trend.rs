@@ -53,6 +53,9 @@ pub struct Trend {
     pub stored: usize,
     /// Versions that could not be read as results: commit and why.
     pub skipped: Vec<(String, String)>,
+    /// A replay (`qsnap replay`) drawn beside these versions: its name and
+    /// its own trend (`qplan -f html --replay NAME`).
+    pub replay: Option<(String, Box<Trend>)>,
 }
 
 /// A line of the provenance table.
@@ -155,6 +158,15 @@ pub fn read(store: &Store) -> Result<Trend> {
     Ok(read_within(store, false, MAX_VERSIONS, MAX_BYTES)?.0)
 }
 
+/// The trend of a replay (`qsnap replay ... results --name NAME`): the
+/// newest versions of `qplan results` on its side branch, within the same
+/// bounds as main's. A replay of another resource is refused (65).
+pub fn read_replay(store: &Store, name: &str) -> Result<Trend> {
+    let replay = crate::snap::replay::open(store, name)?;
+    replay.check_resource(&results_resource())?;
+    Ok(read_from(store, Some(replay.head), false, MAX_VERSIONS, MAX_BYTES)?.0)
+}
+
 /// [`read`] with other bounds.
 fn read_within(
     store: &Store,
@@ -162,9 +174,24 @@ fn read_within(
     max_versions: usize,
     max_bytes: usize,
 ) -> Result<(Trend, Option<Results>)> {
+    read_from(store, None, keep_newest, max_versions, max_bytes)
+}
+
+/// [`read_within`] from the head of a side branch (`Some`) or main.
+fn read_from(
+    store: &Store,
+    head: Option<git2::Oid>,
+    keep_newest: bool,
+    max_versions: usize,
+    max_bytes: usize,
+) -> Result<(Trend, Option<Results>)> {
     let res = results_resource();
     let mut trend = Trend::default();
-    let Some(main) = store.main_commit()? else {
+    let main = match head {
+        Some(h) => Some(objects::commit(&store.repo, h)?),
+        None => store.main_commit()?,
+    };
+    let Some(main) = main else {
         // An empty store: with keep_newest, the error of asking it for
         // the newest results.
         let kept = if keep_newest {

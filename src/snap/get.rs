@@ -20,6 +20,19 @@ pub fn get(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let (blob, put) = history::version_at(&store.repo, res, at)?;
+    write(store, res, blob, &put, raw, out)
+}
+
+/// Writes the stored version `blob` of `res`, put by commit `put`, as
+/// [`get`] does (a replay's versions too, see [`super::replay`]).
+pub fn write(
+    store: &Store,
+    res: &Resource,
+    blob: git2::Oid,
+    put: &git2::Commit,
+    raw: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     // Checked before the first byte goes out: a damaged version writes
     // nothing.
     objects::check(&store.repo, blob)?;
@@ -27,7 +40,7 @@ pub fn get(
         let mut w = Writer::new(&mut *out);
         w.header(0, PROVENANCE)?;
         w.line(0, format!("{res}\t{}", put.id()).as_bytes())?;
-        for p in Version::of(&put).provenance {
+        for p in Version::of(put).provenance {
             w.line(0, p.line().as_bytes())?;
         }
     }

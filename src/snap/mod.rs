@@ -29,7 +29,9 @@
 //! - [`blob`]: a stored version's bytes read with one inflate (the store's
 //!   own reader checks a loose object, then libgit2 inflates it again);
 //! - [`daemon`]: the bounds on libgit2's memory every long-running process
-//!   sets at its start.
+//!   sets at its start;
+//! - [`replay`]: every version of a resource run again through a command,
+//!   kept on a side branch (`qsnap replay`).
 
 pub mod auto;
 pub mod blob;
@@ -45,6 +47,7 @@ pub mod name;
 pub mod newest;
 pub mod objects;
 pub mod remote;
+pub mod replay;
 pub mod store;
 pub mod trailer;
 pub mod verify;

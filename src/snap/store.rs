@@ -638,6 +638,37 @@ impl Store {
     }
 }
 
+/// A stream made an object of the store for a commit that its caller
+/// writes itself (a replay's side commits, see [`super::replay`]): the
+/// blob, the SHA-256 of its data and the provenance taken out of it. Its
+/// temporary file, and the writers' lock that keeps the file from being
+/// taken for a dead put's, are kept until it is dropped.
+pub struct Staged {
+    pub blob: Oid,
+    pub data: String,
+    pub provenance: Vec<Provenance>,
+    _streamed: Streamed,
+    _writing: lock::Writing,
+}
+
+impl Store {
+    /// Checks and stores a stacked stream as a blob, as a put does (it must
+    /// be valid and end with `=====end`; provenance sections are taken out
+    /// and returned), without committing it anywhere.
+    pub fn stage(&self, input: impl BufRead) -> Result<Staged> {
+        let writing = lock::writing(self.repo.path())?;
+        let streamed = self.stream_input(input, false)?;
+        let blob = self.write_blob(&streamed)?;
+        Ok(Staged {
+            blob,
+            data: streamed.data.clone(),
+            provenance: streamed.provenance.clone(),
+            _streamed: streamed,
+            _writing: writing,
+        })
+    }
+}
+
 /// The input of a put, streamed to a temporary file by
 /// [`Store::stream_input`]; dropping it removes the file.
 struct Streamed {
