@@ -23,6 +23,7 @@ mod qwatch;
 mod qwhatif;
 mod readme;
 mod remote;
+mod replay;
 mod report;
 mod scenarios;
 mod serve;
