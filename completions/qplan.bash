@@ -35,7 +35,7 @@ _qplan() {
 
     case "${cmd}" in
         qplan)
-            opts="-f -o -q -v -h -V --format --track --triage --store --csv-raw --strict --output --quiet --verbose --help --version blame help"
+            opts="-f -o -q -v -h -V --format --track --triage --store --replay --csv-raw --strict --output --quiet --verbose --help --version blame help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -58,6 +58,10 @@ _qplan() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

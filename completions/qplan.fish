@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_qplan_global_optspecs
-    string join \n f/format= track= triage= store= csv-raw strict o/output= q/quiet v/verbose h/help V/version
+    string join \n f/format= track= triage= store= replay= csv-raw strict o/output= q/quiet v/verbose h/help V/version
 end
 
 function __fish_qplan_needs_command
@@ -32,6 +32,7 @@ html\t'A report to look at: one self-contained HTML page with charts (add the tr
 complete -c qplan -n "__fish_qplan_needs_command" -l track -d 'Show only this track (text, json, csv, html)' -r
 complete -c qplan -n "__fish_qplan_needs_command" -l triage -d 'Show only work at this triage level or more important (1, 1.5, 2, 2.5, 3), and demand up to this level (text, json, csv, html)' -r
 complete -c qplan -n "__fish_qplan_needs_command" -l store -d 'With --format html: the snapshot store whose stored versions of `qplan results` make the report\'s trend (the newest 52, read, not recomputed) and whose commits give the provenance its times. Without FILE the report is of the store\'s newest results; `-` reads stdin. Without --store, the html report takes its trend from $QSNAP_REPO when that is set, and still reports FILE or stdin (the environment adds the trend, it never changes what is reported); the other formats do not read a store' -r -F
+complete -c qplan -n "__fish_qplan_needs_command" -l replay -d 'With --format html and a store: draw the trend of replay NAME (`qsnap replay APP FROM results --name NAME`, of `qplan results`) beside main\'s, on the same scale' -r
 complete -c qplan -n "__fish_qplan_needs_command" -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only when qplan succeeds' -r -F
 complete -c qplan -n "__fish_qplan_needs_command" -l csv-raw -d 'With --format csv: write every cell exactly as the data has it. By default a cell a spreadsheet would run as a formula (one that begins with =, +, @, a TAB or a CR, or with - and is not a number) gets a \' before it, as OWASP recommends against CSV injection; use this when a program, not a spreadsheet, reads the CSV'
 complete -c qplan -n "__fish_qplan_needs_command" -l strict -d 'Make the warnings about the input errors (exit 65, nothing written): a blank estimate or triage, a holiday or vacation with no day in the plan, a person on a track with no work, and the others of `qcondition --check`. Without it they are printed on stderr (the first 20; -v up to 1,000; -q none) and the plan is computed'

@@ -52,6 +52,9 @@ _qsnap() {
             qsnap,put)
                 cmd="qsnap__subcmd__put"
                 ;;
+            qsnap,replay)
+                cmd="qsnap__subcmd__replay"
+                ;;
             qsnap,serve)
                 cmd="qsnap__subcmd__serve"
                 ;;
@@ -100,6 +103,9 @@ _qsnap() {
             qsnap__subcmd__help,put)
                 cmd="qsnap__subcmd__help__subcmd__put"
                 ;;
+            qsnap__subcmd__help,replay)
+                cmd="qsnap__subcmd__help__subcmd__replay"
+                ;;
             qsnap__subcmd__help,serve)
                 cmd="qsnap__subcmd__help__subcmd__serve"
                 ;;
@@ -119,7 +125,7 @@ _qsnap() {
 
     case "${cmd}" in
         qsnap)
-            opts="-q -v -h -V --store --quiet --verbose --help --version init put get log diff ls tag trace verify gc maintenance push pull serve clone help"
+            opts="-q -v -h -V --store --quiet --verbose --help --version init replay put get log diff ls tag trace verify gc maintenance push pull serve clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,12 +161,16 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__diff)
-            opts="-q -v -h --store --quiet --verbose --help"
+            opts="-q -v -h --replay --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -195,7 +205,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__get)
-            opts="-o -q -v -h --at --at-time --raw --output --store --quiet --verbose --help"
+            opts="-o -q -v -h --at --at-time --raw --output --replay --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,6 +227,10 @@ _qsnap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -229,7 +243,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__help)
-            opts="init put get log diff ls tag trace verify gc maintenance push pull serve clone help"
+            opts="init replay put get log diff ls tag trace verify gc maintenance push pull serve clone help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -410,6 +424,20 @@ _qsnap() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qsnap__subcmd__help__subcmd__replay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qsnap__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -485,7 +513,7 @@ _qsnap() {
             return 0
             ;;
         qsnap__subcmd__log)
-            opts="-f -n -q -v -h --format --max-count --store --quiet --verbose --help"
+            opts="-f -n -q -v -h --format --max-count --replay --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -504,6 +532,10 @@ _qsnap() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -622,6 +654,32 @@ _qsnap() {
                     return 0
                     ;;
                 -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsnap__subcmd__replay)
+            opts="-q -v -h --name --force --keep-going --wait --store --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -104,6 +104,8 @@ pub enum Command {
     /// 65, naming the failed versions. A recorded failure is not done: the
     /// next run tries it again, and when it succeeds the commits after it
     /// are written again onto it (their outputs kept; nothing is rerun).
+    /// A version no longer on main's history (after `verify --repair`) is
+    /// left out of the replay at its next change.
     ///
     /// A progress bar shows on stderr when it is a terminal (none with -q).
     ///
@@ -111,7 +113,8 @@ pub enum Command {
     ///   qsnap replay qplan raw results --name new-map -- \
     ///     sh -c 'qcondition --map new-map.toml | qplan'
     ///   qsnap log qplan results --replay new-map
-    ///   qsnap get qplan results --replay new-map --at-time 2026-11-01 | qplan -f text
+    ///   qsnap get qplan results --replay new-map --at-time 2026-11-01 |
+    ///     qplan -f text
     ///   qplan -f html --store "$QSNAP_REPO" --replay new-map -o report.html
     #[command(verbatim_doc_comment)]
     Replay {

@@ -88,39 +88,49 @@ pub struct Entry {
     pub time: i64,
 }
 
+/// What a replay commit's trailers say: (source resource, source commit,
+/// output resource, command, why it failed).
+type Trailers = (Resource, Oid, Resource, String, Option<String>);
+
+/// Reads the trailers of a commit message of replay `name`; `None` when it
+/// is not one (another replay's, or not a replay commit at all).
+fn trailers(message: &str, name: &str) -> Option<Trailers> {
+    let trailers = git2::message_trailers_strs(message).ok()?;
+    let (mut replay, mut source, mut to, mut command, mut failed) = (None, None, None, None, None);
+    for (key, value) in trailers.iter() {
+        let value = value.trim();
+        if key.eq_ignore_ascii_case(REPLAY_TRAILER) {
+            replay = Some(value.to_owned());
+        } else if key.eq_ignore_ascii_case(SOURCE_TRAILER) {
+            let (res, commit) = value.rsplit_once(' ')?;
+            source = Some((Resource::parse(res)?, Oid::from_str(commit).ok()?));
+        } else if key.eq_ignore_ascii_case(OUTPUT_TRAILER) {
+            to = Resource::parse(value);
+        } else if key.eq_ignore_ascii_case(COMMAND_TRAILER) {
+            command = Some(value.to_owned());
+        } else if key.eq_ignore_ascii_case(FAILED_TRAILER) {
+            failed = Some(value.to_owned());
+        }
+    }
+    if replay.as_deref() != Some(name) {
+        return None;
+    }
+    let (from, source) = source?;
+    Some((from, source, to?, command.unwrap_or_default(), failed))
+}
+
 impl Entry {
     /// The replay commit `c`, when it is one of replay `name`.
     fn of(c: &Commit, name: &str) -> Option<Entry> {
         let message = String::from_utf8_lossy(c.message_bytes());
-        let trailers = git2::message_trailers_strs(&message).ok()?;
-        let (mut replay, mut source, mut to, mut command, mut failed) =
-            (None, None, None, None, None);
-        for (key, value) in trailers.iter() {
-            let value = value.trim();
-            if key.eq_ignore_ascii_case(REPLAY_TRAILER) {
-                replay = Some(value.to_owned());
-            } else if key.eq_ignore_ascii_case(SOURCE_TRAILER) {
-                let (res, commit) = value.rsplit_once(' ')?;
-                source = Some((Resource::parse(res)?, Oid::from_str(commit).ok()?));
-            } else if key.eq_ignore_ascii_case(OUTPUT_TRAILER) {
-                to = Resource::parse(value);
-            } else if key.eq_ignore_ascii_case(COMMAND_TRAILER) {
-                command = Some(value.to_owned());
-            } else if key.eq_ignore_ascii_case(FAILED_TRAILER) {
-                failed = Some(value.to_owned());
-            }
-        }
-        if replay.as_deref() != Some(name) {
-            return None;
-        }
-        let (from, source) = source?;
+        let (from, source, to, command, failed) = trailers(&message, name)?;
         Some(Entry {
             commit: c.id(),
             parent: c.parent_ids().next(),
             source,
             from,
-            to: to?,
-            command: command.unwrap_or_default(),
+            to,
+            command,
             failed,
             time: c.time().seconds(),
         })
@@ -827,6 +837,54 @@ pub fn run(store: &Store, opts: &Options) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn options() -> Options {
+        Options {
+            name: "m".into(),
+            from: Resource::new("qplan", "raw").unwrap(),
+            to: Resource::new("qplan", "results").unwrap(),
+            command: vec!["sh".into(), "-c".into(), "a\nb".into()],
+            force: false,
+            keep_going: false,
+            wait: Duration::from_secs(1),
+            quiet: true,
+        }
+    }
+
+    #[test]
+    fn a_failure_record_reads_back_as_written() {
+        let opts = options();
+        let src = Source {
+            commit: Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap(),
+            time: git2::Time::new(0, 0),
+            summary: "raw 1".into(),
+            provenance: Vec::new(),
+        };
+        let command = serde_json::to_string(&opts.command).unwrap();
+        // A newline in the command stays inside its JSON string: one line.
+        assert_eq!(command, r#"["sh","-c","a\nb"]"#);
+        let text = message(&opts, &command, &src, Err("the command exited 65\nmore"));
+        assert!(text.starts_with("replay m: failed on qplan raw 0123456789ab\n\n"));
+        let (from, source, to, cmd, failed) = trailers(&text, "m").unwrap();
+        assert_eq!(
+            (from, source, to),
+            (opts.from.clone(), src.commit, opts.to.clone())
+        );
+        assert_eq!(cmd, command);
+        assert_eq!(failed.as_deref(), Some("the command exited 65"));
+        // Another replay's commit, or a put's, is not one of this replay's.
+        assert!(trailers(&text, "n").is_none());
+        assert!(trailers("put qplan raw\n\nQsnap-Resource: qplan raw\n", "m").is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn any_message_is_read_without_panic(s in "\\PC{0,200}", name in "[a-z]{1,5}") {
+            let _ = trailers(&s, &name);
+            let _ = trailers(&format!("x\n\nQsnap-Replay: {name}\n{s}"), &name);
+        }
+    }
 
     #[test]
     fn exit_statuses_map_to_the_table() {
