@@ -297,7 +297,7 @@ fn a_replay_killed_mid_way_resumes_where_it_stopped_and_force_redoes_all() {
     run(qsnap(&sb).arg("verify"));
 
     // The next run skips the two done: three more runs.
-    let head = run(&mut qsnap(&sb)
+    let head = run(qsnap(&sb)
         .args(["replay", "qplan", "raw", "copy", "--name", "copy"])
         .args(["--", "sh", "-c", COUNTING]));
     assert_eq!(runs(&sb), 6);
