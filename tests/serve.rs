@@ -1444,3 +1444,89 @@ fn slow_and_many_clients_do_not_stop_a_normal_get() {
     assert_eq!(streams[99].next_event(), results_event(&store, &second));
     assert_eq!(server.get("/").status, 200);
 }
+
+/// `qsnap serve` on ipc sockets in the store's sandbox: its request
+/// address, once it says it serves.
+struct SnapService(Child, String);
+
+impl Drop for SnapService {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn snap_service(store: &Store) -> SnapService {
+    let rep = format!("ipc://{}", store.sb.path().join("rep.sock").display());
+    let publish = format!("ipc://{}", store.sb.path().join("pub.sock").display());
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("qsnap"))
+        .arg("--store")
+        .arg(&store.dir)
+        .args(["serve", "--rep", &rep, "--pub", &publish])
+        .env("QSNAP_FSYNC", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("qsnap serve");
+    let (tx, rx) = mpsc::channel();
+    let pipe = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let service = SnapService(child, rep);
+    loop {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) if line.starts_with("qsnap: serving") => return service,
+            Ok(_) => {}
+            Err(_) => panic!("qsnap serve did not start"),
+        }
+    }
+}
+
+/// Issue 22: with --snap-bus the page learns of new results from `qsnap
+/// serve`'s events (and reads them from the store): a put reaches the
+/// open streams.
+#[test]
+fn with_snap_bus_the_page_follows_qsnap_serves_events() {
+    let store = Store::quarter();
+    let service = snap_service(&store);
+    let server = store.serve_with(&["--snap-bus", &service.1]);
+    let mut stream = Events::open(&server, "/events", &[("Last-Event-ID", &store.results)]);
+    assert_eq!(stream.next(), "retry: 1000\n\n");
+    let second = new_results(&store, 6);
+    assert_eq!(stream.next_event(), results_event(&store, &second));
+    assert!(server
+        .get("/")
+        .body
+        .contains(&format!("data-head=\"{second}\"")));
+    // Usage: the events address only with --snap-bus; a token file only
+    // with a bus.
+    store
+        .tool("qwhatif")
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--snap-events",
+            "ipc:///x",
+        ])
+        .assert()
+        .code(2);
+    store
+        .tool("qwhatif")
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--token-file",
+            "/dev/null",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--token-file goes with --bus or --snap-bus",
+        ));
+}
