@@ -31,7 +31,10 @@
 //! - [`daemon`]: the bounds on libgit2's memory every long-running process
 //!   sets at its start;
 //! - [`replay`]: every version of a resource run again through a command,
-//!   kept on a side branch (`qsnap replay`).
+//!   kept on a side branch (`qsnap replay`);
+//! - [`refwatch`]: waiting for the refs to change, through inotify (what
+//!   qwatch, the page and the announcer of the bus wait on instead of
+//!   polling).
 
 pub mod auto;
 pub mod blob;
@@ -46,6 +49,7 @@ pub mod maintain;
 pub mod name;
 pub mod newest;
 pub mod objects;
+pub mod refwatch;
 pub mod remote;
 pub mod replay;
 pub mod store;

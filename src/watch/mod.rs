@@ -6,7 +6,7 @@
 //!
 //! - [`source`]: where heads come from (the truth) and what says they may
 //!   have changed (the doorbell): a local store, watched through
-//!   [`notify`] (inotify on its refs, no polling);
+//!   [`crate::snap::refwatch`] (inotify on its refs, no polling);
 //! - [`bus`]: the same from `qsnap serve`'s events and HEADS;
 //! - [`runner`]: the loop, the policies (`queue`, `restart`, `drop`,
 //!   debounce, timer), the commands in their process groups, signals;
@@ -18,7 +18,6 @@
 pub mod bus;
 pub mod config;
 pub mod duration;
-pub mod notify;
 pub mod runner;
 pub mod source;
 pub mod state;

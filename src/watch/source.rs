@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use git2::Oid;
 
-use super::notify::RefWatch;
 use crate::error::{Error, Result};
 use crate::snap::history::{self, Version};
+use crate::snap::refwatch::RefWatch;
 use crate::snap::store::{self, Store};
 use crate::snap::{objects, Resource};
 
