@@ -264,8 +264,10 @@ pub fn blame(store: &Store, opts: &Options) -> Result<Blame> {
 }
 
 /// Reads the item's rows in every version, on a few threads (each with a
-/// handle on the store: reading is inflating megabytes per version).
-/// `Err` is a version that could not be read, with why.
+/// handle on the store and buffers of its own: reading is inflating
+/// megabytes per version). A version is read only as far as the lists
+/// that can hold the item (see [`Rows::complete`]). `Err` is a version
+/// that could not be read, with why.
 fn scan(
     dir: &Path,
     stored: &[Stored],
@@ -285,19 +287,29 @@ fn scan(
         for _ in 0..threads {
             let store = Store::open(dir)?;
             let (next, out, finder) = (&next, &out, &finder);
-            handles.push(scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(s) = stored.get(i) else { break };
-                let r = match s.blob {
-                    None => Ok(None),
-                    Some(oid) => blob::read(&store.repo, oid)
-                        .map(|data| item_rows(&data, item, finder))
-                        .map_err(|e| format!("{e:#}")),
-                };
-                if let Ok(mut o) = out.lock() {
-                    o[i] = Some(r);
+            handles.push(scope.spawn(move || {
+                let mut reader = blob::Reader::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(s) = stored.get(i) else { break };
+                    let r = match s.blob {
+                        None => Ok(None),
+                        Some(oid) => {
+                            let mut rows = Rows::new(item, finder);
+                            reader
+                                .read_until(&store.repo, oid, |data| {
+                                    rows.feed(data);
+                                    rows.complete()
+                                })
+                                .map(|_| rows.seen)
+                                .map_err(|e| format!("{e:#}"))
+                        }
+                    };
+                    if let Ok(mut o) = out.lock() {
+                        o[i] = Some(r);
+                    }
+                    bar.inc(1);
                 }
-                bar.inc(1);
             }));
         }
         for h in handles {
@@ -359,25 +371,130 @@ const LIST_HEADER: &[u8] = b"\t=====qplan track item\n";
 
 /// The item's rows in a results stream: a work line (track, rank, triage,
 /// name, estimate, shortage, date, id) whose id is `item`, in each list.
+#[cfg(test)]
 fn item_rows(data: &[u8], item: &str, finder: &memmem::Finder) -> Option<Seen> {
-    let (tracks, from, to) = work_section(data)?;
-    let scope = &data[from..to];
-    let lists: Vec<usize> = memmem::find_iter(scope, LIST_HEADER).collect();
-    let mut seen: Option<Seen> = None;
-    for hit in finder.find_iter(scope) {
-        let start = memchr::memrchr(b'\n', &scope[..hit]).map_or(0, |n| n + 1);
-        let line = &scope[start..hit + 1 + item.len()];
+    let mut rows = Rows::new(item, finder);
+    rows.feed(data);
+    rows.seen
+}
+
+/// A top-level section header, as it starts a line.
+const WORK_HEADER: &[u8] = b"=====qplan track work v1\n";
+
+/// The item's rows, found while a results stream is being inflated: fed
+/// the bytes read so far (a prefix that grows), it looks only at what is
+/// new since the last feed, so a version is searched once, in pieces still
+/// in the cache.
+struct Rows<'a> {
+    item: &'a str,
+    finder: &'a memmem::Finder<'a>,
+    /// How much of the stream has been looked at.
+    looked: usize,
+    /// Where the work section's lines start, once its header was read.
+    work: Option<usize>,
+    /// Where it ends, once read to there.
+    end: Option<usize>,
+    /// The lists' names (the tracks section), in order.
+    tracks: Vec<String>,
+    /// Where each list of the work section starts.
+    lists: Vec<usize>,
+    /// The last line of the item taken (a line is found again when a
+    /// feed looks back across the previous feed's end).
+    last_hit: Option<usize>,
+    seen: Option<Seen>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(item: &'a str, finder: &'a memmem::Finder<'a>) -> Rows<'a> {
+        Rows {
+            item,
+            finder,
+            looked: 0,
+            work: None,
+            end: None,
+            tracks: Vec::new(),
+            lists: Vec::new(),
+            last_hit: None,
+            seen: None,
+        }
+    }
+
+    /// Looks at `data[self.looked..]`, and back far enough to see a line
+    /// or header cut by the previous feed's end.
+    fn feed(&mut self, data: &[u8]) {
+        let back = self
+            .finder
+            .needle()
+            .len()
+            .max(LIST_HEADER.len())
+            .max(WORK_HEADER.len() + 1);
+        let mut from = self.looked.saturating_sub(back);
+        self.looked = data.len();
+        if self.end.is_some() {
+            return;
+        }
+        let work = match self.work {
+            Some(w) => w,
+            None => {
+                let at = if data.starts_with(WORK_HEADER) {
+                    Some(0)
+                } else {
+                    let mut needle = vec![b'\n'];
+                    needle.extend_from_slice(WORK_HEADER);
+                    memmem::find(&data[from..], &needle).map(|n| from + n + 1)
+                };
+                let Some(at) = at else { return };
+                let tracks =
+                    find_header(&data[..at], "qplan tracks v1").map_or_else(Vec::new, |t| {
+                        let (lines, _) =
+                            section_lines(&data[..at], t + "=====qplan tracks v1\n".len());
+                        lines
+                            .iter()
+                            .map(|l| String::from_utf8_lossy(l).trim_end_matches('\r').to_owned())
+                            .collect()
+                    });
+                self.tracks = tracks;
+                let w = at + WORK_HEADER.len();
+                self.work = Some(w);
+                w
+            }
+        };
+        from = from.max(work);
+        // The work section ends where the next top-level header starts.
+        let end = memmem::find(&data[from..], b"\n=====").map(|n| from + n + 1);
+        let scope = &data[from..end.unwrap_or(data.len())];
+        for p in memmem::find_iter(scope, LIST_HEADER) {
+            if self.lists.last().is_none_or(|&l| l < from + p) {
+                self.lists.push(from + p);
+            }
+        }
+        for hit in self.finder.find_iter(scope) {
+            let hit = from + hit;
+            if self.last_hit.is_some_and(|l| l >= hit) {
+                continue;
+            }
+            self.last_hit = Some(hit);
+            self.take(data, hit);
+        }
+        self.end = end;
+    }
+
+    /// The line whose id ends at `hit` (the needle's TAB), when it is one
+    /// of the item's work lines.
+    fn take(&mut self, data: &[u8], hit: usize) {
+        let start = memchr::memrchr(b'\n', &data[..hit]).map_or(0, |n| n + 1);
+        let line = &data[start..hit + 1 + self.item.len()];
         let text = String::from_utf8_lossy(line);
         let cols: Vec<&str> = text.trim_start_matches('\t').split('\t').collect();
-        if cols.len() != 8 || cols[7] != item {
-            continue;
+        if cols.len() != 8 || cols[7] != self.item {
+            return;
         }
-        let list = lists.partition_point(|&p| p < hit);
-        let list = match list.checked_sub(1).and_then(|i| tracks.get(i)) {
+        let list = self.lists.partition_point(|&p| p < hit);
+        let list = match list.checked_sub(1).and_then(|i| self.tracks.get(i)) {
             Some(t) => t.clone(),
             None => format!("list {list}"),
         };
-        let s = seen.get_or_insert_with(|| Seen {
+        let s = self.seen.get_or_insert_with(|| Seen {
             name: cols[3].to_owned(),
             track: cols[0].to_owned(),
             lists: Vec::new(),
@@ -390,7 +507,24 @@ fn item_rows(data: &[u8], item: &str, finder: &memmem::Finder) -> Option<Seen> {
             },
         ));
     }
-    seen
+
+    /// Whether the rest of the stream can hold no more of the item's rows:
+    /// the work section was read to its end, or the lists that can hold
+    /// the item were read whole: `All` and the list of its track (an item
+    /// is in those two only; a list is whole once the next one starts).
+    fn complete(&self) -> bool {
+        if self.end.is_some() {
+            return true;
+        }
+        let Some(seen) = &self.seen else {
+            return false;
+        };
+        let index = |name: &str| self.tracks.iter().position(|t| t == name);
+        match (index(ALL), index(&seen.track)) {
+            (Some(all), Some(own)) => self.lists.len() > all.max(own) + 1,
+            _ => false,
+        }
+    }
 }
 
 /// Every item id of a results stream.
@@ -1088,6 +1222,58 @@ mod tests {
                 (Why::RankedBefore, "D".into()),
             ]
         );
+    }
+
+    /// A stream read in pieces (as it is inflated) gives the rows it gives
+    /// read whole, wherever the pieces are cut.
+    #[test]
+    fn rows_read_in_pieces_are_the_rows_read_whole() {
+        for id in ["A-1", "A-2", "A-", "Tenor"] {
+            let needle = format!("\t{id}\n");
+            let f = memmem::Finder::new(needle.as_bytes());
+            let whole = item_rows(RESULTS.as_bytes(), id, &f);
+            for step in 1..RESULTS.len() {
+                let mut rows = Rows::new(id, &f);
+                let mut at = 0;
+                while at < RESULTS.len() {
+                    at = (at + step).min(RESULTS.len());
+                    rows.feed(&RESULTS.as_bytes()[..at]);
+                }
+                assert_eq!(rows.seen, whole, "{id} in pieces of {step}");
+            }
+        }
+    }
+
+    /// Reading stops once the lists that can hold the item were read
+    /// whole: `All` and its track's, not the lists after them.
+    #[test]
+    fn reading_stops_after_the_lists_that_can_hold_the_item() {
+        let three = "=====qplan tracks v1\n\tAll\n\tTenor\n\tBass\n\
+=====qplan track work v1\n\t=====qplan track item\n\
+\t\tTenor\t1\t1\tFirst\tApps:2\t\t2013-10-18\tA-1\n\
+\t\tBass\t1\t1\tLow\tApps:2\t\t2013-10-20\tB-1\n\
+\t=====qplan track item\n\
+\t\tTenor\t1\t1\tFirst\tApps:2\t\t2013-10-25\tA-1\n\
+\t=====qplan track item\n\
+\t\tBass\t1\t1\tLow\tApps:2\t\t2013-10-28\tB-1\n\
+=====end\n";
+        let f = memmem::Finder::new(b"\tA-1\n");
+        let mut rows = Rows::new("A-1", &f);
+        let bass = three.find("\t=====qplan track item\n\t\tBass").unwrap();
+        // Tenor's list is not whole until the next list starts.
+        rows.feed(&three.as_bytes()[..bass]);
+        assert!(!rows.complete());
+        rows.feed(&three.as_bytes()[..bass + LIST_HEADER.len()]);
+        assert!(rows.complete());
+        assert_eq!(rows.seen.as_ref().map(|s| s.lists.len()), Some(2));
+        // B-1 is in the last list: the stream is read to the end.
+        let f = memmem::Finder::new(b"\tB-1\n");
+        let mut rows = Rows::new("B-1", &f);
+        rows.feed(&three.as_bytes()[..three.len() - "=====end\n".len()]);
+        assert!(!rows.complete());
+        rows.feed(three.as_bytes());
+        assert!(rows.complete());
+        assert_eq!(rows.seen.map(|s| s.lists.len()), Some(2));
     }
 
     proptest! {
