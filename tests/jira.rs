@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value as Json};
 use tiny_http::{Header, Response, Server};
 
-use crate::util::{fixture, fixture_text, Sandbox};
+use crate::util::{fixture, fixture_text, shows_bar, Sandbox};
 
 const USER: &str = "ana@acme.example";
 const TOKEN: &str = "sekret-token-42";
@@ -988,5 +988,54 @@ fn config_mistakes_are_usage_errors() {
         assert_eq!((code, stdout.as_str()), (2, ""), "{config}: {stderr}");
         assert!(stderr.contains("line 1"), "{stderr}");
         assert!(stderr.contains(message), "{config}: {stderr}");
+    }
+}
+
+/// A search of several pages shows its progress on a terminal: issues of
+/// the total on Data Center (which says the total), pages and issues on
+/// Cloud (which does not); through a pipe nothing, and the same stdout.
+#[test]
+fn a_search_of_several_pages_shows_its_progress_on_a_terminal() {
+    let envs = [
+        ("JIRA_USER", USER),
+        ("JIRA_TOKEN", TOKEN),
+        ("JIRA_PAT", PAT),
+    ];
+    for service in [Service::DataCenter, Service::Cloud] {
+        let srv = fake(service, issues(250), Quirks::default());
+        let sb = Sandbox::new();
+        let config = match service {
+            Service::DataCenter => dc_config(&srv.base, ""),
+            Service::Cloud => cloud_config(&srv.base, ""),
+        };
+        sb.write("sources.toml", &config);
+        let tty = sb.on_terminal("qpull", &["--config", "sources.toml"], &envs);
+        assert_eq!(tty.code, 0, "{}", tty.screen);
+        no_secrets(&tty.screen);
+        match service {
+            // The first page's frame: later ones may be merged by the
+            // bar's limit of 20 frames a second.
+            Service::DataCenter => assert!(
+                shows_bar(&tty.screen, "100/250 issues") && tty.screen.contains("work: page 1"),
+                "{:?}",
+                tty.screen
+            ),
+            Service::Cloud => assert!(
+                tty.screen.contains("work: page 1, 100 issues"),
+                "{:?}",
+                tty.screen
+            ),
+        }
+        let (code, stdout, stderr) = pull(&sb, &config);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(stderr, "");
+        let strip = |s: &str| {
+            s.lines()
+                .filter(|l| !l.starts_with("\twork\t20"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(strip(&String::from_utf8_lossy(&tty.stdout)), strip(&stdout));
+        assert_eq!(keys(&raw_doc(&stdout, "work")).len(), 250);
     }
 }

@@ -10,7 +10,7 @@ use predicates::prelude::*;
 use sha2::{Digest, Sha256};
 use tiny_http::{Header, Response, Server};
 
-use crate::util::Sandbox;
+use crate::util::{shows_bar, Sandbox};
 
 /// What a handler sees of a request.
 #[derive(Clone, Debug)]
@@ -1215,4 +1215,56 @@ fn the_cron_job_status_is_what_the_help_says() {
         help.contains("qsnap's 65 (its input is empty), not qpull's 69 or 75"),
         "{help}"
     );
+}
+
+/// The output with the fetch times left out (two runs a second apart
+/// differ there and nowhere else).
+fn without_fetch_times(stdout: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stdout);
+    let mut in_fetch = false;
+    text.lines()
+        .map(|l| {
+            if l.starts_with("=====") {
+                in_fetch = l == "=====qpull fetch v1";
+            }
+            match l.split('\t').collect::<Vec<_>>().as_slice() {
+                ["", name, _time, rest @ ..] if in_fetch => format!("{name}\t{}", rest.join("\t")),
+                _ => l.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A pull of several sources on a terminal shows a bar counting them;
+/// through a pipe or with -q it shows nothing, and stdout is the same.
+#[test]
+fn several_sources_show_a_bar_on_a_terminal_only() {
+    let sb = Sandbox::new();
+    for name in ["a", "b", "c"] {
+        sb.write(&format!("{name}.csv"), format!("id,what\n{name}1,x\n"));
+    }
+    let args = ["a=file:a.csv", "b=file:b.csv", "c=file:c.csv"];
+    let tty = sb.on_terminal("qpull", &args, &[]);
+    assert_eq!(tty.code, 0, "{}", tty.screen);
+    assert!(shows_bar(&tty.screen, "/3 sources"), "{:?}", tty.screen);
+    let quiet = sb.on_terminal("qpull", &[&args[..], &["-q"]].concat(), &[]);
+    assert_eq!(quiet.code, 0);
+    assert_eq!(quiet.screen, "");
+    let piped = sb.cmd("qpull").args(args).output().unwrap();
+    assert!(piped.status.success());
+    assert!(piped.stderr.is_empty(), "{:?}", piped.stderr);
+    assert!(String::from_utf8_lossy(&piped.stdout).contains("=====raw c\n\tid,what\n\tc1,x\n"));
+    assert_eq!(
+        without_fetch_times(&tty.stdout),
+        without_fetch_times(&piped.stdout)
+    );
+    assert_eq!(
+        without_fetch_times(&quiet.stdout),
+        without_fetch_times(&piped.stdout)
+    );
+    // One source: no count of sources to show.
+    let one = sb.on_terminal("qpull", &["a=file:a.csv"], &[]);
+    assert_eq!(one.code, 0);
+    assert!(!one.screen.contains("sources"), "{:?}", one.screen);
 }

@@ -4,7 +4,7 @@
 
 use predicates::prelude::*;
 
-use crate::util::{fixture, fixture_text, Sandbox};
+use crate::util::{fixture, fixture_text, shows_bar, Sandbox};
 
 /// fixtures/qplan/small.in with a provenance section, as qsnap gives it.
 fn small_with_provenance() -> String {
@@ -229,4 +229,44 @@ fn compare_puts_scenarios_side_by_side() {
     assert_eq!(lines[1], "baseline,All,1,3,-0.6,-0.7,2013-10-11");
     assert_eq!(lines[4], "nosearch,All,1,2,0,-0.7,2013-10-11");
     assert_eq!(lines.len(), 7);
+}
+
+/// compare on a terminal shows a bar counting the plans computed (the
+/// baseline and each scenario); through a pipe or with -q nothing, and
+/// stdout is the same.
+#[test]
+fn compare_shows_its_progress_on_a_terminal_only() {
+    let sb = Sandbox::new();
+    sb.write("nosearch.whatif", "drop Search\n");
+    sb.write("nosearch2.whatif", "drop Search\n");
+    let input = fixture("qplan/small.in");
+    let args = [
+        "compare",
+        "-s",
+        "nosearch.whatif",
+        "-s",
+        "nosearch2.whatif",
+        input.to_str().unwrap(),
+    ];
+    let tty = sb.on_terminal("qwhatif", &args, &[]);
+    assert_eq!(tty.code, 0, "{}", tty.screen);
+    assert!(
+        tty.screen.contains("qwhatif compare") && shows_bar(&tty.screen, "/3 plans"),
+        "{:?}",
+        tty.screen
+    );
+    let quiet = sb.on_terminal("qwhatif", &[&args[..], &["-q"]].concat(), &[]);
+    assert_eq!(quiet.code, 0, "{}", quiet.screen);
+    assert_eq!(quiet.screen, "");
+    // The input's warnings go to stderr as ever; the bar does not.
+    let piped = sb.cmd("qwhatif").args(args).output().unwrap();
+    assert!(piped.status.success());
+    let err = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        err.contains("warning") && !err.contains("plans") && !err.contains("ETA"),
+        "{err}"
+    );
+    assert_eq!(tty.stdout, piped.stdout);
+    assert_eq!(quiet.stdout, piped.stdout);
+    assert!(String::from_utf8_lossy(&piped.stdout).contains("nosearch2"));
 }

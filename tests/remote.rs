@@ -569,3 +569,109 @@ fn a_tag_that_names_another_commit_stops_the_whole_pull() {
     assert!(err.contains("main (empty) -> "), "{err}");
     assert_eq!(main_of(&sb.path().join("fresh")), main_of(&hub));
 }
+
+/// The counts `a/b` a progress bar of `what` (`qsnap clone`) drew on a
+/// terminal's screen: `qsnap clone: Receiving objects [===] 12/12 (`.
+fn counts_drawn(screen: &str, what: &str) -> Vec<(u64, u64)> {
+    screen
+        .split(['\r', '\n'])
+        .filter_map(|l| l.split_once(&format!("{what}: "))?.1.split_once("] "))
+        .filter_map(|(_, rest)| {
+            let (counts, _) = rest.split_once(" (")?;
+            let (a, b) = counts.split_once('/')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The objects `main` of the store at `dir` reaches, counted by git's own
+/// rev-list (not by qsnap).
+fn objects_of(dir: &Path) -> u64 {
+    let out = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(dir)
+        .args(["rev-list", "--objects", "refs/heads/main"])
+        .output()
+        .expect("git");
+    String::from_utf8_lossy(&out.stdout).lines().count() as u64
+}
+
+/// On a terminal, clone, push and pull draw git's phases as a bar with
+/// counts (a clone receives every object main reaches); through a pipe
+/// or with -q nothing is drawn, and stdout is the same.
+#[test]
+fn transfers_show_their_progress_on_a_terminal_only() {
+    let sb = Sandbox::new();
+    for n in 0..3 {
+        put(&sb, "seed", n);
+    }
+    let seed = sb.path().join("seed");
+    let seed = seed.to_str().expect("UTF-8");
+    let all = objects_of(Path::new(seed));
+    let tty = sb.on_terminal("qsnap", &["clone", seed, "copy"], &[]);
+    assert_eq!(tty.code, 0, "{}", tty.screen);
+    let drawn = counts_drawn(&tty.screen, "qsnap clone");
+    // Its first phase counts every object main reaches.
+    assert!(
+        drawn.iter().any(|&(_, b)| b == all),
+        "{all} objects: {drawn:?} {:?}",
+        tty.screen
+    );
+    assert!(tty.screen.contains("ETA"), "{:?}", tty.screen);
+    assert_eq!(get(&sb, "copy"), get(&sb, "seed"));
+
+    // A push of one new version writes its objects.
+    put(&sb, "copy", 3);
+    let copy = sb.path().join("copy");
+    let tty = sb.on_terminal(
+        "qsnap",
+        &["--store", copy.to_str().expect("UTF-8"), "push", seed],
+        &[],
+    );
+    assert_eq!(tty.code, 0, "{}", tty.screen);
+    let drawn = counts_drawn(&tty.screen, "qsnap push");
+    assert!(
+        drawn.iter().any(|&(a, b)| a == b && b > 0),
+        "{drawn:?} {:?}",
+        tty.screen
+    );
+    assert_eq!(main_of(Path::new(seed)), main_of(&copy));
+
+    // A pull of one new version: the same on a terminal, nothing with -q.
+    put(&sb, "seed", 4);
+    let tty = sb.on_terminal(
+        "qsnap",
+        &["--store", copy.to_str().expect("UTF-8"), "pull", seed],
+        &[],
+    );
+    assert_eq!(tty.code, 0, "{}", tty.screen);
+    let drawn = counts_drawn(&tty.screen, "qsnap pull");
+    assert!(
+        drawn.iter().any(|&(a, b)| a == b && b > 0),
+        "{drawn:?} {:?}",
+        tty.screen
+    );
+    put(&sb, "seed", 5);
+    let quiet = sb.on_terminal(
+        "qsnap",
+        &["--store", copy.to_str().expect("UTF-8"), "-q", "pull", seed],
+        &[],
+    );
+    assert_eq!(quiet.code, 0, "{}", quiet.screen);
+    assert_eq!(quiet.screen, "");
+    assert_eq!(main_of(Path::new(seed)), main_of(&copy));
+
+    // Through a pipe: no bar, and stdout as on the terminal (empty).
+    let out = bare(&sb)
+        .args(["clone", seed, "copy2"])
+        .output()
+        .expect("run qsnap");
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, tty.stdout);
+    assert_eq!(get(&sb, "copy2"), get(&sb, "seed"));
+}

@@ -59,6 +59,61 @@ impl Sandbox {
     }
 }
 
+/// What a tool wrote with its stderr on a terminal.
+pub struct OnTerminal {
+    /// What the terminal got: the tool's stderr, progress bars and the
+    /// codes that redraw them included.
+    pub screen: String,
+    /// Its stdout, sent to a file.
+    pub stdout: Vec<u8>,
+    pub code: i32,
+}
+
+impl Sandbox {
+    /// Runs `tool ARGS` in this sandbox as from an interactive shell with
+    /// `> FILE`: stdin and stderr on a pseudo-terminal (made by script(1)
+    /// of util-linux, in every Debian), stdout to a file. Returns when the
+    /// tool has ended; `envs` are set for it.
+    pub fn on_terminal(&self, tool: &str, args: &[&str], envs: &[(&str, &str)]) -> OnTerminal {
+        let bin = assert_cmd::cargo::cargo_bin(tool);
+        let quote = |s: &str| shlex::try_quote(s).expect("no NUL").into_owned();
+        let mut line = format!("exec {}", quote(bin.to_str().expect("UTF-8 path")));
+        for a in args {
+            line.push(' ');
+            line.push_str(&quote(a));
+        }
+        line.push_str(" > .stdout-on-terminal");
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &line, "/dev/null"])
+            .current_dir(self.path())
+            .stdin(std::process::Stdio::null());
+        for v in TOOL_VARS {
+            c.env_remove(v);
+        }
+        c.env("HOME", self.path()).env("TERM", "xterm");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c
+            .output()
+            .expect("script(1) (util-linux) makes the pseudo-terminal");
+        let file = self.path().join(".stdout-on-terminal");
+        let stdout = std::fs::read(&file).expect("the tool's stdout");
+        std::fs::remove_file(&file).expect("rm");
+        OnTerminal {
+            screen: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stdout,
+            code: out.status.code().unwrap_or(-1),
+        }
+    }
+}
+
+/// Whether a terminal's screen shows a progress bar: its frame (`[`, the
+/// bar, `] 3/5 unit (`) and an ETA.
+pub fn shows_bar(screen: &str, counted: &str) -> bool {
+    screen.contains(counted) && screen.contains("] ") && screen.contains("ETA")
+}
+
 /// A tool to run in a fresh sandbox (for tests that need no files).
 pub fn cmd(tool: &str) -> Command {
     let sb = Sandbox::new();

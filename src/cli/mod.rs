@@ -19,6 +19,7 @@ use clap::{ArgAction, Parser};
 use crate::error::{exit, io_exit_code, Error};
 
 pub mod output;
+pub mod progress;
 pub mod visible;
 
 use self::visible::visible;

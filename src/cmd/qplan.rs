@@ -180,9 +180,10 @@ impl BlameArgs {
         let opts = blame::Options {
             app: self.app,
             item: self.item,
-            quiet,
         };
-        let b = blame::blame(&store, &opts)?;
+        let b = blame::blame(&store, &opts, &|n| {
+            crate::cli::progress::bar(n, "qplan blame", "versions", quiet)
+        })?;
         match self.format {
             BlameFormat::Stream => blame::write_stream(&b, out),
             BlameFormat::Text => blame::write_text(&b, out),

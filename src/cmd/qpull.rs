@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::cli::{Tool, Verbosity};
+use crate::cli::{progress, Tool, Verbosity};
 use crate::error::Error;
 use crate::sources::fetch::{self, Fetched, Prior};
 use crate::sources::redact::Secrets;
@@ -272,8 +272,22 @@ impl Tool for Args {
                 .find(|(n, _)| n == name)
                 .map(|(_, p)| p.clone())
         };
+        // A bar counting the sources when there are several; each slow
+        // source gets a line of its own beneath it.
+        let quiet = self.verbosity.quiet;
+        let multi = progress::multi(quiet);
+        let done = match sources.len() {
+            0 | 1 => indicatif::ProgressBar::hidden(),
+            n => progress::bar_in(&multi, n as u64, "qpull", "sources"),
+        };
+        let shown = fetch::Shown {
+            multi,
+            done,
+            counting: progress::style,
+        };
         let results: Vec<Result<Fetched, fetch::Failure>> =
-            workbook::fetch_all(&sources, &prior, self.force);
+            workbook::fetch_all(&sources, &prior, self.force, &shown);
+        shown.done.finish_and_clear();
         // What commands said on stderr, source by source.
         for (src, r) in sources.iter().zip(&results) {
             let warnings = match r {

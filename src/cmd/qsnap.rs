@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use crate::cli::{Tool, Verbosity};
+use crate::cli::{progress, Tool, Verbosity};
 use crate::error::{Error, Location};
 use crate::snap::history::{self, short, show_time};
 use crate::snap::remote::{self, Pulled, Remote};
@@ -687,14 +687,26 @@ impl Tool for Args {
             Command::Push { dest, wait } => {
                 let remote = Remote::parse(&dest)?;
                 let store = Store::open(&store::locate(repo)?)?;
-                remote::push(&store, &remote, Duration::from_secs(wait), v.verbose > 0)?;
+                let bar = progress::steps("qsnap push", v.quiet);
+                let pushed = remote::push(
+                    &store,
+                    &remote,
+                    Duration::from_secs(wait),
+                    v.verbose > 0,
+                    &bar,
+                );
+                bar.finish_and_clear();
+                pushed?;
                 v.note("qsnap", format!("pushed to {}", remote.shown()));
             }
             Command::Pull { remote, wait } => {
                 let remote = Remote::parse(&remote)?;
                 let dir = store::locate(repo)?;
                 let wait = Duration::from_secs(wait);
-                let (pulled, tags) = remote::pull_into(&dir, &remote, wait, v.verbose > 0)?;
+                let bar = progress::steps("qsnap pull", v.quiet);
+                let pulled = remote::pull_into(&dir, &remote, wait, v.verbose > 0, &bar);
+                bar.finish_and_clear();
+                let (pulled, tags) = pulled?;
                 let shown = remote.shown();
                 if !tags.is_empty() && !v.quiet {
                     eprintln!("qsnap: new tags from {shown}: {}", tags.join(", "));
@@ -755,7 +767,10 @@ impl Tool for Args {
             }
             Command::Clone { src, dir } => {
                 let remote = Remote::parse(&src)?;
-                remote::clone(&remote, &dir, v.verbose > 0)?;
+                let bar = progress::steps("qsnap clone", v.quiet);
+                let cloned = remote::clone(&remote, &dir, v.verbose > 0, &bar);
+                bar.finish_and_clear();
+                cloned?;
                 v.note(
                     "qsnap",
                     format!("cloned {} into {}", remote.shown(), dir.display()),

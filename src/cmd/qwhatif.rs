@@ -689,7 +689,15 @@ impl Tool for Args {
             for (_, changes) in &scenarios {
                 script_warnings(changes, &base, *strict, &self.verbosity)?;
             }
-            let table = compare::compare(base, &scenarios)?;
+            let bar = cli::progress::bar(
+                scenarios.len() as u64 + 1,
+                "qwhatif compare",
+                "plans",
+                self.verbosity.quiet,
+            );
+            let table = compare::compare(base, &scenarios, &bar);
+            bar.finish_and_clear();
+            let table = table?;
             return match format {
                 TableFormat::Text => table.text(out),
                 TableFormat::Json => table.json(out),

@@ -25,10 +25,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use git2::Oid;
+use indicatif::ProgressBar;
 use memchr::memmem;
 use serde::Serialize;
 
-use super::progress;
 use crate::error::{Error, Location, Result};
 use crate::snap::blob;
 use crate::snap::history::{self, short, show_time};
@@ -45,8 +45,6 @@ const TEXT_ROWS: usize = 20;
 pub struct Options {
     pub app: String,
     pub item: String,
-    /// No progress bar.
-    pub quiet: bool,
 }
 
 /// An item's row in one list of one version.
@@ -166,8 +164,14 @@ struct Stored {
 }
 
 /// Blames `opts.item` in the store. An item no version has is a data
-/// error (65) naming the closest ids of the newest version.
-pub fn blame(store: &Store, opts: &Options) -> Result<Blame> {
+/// error (65) naming the closest ids of the newest version. `progress`
+/// makes the bar of the versions read, given how many there are (the
+/// command's: drawn on a terminal, hidden otherwise).
+pub fn blame(
+    store: &Store,
+    opts: &Options,
+    progress: &dyn Fn(u64) -> ProgressBar,
+) -> Result<Blame> {
     if opts.item.is_empty() || opts.item.contains(['\t', '\n', '\r']) {
         return Err(Error::Usage(format!(
             "{:?} is not an item id (one line, no TAB)",
@@ -203,7 +207,7 @@ pub fn blame(store: &Store, opts: &Options) -> Result<Blame> {
     }
     // Oldest first from here on.
     stored.reverse();
-    let bar = progress::bar(stored.len() as u64, "qplan blame", opts.quiet);
+    let bar = progress(stored.len() as u64);
     let seen = scan(&store.dir, &stored, &opts.item, &bar)?;
     bar.finish_and_clear();
 
@@ -268,12 +272,7 @@ pub fn blame(store: &Store, opts: &Options) -> Result<Blame> {
 /// megabytes per version). A version is read only as far as the lists
 /// that can hold the item (see [`Rows::complete`]). `Err` is a version
 /// that could not be read, with why.
-fn scan(
-    dir: &Path,
-    stored: &[Stored],
-    item: &str,
-    bar: &indicatif::ProgressBar,
-) -> Result<Vec<Read>> {
+fn scan(dir: &Path, stored: &[Stored], item: &str, bar: &ProgressBar) -> Result<Vec<Read>> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 4)

@@ -12,13 +12,10 @@
 //! - [`blame`]: the versions of an app's results where one item's
 //!   dev-complete date or shortage changed, and the input rows behind each
 //!   change, found through provenance (`qplan blame`); a stored result is
-//!   read, never recomputed;
-//! - [`progress`]: the progress bar of long jobs over history, on stderr
-//!   when it is a terminal.
+//!   read, never recomputed.
 
 pub mod blame;
 pub mod html;
-pub mod progress;
 pub mod render;
 pub mod stored;
 pub mod trend;

@@ -7,6 +7,11 @@
 //! the same checks: a zlib stream that ends, a `blob <size>` header whose
 //! size is what follows. A packed object goes through the store's reader
 //! (libgit2 reads packs through their index, with checksums).
+//!
+//! A [`Reader`] keeps its buffers from blob to blob and can stop where its
+//! caller has what it needs (blame stops after the lists that can hold its
+//! item), so a reader over hundreds of versions neither allocates per
+//! version nor inflates what nobody reads.
 
 use std::io::{self, Read};
 

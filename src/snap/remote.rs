@@ -37,12 +37,13 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use git2::Oid;
+use indicatif::ProgressBar;
 
 use super::lock;
 use super::objects::{git, MAIN};
@@ -154,13 +155,17 @@ struct Ran {
 }
 
 /// Runs `git --git-dir DIR ARGS... -- REMOTE REFSPECS...`, reading its
-/// stderr while it runs (echoed as `qsnap: git: ...` when `echo`).
+/// stderr while it runs (echoed as `qsnap: git: ...` when `echo`). When
+/// `bar` is drawn (stderr is a terminal), git is asked for its progress
+/// (`--progress`) and each of its phases (`Receiving objects`, `Writing
+/// objects`...) moves the bar; otherwise git prints none, as before.
 fn run_git(
     git_dir: &Path,
     remote: &Remote,
     args: &[&str],
     refspecs: &[String],
     echo: bool,
+    bar: &ProgressBar,
 ) -> Result<Ran> {
     let mut cmd = Command::new("git");
     cmd.arg("--git-dir").arg(git_dir);
@@ -169,7 +174,15 @@ fn run_git(
     // local receive-pack) flushed to disk before main moves, as a put is.
     cmd.args(["-c", "gc.auto=0", "-c", "maintenance.auto=false"]);
     cmd.args(["-c", "core.fsync=committed"]);
-    cmd.args(args).arg("--").arg(&remote.spec).args(refspecs);
+    let progress = !bar.is_hidden();
+    if progress {
+        // `--quiet` would silence the progress asked for.
+        cmd.args(args.iter().filter(|a| **a != "--quiet"));
+        cmd.arg("--progress");
+    } else {
+        cmd.args(args);
+    }
+    cmd.arg("--").arg(&remote.spec).args(refspecs);
     for (k, v) in environment(git_dir, remote) {
         match v {
             Some(v) => cmd.env(k, v),
@@ -189,22 +202,56 @@ fn run_git(
         _ => Error::io("running git", e),
     })?;
     let stderr = child.stderr.take();
+    let bar = bar.clone();
     let reader = std::thread::spawn(move || {
         let mut lines = Vec::new();
-        if let Some(err) = stderr {
-            let mut r = BufReader::new(err);
-            let mut buf = Vec::new();
-            while matches!(r.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
-                let text = String::from_utf8_lossy(&buf);
-                // Progress lines end with CR; keep the last state of each.
-                let line = url_redact(text.trim_end().rsplit('\r').next().unwrap_or(""));
+        let mut phases = Phases::new(bar);
+        if let Some(mut err) = stderr {
+            // Progress comes as updates ended by CR, read as they come; a
+            // line ends with LF and keeps the last state of its updates.
+            let mut chunk = [0u8; 8192];
+            let mut part = Vec::new();
+            let mut last = String::new();
+            let end_line = |last: &mut String, lines: &mut Vec<String>, phases: &Phases| {
+                let line = url_redact(last);
                 if echo && !line.is_empty() {
-                    eprintln!("qsnap: git: {line}");
+                    phases.bar.suspend(|| eprintln!("qsnap: git: {line}"));
                 }
                 lines.push(line);
-                buf.clear();
+                last.clear();
+            };
+            loop {
+                let n = match err.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
+                for &b in &chunk[..n] {
+                    if b != b'\r' && b != b'\n' {
+                        part.push(b);
+                        continue;
+                    }
+                    let text = String::from_utf8_lossy(&part).trim_end().to_owned();
+                    part.clear();
+                    if !text.is_empty() {
+                        phases.update(&text);
+                        last = text;
+                    }
+                    if b == b'\n' {
+                        end_line(&mut last, &mut lines, &phases);
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&part).trim_end().to_owned();
+            if !text.is_empty() {
+                last = text;
+            }
+            if !last.is_empty() {
+                end_line(&mut last, &mut lines, &phases);
             }
         }
+        phases.bar.finish_and_clear();
         lines
     });
     let mut stdout = String::new();
@@ -221,6 +268,67 @@ fn run_git(
         stdout,
         stderr,
     })
+}
+
+/// git's progress, read into a bar: one phase at a time (`Counting
+/// objects`, `Receiving objects`, `Writing objects`, `Resolving deltas`),
+/// each counted from its start so that its rate and ETA are its own.
+struct Phases {
+    bar: ProgressBar,
+    /// What the bar said before git spoke (`qsnap clone`).
+    what: String,
+    phase: String,
+}
+
+impl Phases {
+    fn new(bar: ProgressBar) -> Phases {
+        let what = bar.message();
+        Phases {
+            bar,
+            what,
+            phase: String::new(),
+        }
+    }
+
+    /// Takes one update of git's stderr; what is not progress is left.
+    fn update(&mut self, text: &str) {
+        let Some((phase, done, total)) = progress_of(text) else {
+            return;
+        };
+        if phase != self.phase {
+            self.bar.set_message(format!("{}: {phase}", self.what));
+            self.bar.reset();
+            self.phase = phase.to_owned();
+        }
+        // A phase that counts without a total (`Enumerating objects: 5`)
+        // is drawn full.
+        self.bar.set_length(total.unwrap_or(done).max(done));
+        self.bar.set_position(done);
+    }
+}
+
+/// A progress update of git: `Receiving objects:  45% (450/1000), 1.2
+/// MiB | 500 KiB/s`, `remote: Counting objects: 100% (5/5), done.` or
+/// `Enumerating objects: 5, done.`: its phase, count and total.
+fn progress_of(text: &str) -> Option<(&str, u64, Option<u64>)> {
+    let text = text.strip_prefix("remote: ").unwrap_or(text).trim();
+    let (phase, rest) = text.split_once(": ")?;
+    let rest = rest.trim_start();
+    if phase.is_empty() || !rest.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let number = |s: &str| -> Option<u64> {
+        let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    };
+    if let Some((_, counted)) = rest.split_once('(') {
+        let (done, total) = counted.split_once('/')?;
+        return Some((phase, number(done)?, Some(number(total)?)));
+    }
+    if rest.contains('%') {
+        return None;
+    }
+    Some((phase, number(rest)?, None))
 }
 
 /// The environment git runs in: the user's, for ssh, credentials and CA
@@ -358,7 +466,14 @@ fn git_failure(doing: &str, remote: &Remote, ran: &Ran) -> Error {
 }
 
 /// Sends main and the tags to `remote`; see the module doc.
-pub fn push(store: &Store, remote: &Remote, wait: Duration, echo: bool) -> Result<()> {
+/// `bar` shows git's progress when it is drawn.
+pub fn push(
+    store: &Store,
+    remote: &Remote,
+    wait: Duration,
+    echo: bool,
+    bar: &ProgressBar,
+) -> Result<()> {
     if store.main_commit()?.is_none() {
         return Err(Error::Unavailable {
             what: "store".into(),
@@ -392,6 +507,7 @@ pub fn push(store: &Store, remote: &Remote, wait: Duration, echo: bool) -> Resul
         &["push", "--porcelain", "--atomic"],
         &refspecs,
         echo,
+        bar,
     )?;
     if ran.ok {
         return Ok(());
@@ -530,12 +646,13 @@ fn alive(pid: u32) -> bool {
 
 /// Fetches from `remote`, then fast-forwards main and adds the missing
 /// tags under the store's lock (waited for up to `wait`); see the module
-/// doc.
+/// doc. `bar` shows git's progress when it is drawn.
 pub fn pull(
     store: &Store,
     remote: &Remote,
     wait: Duration,
     echo: bool,
+    bar: &ProgressBar,
 ) -> Result<(Pulled, Vec<String>)> {
     remote.check_exists("pull from it")?;
     let staging = Staging::new(store)?;
@@ -550,6 +667,7 @@ pub fn pull(
         &["fetch", "--no-tags", "--no-write-fetch-head", "--quiet"],
         &refspecs,
         echo,
+        bar,
     )?;
     if !ran.ok {
         if ran
@@ -674,8 +792,8 @@ fn count(store: &Store, to: Oid, from: Option<Oid>) -> Result<usize> {
 }
 
 /// Makes a new store at `dir` from `remote`: all of it or nothing.
-pub fn clone(remote: &Remote, dir: &Path, echo: bool) -> Result<Store> {
-    make(remote, dir, echo)?;
+pub fn clone(remote: &Remote, dir: &Path, echo: bool, bar: &ProgressBar) -> Result<Store> {
+    make(remote, dir, echo, bar)?;
     Store::open(dir)
 }
 
@@ -686,21 +804,27 @@ pub fn pull_into(
     remote: &Remote,
     wait: Duration,
     echo: bool,
+    bar: &ProgressBar,
 ) -> Result<(Pulled, Vec<String>)> {
     if !dir.join("HEAD").exists() {
-        match make(remote, dir, echo) {
+        match make(remote, dir, echo, bar) {
             Ok(done) => return Ok(done),
             // Another process made the store meanwhile: pull into it.
             Err(_) if dir.join("HEAD").exists() => {}
             Err(e) => return Err(e),
         }
     }
-    pull(&Store::open(dir)?, remote, wait, echo)
+    pull(&Store::open(dir)?, remote, wait, echo, bar)
 }
 
 /// A store pulled from `remote` in a temporary directory beside `dir`,
 /// then renamed to `dir`.
-fn make(remote: &Remote, dir: &Path, echo: bool) -> Result<(Pulled, Vec<String>)> {
+fn make(
+    remote: &Remote,
+    dir: &Path,
+    echo: bool,
+    bar: &ProgressBar,
+) -> Result<(Pulled, Vec<String>)> {
     if dir.read_dir().is_ok_and(|mut d| d.next().is_some()) {
         return Err(Error::Usage(format!(
             "{} exists and is not empty",
@@ -718,7 +842,7 @@ fn make(remote: &Remote, dir: &Path, echo: bool) -> Result<(Pulled, Vec<String>)
     let staged = tmp.path().join("store");
     let done = {
         let (store, _) = Store::init(&staged)?;
-        pull(&store, remote, lock::DEFAULT_WAIT, echo)?
+        pull(&store, remote, lock::DEFAULT_WAIT, echo, bar)?
     };
     // The lock file records this process; a clone starts with none.
     let _ = std::fs::remove_file(staged.join("qsnap.lock"));
@@ -782,6 +906,38 @@ mod tests {
     }
 
     #[test]
+    fn git_progress_is_read_into_phases_and_counts() {
+        assert_eq!(
+            progress_of("Receiving objects:  45% (450/1000), 1.20 MiB | 500.00 KiB/s"),
+            Some(("Receiving objects", 450, Some(1000)))
+        );
+        assert_eq!(
+            progress_of("remote: Counting objects: 100% (5/5), done."),
+            Some(("Counting objects", 5, Some(5)))
+        );
+        assert_eq!(
+            progress_of("remote: Enumerating objects: 12, done."),
+            Some(("Enumerating objects", 12, None))
+        );
+        assert_eq!(
+            progress_of("Writing objects: 100% (3/3), 250 bytes | 250.00 KiB/s, done."),
+            Some(("Writing objects", 3, Some(3)))
+        );
+        // Not progress: messages, errors, refs.
+        for line in [
+            "To /tmp/replica",
+            "error: failed to push some refs to '/tmp/replica'",
+            "fatal: '/nowhere' does not appear to be a git repository",
+            " * [new branch]      main -> main",
+            "hint: Updates were rejected",
+            "Receiving objects:  45%",
+            "",
+        ] {
+            assert_eq!(progress_of(line), None, "{line}");
+        }
+    }
+
+    #[test]
     fn git_failures_are_unavailable_or_temporary() {
         let r = Remote::parse("https://h/s.git").unwrap();
         let code = |lines: &[&str]| git_failure("push", &r, &ran(lines)).exit_code();
@@ -822,6 +978,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn any_progress_line_is_read_without_panic(s in "\\PC{0,60}") {
+            let _ = progress_of(&s);
+        }
+
         #[test]
         fn any_remote_is_read_without_panic(s in "\\PC{0,40}") {
             if let Ok(r) = Remote::parse(&s) {

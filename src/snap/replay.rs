@@ -772,7 +772,7 @@ pub fn run(store: &Store, opts: &Options) -> Result<Outcome> {
         old,
     };
     let mut outcome = Outcome::default();
-    let bar = crate::report::progress::bar(sources.len() as u64, "replay", opts.quiet);
+    let bar = crate::cli::progress::bar(sources.len() as u64, "replay", "versions", opts.quiet);
     let mut previous = None;
     for (k, src) in sources.iter().enumerate() {
         let prior = chain.old.get(&src.commit).cloned();

@@ -2,12 +2,13 @@
 //! with a size limit, timeouts, retries for temporary failures, and the
 //! checks that keep a bad export from replacing good data.
 
-use std::io::{self, BufRead, IsTerminal, Read};
+use std::cell::Cell;
+use std::io::{self, BufRead, Read};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
@@ -261,17 +262,47 @@ fn io_failure(e: &io::Error) -> Failure {
     fail(temporary, what)
 }
 
-/// A progress line on stderr, shown only when stderr is a terminal and the
-/// fetch has taken more than a second.
+/// Where a pull shows its progress: `done` counts the sources fetched,
+/// and a source that takes more than a second gets a line of its own in
+/// `multi` (bytes so far, or a JIRA search's pages and issues). Both come
+/// from the command: hidden when stderr is not a terminal or with `-q`.
+#[derive(Clone)]
+pub struct Shown {
+    pub multi: MultiProgress,
+    pub done: ProgressBar,
+    /// The look of a counting bar, given its unit (`issues`): the
+    /// command's, so that every bar of the toolkit looks alike.
+    pub counting: fn(&str) -> ProgressStyle,
+}
+
+impl Shown {
+    /// Nothing drawn.
+    pub fn hidden() -> Shown {
+        Shown {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
+            done: ProgressBar::hidden(),
+            counting: |_| ProgressStyle::default_bar(),
+        }
+    }
+}
+
+/// One source's line: drawn once the fetch has taken more than a second
+/// (a quick fetch shows nothing but the count of sources), or at once
+/// when a JIRA search has more than one page.
 pub(super) struct Progress {
     bar: ProgressBar,
+    multi: MultiProgress,
+    counting: fn(&str) -> ProgressStyle,
+    name: String,
     start: Instant,
-    tty: bool,
+    added: Cell<bool>,
+    /// Counting issues (a JIRA search), not bytes.
+    issues: Cell<bool>,
 }
 
 impl Progress {
-    pub(super) fn new(name: &str) -> Progress {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    pub(super) fn new(name: &str, shown: &Shown) -> Progress {
+        let bar = ProgressBar::hidden();
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg} {bytes} ({bytes_per_sec})")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -279,23 +310,66 @@ impl Progress {
         bar.set_message(format!("qpull: {name}"));
         Progress {
             bar,
+            multi: shown.multi.clone(),
+            counting: shown.counting,
+            name: name.to_owned(),
             start: Instant::now(),
-            tty: io::stderr().is_terminal(),
+            added: Cell::new(false),
+            issues: Cell::new(false),
+        }
+    }
+
+    fn show(&self) {
+        if !self.added.get() && !self.multi.is_hidden() {
+            self.added.set(true);
+            self.multi.add(self.bar.clone());
         }
     }
 
     /// Shows `bytes` fetched so far.
     fn advance(&self, bytes: u64) {
-        if self.tty && self.bar.is_hidden() && self.start.elapsed() > Duration::from_secs(1) {
-            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        if self.start.elapsed() > Duration::from_secs(1) {
+            self.show();
         }
-        self.bar.set_position(bytes);
+        if !self.issues.get() {
+            self.bar.set_position(bytes);
+        }
+    }
+
+    /// A JIRA search read to page `page`: `have` issues of `total` (when
+    /// the server says how many), `more` when another page is to come.
+    pub(super) fn issues(&self, page: u64, have: u64, total: Option<u64>, more: bool) {
+        if !self.issues.replace(true) {
+            self.bar.set_style(match total {
+                Some(_) => (self.counting)("issues"),
+                None => ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            });
+        }
+        match total {
+            Some(t) => {
+                self.bar.set_length(t);
+                self.bar.set_position(have);
+                self.bar
+                    .set_message(format!("qpull: {}: page {page}", self.name));
+            }
+            None => self
+                .bar
+                .set_message(format!("qpull: {}: page {page}, {have} issues", self.name)),
+        }
+        if more {
+            self.show();
+        }
+        self.bar.tick();
     }
 }
 
 impl Drop for Progress {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
+        if self.added.get() {
+            self.multi.remove(&self.bar);
+        }
     }
 }
 
@@ -431,7 +505,7 @@ pub(super) fn run(
     let (ended, status, out, err) = std::thread::scope(|s| {
         let err = s.spawn(move || stderr.map(Stderr::read).unwrap_or_default());
         let mut out = Some(s.spawn(move || match stdout {
-            Some(o) => read_limited(o, budget, &Progress::new("")),
+            Some(o) => read_limited(o, budget, &Progress::new("", &Shown::hidden())),
             None => Ok(Vec::new()),
         }));
         let mut got: Option<Result<Vec<u8>, Failure>> = None;

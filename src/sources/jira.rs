@@ -537,6 +537,7 @@ fn enhanced(
             }
             _ => {}
         }
+        progress.issues(page, keys.len() as u64, None, next.is_some());
         let Some(next) = next else { break ans };
         if !tokens.insert(next.clone()) {
             return Err(bad("a nextPageToken given before: the server loops".into()));
@@ -567,7 +568,9 @@ fn legacy(
     let mut out = String::from("{\"issues\":[");
     let mut keys: HashSet<String> = HashSet::new();
     let mut total: Option<u64> = None;
+    let mut pages = 0u64;
     let last = loop {
+        pages += 1;
         let at = keys.len();
         let mut query = vec![
             ("jql", jql.to_owned()),
@@ -617,6 +620,7 @@ fn legacy(
             "the server does not page (startAt ignored?)",
         )?;
         let have = keys.len() as u64;
+        progress.issues(pages, have, Some(this_total), have < this_total);
         if have > this_total {
             return Err(bad(format!(
                 "{have} issues, more than the total {this_total}"

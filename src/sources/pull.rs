@@ -7,7 +7,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use super::fetch::{
-    body, fail, http, now, read_limited, run, Budget, Failure, Fetched, Prior, Progress,
+    body, fail, http, now, read_limited, run, Budget, Failure, Fetched, Prior, Progress, Shown,
 };
 use super::source::{Kind, Source};
 
@@ -15,10 +15,14 @@ use super::source::{Kind, Source};
 const MAX_WAIT: Duration = Duration::from_secs(300);
 
 /// Fetches with retries (no checks, a workbook left as bytes).
-pub(super) fn fetch_raw(src: &Source, prior: Option<&Prior>) -> Result<Fetched, Failure> {
+pub(super) fn fetch_raw(
+    src: &Source,
+    prior: Option<&Prior>,
+    shown: &Shown,
+) -> Result<Fetched, Failure> {
     let mut attempt = 0;
     loop {
-        match fetch_once(src, prior) {
+        match fetch_once(src, prior, shown) {
             Ok(f) => return Ok(f),
             Err(e) if e.temporary && attempt < src.retries => {
                 let jitter: f64 = rand::rng().random_range(0.5..1.5);
@@ -43,8 +47,8 @@ pub(super) fn fetch_raw(src: &Source, prior: Option<&Prior>) -> Result<Fetched, 
     }
 }
 
-fn fetch_once(src: &Source, prior: Option<&Prior>) -> Result<Fetched, Failure> {
-    let progress = Progress::new(&src.name);
+fn fetch_once(src: &Source, prior: Option<&Prior>, shown: &Shown) -> Result<Fetched, Failure> {
+    let progress = Progress::new(&src.name, shown);
     let fetched_at = now();
     let mut budget = Budget::new(src);
     let mut f = match &src.kind {

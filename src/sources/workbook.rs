@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use calamine::{Data, DataRef, Ods, Reader, Xls, Xlsb, Xlsx};
 
-use super::fetch::{self, Failure, Fetched, Prior};
+use super::fetch::{self, Failure, Fetched, Prior, Shown};
 use super::pull;
 use super::source::{Kind, Sheet, Source, OLE, ZIP};
 
@@ -67,6 +67,7 @@ pub fn fetch_all(
     sources: &[Source],
     prior: &(dyn Fn(&str) -> Option<Prior> + Sync),
     force: bool,
+    shown: &Shown,
 ) -> Vec<Result<Fetched, Failure>> {
     // Sources with a `sheet` that read the same place the same way share
     // one fetch; every other source is a group of its own.
@@ -92,7 +93,11 @@ pub fn fetch_all(
             .iter()
             .map(|g| {
                 let members: Vec<&Source> = g.iter().map(|&i| &sources[i]).collect();
-                s.spawn(move || fetch_group(&members, prior, force))
+                s.spawn(move || {
+                    let got = fetch_group(&members, prior, force, shown);
+                    shown.done.inc(members.len() as u64);
+                    got
+                })
             })
             .collect();
         for (g, h) in groups.iter().zip(handles) {
@@ -114,6 +119,7 @@ fn fetch_group(
     members: &[&Source],
     prior: &(dyn Fn(&str) -> Option<Prior> + Sync),
     force: bool,
+    shown: &Shown,
 ) -> Vec<Result<Fetched, Failure>> {
     let lead = members[0];
     let priors: Vec<Option<Prior>> = members.iter().map(|m| prior(&m.name)).collect();
@@ -130,7 +136,7 @@ fn fetch_group(
         }
         _ => None,
     };
-    let got = match pull::fetch_raw(lead, shared.as_ref()) {
+    let got = match pull::fetch_raw(lead, shared.as_ref(), shown) {
         Ok(f) => f,
         Err(e) => return members.iter().map(|_| Err(e.clone())).collect(),
     };

@@ -6,6 +6,7 @@
 //! same engine; only their table rows are kept.
 
 use chrono::NaiveDate;
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use super::apply;
@@ -85,8 +86,13 @@ fn rows(name: &str, r: &Results) -> Vec<Row> {
 /// computed. Every script is applied before anything is computed, so a
 /// script that names nothing stops the comparison at once. Results are
 /// computed two at a time (side by side on two threads) and let go once
-/// their rows are taken.
-pub fn compare(base: Input, scenarios: &[(String, Vec<Located>)]) -> Result<Table> {
+/// their rows are taken. `bar` counts the plans computed (the baseline
+/// and each scenario); the command's is drawn on a terminal only.
+pub fn compare(
+    base: Input,
+    scenarios: &[(String, Vec<Located>)],
+    bar: &ProgressBar,
+) -> Result<Table> {
     let inputs: Vec<Input> = scenarios
         .iter()
         .map(|(_, changes)| apply(&base, changes))
@@ -102,6 +108,7 @@ pub fn compare(base: Input, scenarios: &[(String, Vec<Located>)]) -> Result<Tabl
     let mut take = |r: Results, name: Option<&str>| {
         let rows = rows(name.unwrap_or(""), &r);
         parts.push((r.skills.clone(), rows));
+        bar.inc(1);
     };
     loop {
         match (it.next(), it.next()) {

@@ -728,7 +728,12 @@ fn compare_tables_scenarios_with_different_skills() {
             parse("t", "reskill staff Cat skill=Apps").unwrap(),
         ),
     ];
-    let t = compare::compare(input_of(PLAN), &scenarios).unwrap();
+    let t = compare::compare(
+        input_of(PLAN),
+        &scenarios,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
     assert_eq!(t.skills, ["Apps", "Web"]);
     let line = |r: &compare::Row| {
         format!(
