@@ -36,7 +36,7 @@ complete -c qplan -n "__fish_qplan_needs_command" -l replay -d 'With --format ht
 complete -c qplan -n "__fish_qplan_needs_command" -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only when qplan succeeds' -r -F
 complete -c qplan -n "__fish_qplan_needs_command" -l csv-raw -d 'With --format csv: write every cell exactly as the data has it. By default a cell a spreadsheet would run as a formula (one that begins with =, +, @, a TAB or a CR, or with - and is not a number) gets a \' before it, as OWASP recommends against CSV injection; use this when a program, not a spreadsheet, reads the CSV'
 complete -c qplan -n "__fish_qplan_needs_command" -l strict -d 'Make the warnings about the input errors (exit 65, nothing written): a blank estimate or triage, a holiday or vacation with no day in the plan, a person on a track with no work, and the others of `qcondition --check`. Without it they are printed on stderr (the first 20; -v up to 1,000; -q none) and the plan is computed'
-complete -c qplan -n "__fish_qplan_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qplan -n "__fish_qplan_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qplan -n "__fish_qplan_needs_command" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qplan -n "__fish_qplan_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qplan -n "__fish_qplan_needs_command" -s V -l version -d 'Print version'
@@ -47,7 +47,7 @@ complete -c qplan -n "__fish_qplan_using_subcommand blame" -l app -d 'The app wh
 complete -c qplan -n "__fish_qplan_using_subcommand blame" -s f -l format -d 'Output format' -r -f -a "stream\t'`qplan blame item v1`, `qplan blame v1` (one line per list the item moved in: commit, time, previous commit, list, date before, after, shortage before, after; `-` where it was not planned), `qplan blame input v1` (commit, why, resource, section, `-` or `+`, the row) and `qplan blame note v1` (commit, message)'
 text\t'A story to read, newest first'
 json\t'One JSON document'"
-complete -c qplan -n "__fish_qplan_using_subcommand blame" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qplan -n "__fish_qplan_using_subcommand blame" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qplan -n "__fish_qplan_using_subcommand blame" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qplan -n "__fish_qplan_using_subcommand blame" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qplan -n "__fish_qplan_using_subcommand help; and not __fish_seen_subcommand_from blame help" -f -a "blame" -d 'Why did this item move? Every stored version where its date or shortage changed.'

@@ -13,7 +13,7 @@ complete -c qwatch -l config -d 'Run the rules of a chain file (several watches 
 complete -c qwatch -l once -d 'Run the catch-up and exit: 0 when every run succeeded. With --bus, a service that does not answer is an error (69), not waited for'
 complete -c qwatch -l exit-on-error -d 'Exit (75) at the first failed command instead of going on'
 complete -c qwatch -l status -d 'Say what each rule last did and when, and exit: its last run (ok or failed, on which head, started and ended), and what its checkpoint records as processed. The rules are those of --config, or the one given (APP STAGE -- COMMAND, or --state FILE), or else every rule with a checkpoint in the store\'s `qwatch/` (--store) or in $XDG_STATE_HOME/qwatch. Exit 1 when a rule\'s last run failed'
-complete -c qwatch -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwatch -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qwatch -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwatch -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwatch -s V -l version -d 'Print version'

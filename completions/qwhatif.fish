@@ -32,7 +32,7 @@ csv\t'The diff: one row per item and list whose date or shortage moved'"
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only on success' -r -F
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -l strict -d 'Make warnings errors (exit 65, nothing written): those about the input, as qplan\'s (a blank estimate or triage, a holiday or vacation with no day in the plan…), and a holiday or vacation of the changes with no day in the plan. Without it they are printed on stderr'
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -l csv-raw -d 'With --format csv: write every cell exactly as the data has it. By default a cell a spreadsheet would run as a formula (one that begins with =, +, @, a TAB or a CR, or with - and is not a number) gets a \' before it, as OWASP recommends against CSV injection; use this when a program, not a spreadsheet, reads the CSV'
-complete -c qwhatif -n "__fish_qwhatif_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_needs_command" -s V -l version -d 'Print version'
@@ -52,18 +52,18 @@ csv\t'One row per scenario and track'"
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only on success' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -l strict -d 'Make warnings errors (exit 65, nothing written): those about the input, as qplan\'s (a blank estimate or triage, a holiday or vacation with no day in the plan…), and a holiday or vacation of the changes with no day in the plan. Without it they are printed on stderr'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -l csv-raw -d 'With --format csv: write every cell exactly as the data has it. By default a cell a spreadsheet would run as a formula (one that begins with =, +, @, a TAB or a CR, or with - and is not a number) gets a \' before it, as OWASP recommends against CSV injection; use this when a program, not a spreadsheet, reads the CSV'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand compare" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s s -l script -d 'Read changes from SCRIPT too (after CHANGES; repeatable, in order)' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -l force -d 'Replace the scenario of that name'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand save" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand list" -s h -l help -d 'Print help'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s f -l format -d 'Output format' -r -f -a "stream\t'The scenario\'s v1 results streams, then `qwhatif changes v1` and `qwhatif diff v1`'
@@ -74,25 +74,25 @@ complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s o -l output -d 
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l rebase -d 'Run it on main\'s current `qplan conditioned`, not on its base'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -l csv-raw -d 'With --format csv: write every cell exactly as the data has it. By default a cell a spreadsheet would run as a formula (one that begins with =, +, @, a TAB or a CR, or with - and is not a number) gets a \' before it, as OWASP recommends against CSV injection; use this when a program, not a spreadsheet, reads the CSV'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand drop" -s h -l help -d 'Print help'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -l wait -d 'Wait at most SECONDS for the store\'s lock, then fail with 75' -r
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -l rebase -d 'Apply it to main\'s current `qplan conditioned` even when that moved since the scenario\'s base (the script is re-run on it)'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s f -l format -d 'Output format' -r -f -a "text\t'Sentences to read'
 json\t'One JSON document'"
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only on success' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -l strict -d 'Make the warnings about the input errors (exit 65), as qplan\'s --strict'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l http -d 'Where to listen: a loopback address and port (port 0: any free one; the address is printed on stderr)' -r
@@ -104,7 +104,7 @@ complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l token-file -d 
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l snap-bus -d 'Learn of new results from `qsnap serve` (URL: its request address, as `qwatch --bus` takes it) instead of from the store\'s files: the page subscribes to its events first, then reads the heads. The page still reads the results from --store. Without it, the page watches the store\'s refs through the kernel (inotify). Either way nothing polls, and open pages get the news on `/events`' -r
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l snap-events -d 'With --snap-bus: where `qsnap serve` publishes (default: the address its HEADS reply names)' -r
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -l public -d 'Allow an address off this machine. The page has no login: anyone who can reach it can save scenarios and apply them'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare save list show drop apply explain serve help" -f -a "compare" -d 'Several scenarios against the same baseline, in one table'

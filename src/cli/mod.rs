@@ -32,7 +32,7 @@ pub const MAX_WARNINGS: usize = 20;
 /// `-q` and `-v`, flattened into every command's `Args`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Verbosity {
-    /// Print nothing on stderr but errors.
+    /// Print nothing on stderr but errors: no warnings, no progress bars.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 

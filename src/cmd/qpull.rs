@@ -33,6 +33,12 @@ use crate::stream::{read_sections, Reader, Writer};
 /// command source writes on stderr is shown as `qpull: warning: source
 /// NAME: ...`.
 ///
+/// On a terminal, stderr shows progress: a bar counting the sources
+/// fetched when there are several, a line for a source that takes more
+/// than a second (bytes so far), and for a JIRA search of several pages
+/// its pages and issues (of the total, when the server says it). With -q,
+/// or when stderr is not a terminal (cron, a pipe, a file), nothing.
+///
 /// Sources are [source.NAME] tables in the config file, each with one of
 /// `url`, `file` or `cmd` (an argv array; `shell = true` runs one string
 /// with sh -c), and optionally `type = "jira"` (with `jql`, `fields`,

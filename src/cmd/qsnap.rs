@@ -307,7 +307,9 @@ pub enum Command {
     /// helpers and `GIT_SSL_CAINFO` work as with git. Never forced, all or
     /// nothing: a replica whose main has commits this store lacks, or a tag
     /// on another commit, is refused (65). Into a store directory, takes
-    /// its lock like a put.
+    /// its lock like a put. On a terminal, a bar shows git's progress
+    /// (objects counted, compressed, written: count, rate, ETA); -q or a
+    /// stderr that is not a terminal shows none.
     #[command(verbatim_doc_comment)]
     Push {
         #[arg(value_name = "REMOTE")]
@@ -323,7 +325,8 @@ pub enum Command {
     /// moves main only forward: a replica that diverged changes nothing
     /// (65), a store ahead of it stays as it is, local commits are never
     /// lost. A tag there naming another commit than here is refused (65).
-    /// A missing store is made as by clone.
+    /// A missing store is made as by clone. On a terminal, a bar shows
+    /// git's progress (objects received, deltas resolved); -q: none.
     Pull {
         #[arg(value_name = "REMOTE")]
         remote: String,
@@ -374,7 +377,8 @@ pub enum Command {
     /// Make a new store in DIR from a replica (REMOTE as for push).
     ///
     /// All or nothing: the store is made beside DIR and renamed there when
-    /// complete. DIR must not exist or be empty.
+    /// complete. DIR must not exist or be empty. On a terminal, a bar
+    /// shows git's progress (objects received, deltas resolved); -q: none.
     Clone {
         #[arg(value_name = "REMOTE")]
         src: String,

@@ -122,7 +122,8 @@ pub enum Command {
     /// Each -s SCRIPT is one scenario, named after its file (`hire.whatif`
     /// is `hire`); the table has a row per scenario (the baseline first)
     /// and track: items done, items DNF, the total shortage per skill and
-    /// the latest date.
+    /// the latest date. On a terminal, a bar counts the plans computed
+    /// (the baseline and each scenario); -q: none.
     Compare {
         /// A scenario's change script (repeatable).
         #[arg(
