@@ -10,6 +10,7 @@ pub mod qpull;
 pub mod qsnap;
 pub mod qwatch;
 pub mod qwhatif;
+pub mod qwhatif_solve;
 
 /// `--help` footer shared by every command: the exit codes of SPEC section 8.
 pub const AFTER_HELP: &str = crate::error::exit::TABLE;

@@ -259,6 +259,8 @@ pub enum Command {
     /// page load or what-if.
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
+    /// The cheapest combination of allowed changes that meets a goal.
+    Solve(super::qwhatif_solve::SolveArgs),
 }
 
 /// `qwhatif serve`'s arguments.
@@ -587,19 +589,23 @@ fn mistyped_command(changes: &str) -> Option<Error> {
     })
 }
 
-/// Reads a change script file (UTF-8).
+/// Reads a change script file (UTF-8); `-` is stdin (as `qwhatif solve -f
+/// script` writes it).
 pub fn read_script(path: &Path) -> anyhow::Result<Vec<Located>> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let mut bytes = Vec::new();
+    let shown = cli::input_name(Some(path));
+    cli::open_input(Some(path))?
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
         Error::data(
             Location::default().line(line),
-            format!("{}: the script is not UTF-8", path.display()),
+            format!("{shown}: the script is not UTF-8"),
         )
     })?;
-    Ok(lang::parse(&path.display().to_string(), &text)?)
+    Ok(lang::parse(&shown, &text)?)
 }
 
 /// Reads the conditioned input a what-if starts from, printing the rule
@@ -648,6 +654,7 @@ impl Tool for Args {
                 output.as_deref()
             }
             Some(Command::Show(a)) => a.output.as_deref(),
+            Some(Command::Solve(a)) => a.output.as_deref(),
             _ => self.output.as_deref(),
         }
     }
@@ -660,6 +667,9 @@ impl Tool for Args {
                 eprintln!("qwhatif: serve: {}", bounds.describe());
             }
             return serve(a, self.verbosity.quiet, self.verbosity.verbose > 0);
+        }
+        if let Some(Command::Solve(a)) = &self.command {
+            return super::qwhatif_solve::run(a, &self.verbosity, out);
         }
         if let Some(done) = self
             .command
@@ -740,6 +750,17 @@ impl Tool for Args {
             })?,
             None => Vec::new(),
         };
+        let stdin = |p: &Path| p == Path::new("-");
+        if self.scripts.iter().filter(|p| stdin(p)).count()
+            + usize::from(path.as_deref().is_none_or(stdin))
+            > 1
+        {
+            return Err(Error::Usage(
+                "stdin can be read once: give the input as FILE when the script is read from -s -"
+                    .into(),
+            )
+            .into());
+        }
         for p in &self.scripts {
             changes.extend(read_script(p)?);
         }

@@ -14,6 +14,8 @@
 //! - [`compare`]: several scenarios against one baseline in one table;
 //! - [`scenario`]: named scenarios kept in the snapshot store (save, list,
 //!   show, drop, apply);
+//! - [`solve`]: `qwhatif solve`, the cheapest combination of allowed
+//!   changes that meets a goal;
 //! - [`bus`](mod@bus): `qwhatif serve --bus`, WHATIF requests answered over
 //!   the bus.
 //!
@@ -28,6 +30,7 @@ pub mod explain;
 pub mod lang;
 pub mod render;
 pub mod scenario;
+pub mod solve;
 
 pub use apply::{apply, apply_reach};
 pub use diff::{diff, Moved};
