@@ -28,6 +28,7 @@ mod report;
 mod scenarios;
 mod serve;
 mod soak;
+mod solve;
 mod systemd;
 mod watch_status;
 mod whatif_bus;

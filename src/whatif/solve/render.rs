@@ -207,7 +207,7 @@ pub fn text(a: &Answer, out: &mut dyn Write) -> io::Result<()> {
                     writeln!(out, "  {} {:?}: {}.", it.id, it.name, u.why)?;
                 }
             }
-            if let Some(m) = &a.most {
+            if let Some(m) = a.most.as_ref().filter(|m| m.met() > 0) {
                 writeln!(
                     out,
                     "The cheapest combination that meets it for the most goal items ({} of {}): cost {}{}",
