@@ -43,6 +43,9 @@ _qwhatif() {
             qwhatif,show)
                 cmd="qwhatif__subcmd__show"
                 ;;
+            qwhatif,solve)
+                cmd="qwhatif__subcmd__solve"
+                ;;
             qwhatif__subcmd__help,apply)
                 cmd="qwhatif__subcmd__help__subcmd__apply"
                 ;;
@@ -70,6 +73,9 @@ _qwhatif() {
             qwhatif__subcmd__help,show)
                 cmd="qwhatif__subcmd__help__subcmd__show"
                 ;;
+            qwhatif__subcmd__help,solve)
+                cmd="qwhatif__subcmd__help__subcmd__solve"
+                ;;
             *)
                 ;;
         esac
@@ -77,7 +83,7 @@ _qwhatif() {
 
     case "${cmd}" in
         qwhatif)
-            opts="-s -f -o -q -v -h -V --script --format --strict --csv-raw --output --quiet --verbose --help --version compare save list show drop apply explain serve help"
+            opts="-s -f -o -q -v -h -V --script --format --strict --csv-raw --output --quiet --verbose --help --version compare save list show drop apply explain serve solve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,7 +233,7 @@ _qwhatif() {
             return 0
             ;;
         qwhatif__subcmd__help)
-            opts="compare save list show drop apply explain serve help"
+            opts="compare save list show drop apply explain serve solve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -366,6 +372,20 @@ _qwhatif() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qwhatif__subcmd__help__subcmd__solve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qwhatif__subcmd__list)
             opts="-q -v -h --store --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -484,6 +504,48 @@ _qwhatif() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwhatif__subcmd__solve)
+            opts="-s -f -o -q -v -h --ask --format --max-scenarios --strict --output --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ask)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text script json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "text script json" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-scenarios)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

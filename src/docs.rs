@@ -38,6 +38,15 @@ fn man_extra(tool: &str) -> String {
     text.replace("@MAP@", map_keys())
 }
 
+/// What a subcommand's page says beyond `--help`, in Markdown under
+/// `doc/man/` (`qwhatif-solve.md`); most say nothing more.
+fn sub_extra(page: &str) -> &'static str {
+    match page {
+        "qwhatif-solve" => include_str!("../doc/man/qwhatif-solve.md"),
+        _ => "",
+    }
+}
+
 /// The map keys, documented once beside the qcondition fixtures.
 fn map_keys() -> &'static str {
     let map = include_str!("../fixtures/qcondition/README.md");
@@ -137,7 +146,7 @@ pub fn files() -> std::io::Result<Vec<(String, Vec<u8>)>> {
                 .clone()
                 .name(page_name.clone())
                 .bin_name(format!("{name} {sub_name}"));
-            let see_also = format!("## SEE ALSO\n\n{name}(1)\n");
+            let see_also = format!("{}## SEE ALSO\n\n{name}(1)\n", sub_extra(&page_name));
             out.push((format!("man/{page_name}.1"), man_page(sub, &see_also)?));
         }
         for shell in SHELLS {

@@ -103,7 +103,9 @@ fn meets(stream: &str, goal: &[&str], by: &str) -> bool {
 fn naive(sb: &Sandbox, menu: &[Line], goal: &[&str], by: &str) -> Option<(f64, String)> {
     let n = menu.len();
     let mut counts = vec![0u32; n];
-    let mut best: Option<((i64, usize, Vec<usize>, Vec<u32>), String)> = None;
+    // (price, lines, lines used, counts): the ask's order.
+    type Key = (i64, usize, Vec<usize>, Vec<u32>);
+    let mut best: Option<(Key, String)> = None;
     loop {
         let script: String = counts
             .iter()
@@ -412,4 +414,67 @@ fn the_goal_met_today_is_an_empty_script_at_no_cost() {
     assert_eq!(json["proven"], true);
     assert_eq!(json["script"], "");
     assert_eq!(json["scenarios"], 1);
+}
+
+/// The indented blocks of the WORKED EXAMPLE section of a man page's
+/// Markdown, in order, without their indent.
+fn worked_example_blocks(md: &str) -> Vec<String> {
+    let at = md.find("## A WORKED EXAMPLE").expect("a worked example");
+    let section = &md[at..];
+    let end = section[3..].find("\n## ").map_or(section.len(), |i| i + 3);
+    let mut blocks: Vec<String> = Vec::new();
+    let mut current: Option<String> = None;
+    for line in section[..end].lines() {
+        if let Some(code) = line.strip_prefix("    ") {
+            current.get_or_insert_with(String::new).push_str(code);
+            current.as_mut().unwrap().push('\n');
+        } else if line.trim().is_empty() {
+            if let Some(c) = current.as_mut() {
+                c.push('\n');
+            }
+        } else if let Some(c) = current.take() {
+            blocks.push(c.trim_end_matches('\n').to_owned() + "\n");
+        }
+    }
+    blocks.extend(current.map(|c| c.trim_end_matches('\n').to_owned() + "\n"));
+    blocks
+}
+
+/// The count of scenarios computed varies with the batches run on every
+/// core; everything else of the answer does not.
+fn without_count(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.starts_with("Scenarios computed: ") {
+                "Scenarios computed: N".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `man qwhatif-solve`'s worked example is what the command answers: the
+/// ask shown is examples/tenor.ask, the answer shown is its output.
+#[test]
+fn the_worked_example_of_the_man_page_is_what_solve_answers() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let md = std::fs::read_to_string(root.join("doc/man/qwhatif-solve.md")).unwrap();
+    let blocks = worked_example_blocks(&md);
+    assert_eq!(blocks.len(), 2, "{blocks:?}");
+    let ask = std::fs::read_to_string(root.join("examples/tenor.ask")).unwrap();
+    assert_eq!(blocks[0], ask);
+    let out = Sandbox::new()
+        .cmd("qwhatif")
+        .args(["solve", "-q", "-s"])
+        .arg(root.join("examples/tenor.ask"))
+        .arg(fixture(QUARTER))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        without_count(&String::from_utf8_lossy(&out.stdout)),
+        without_count(&blocks[1])
+    );
 }
