@@ -11,6 +11,8 @@ use crate::model::{Amount, Arena, Calendar, Input, Person, Span, Triage, WorkIte
 
 /// From how many items the copy in rank order is done on two threads.
 const PARALLEL_ITEMS: usize = 10_000;
+/// Below how many items and people the tracks are computed on one thread.
+const SERIAL_BELOW: usize = 1_000;
 
 /// Sorted names and, for each input index, its position in that order.
 fn sorted(names: impl Iterator<Item = String>) -> (Vec<String>, Vec<u32>) {
@@ -155,16 +157,24 @@ pub fn compute(input: Input) -> Result<Results> {
         skills: &skills,
     };
     // Two threads: All (every item) on one, the other tracks on the other,
-    // which is about half the work each.
-    let (all, rest) = std::thread::scope(|scope| {
-        let rest = scope.spawn(|| {
-            (1..tracks.len())
-                .map(|t| ctx.track(t, &people[t], &track_items[t]))
-                .collect::<Result<Vec<_>>>()
-        });
-        let all = ctx.track(0, &people[0], &track_items[0]);
-        (all, join(rest))
-    });
+    // which is about half the work each. A small plan is computed on this
+    // thread alone: starting a thread would cost more than it saves (and
+    // `qwhatif solve` computes thousands of small plans, on every core
+    // already).
+    let others = || {
+        (1..tracks.len())
+            .map(|t| ctx.track(t, &people[t], &track_items[t]))
+            .collect::<Result<Vec<_>>>()
+    };
+    let (all, rest) = if items.len() + staff.len() < SERIAL_BELOW {
+        (ctx.track(0, &people[0], &track_items[0]), others())
+    } else {
+        std::thread::scope(|scope| {
+            let rest = scope.spawn(others);
+            let all = ctx.track(0, &people[0], &track_items[0]);
+            (all, join(rest))
+        })
+    };
     let mut results = Results {
         params_line,
         tracks,
