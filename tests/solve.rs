@@ -309,7 +309,7 @@ fn an_ask_no_combination_meets_names_the_items_and_why() {
         .args([
             "solve",
             "-q",
-            "goal items=MOB-118,MOB-126,MOB-143\nallow 2 max=2 add staff \"Web hire\" track=Tenor skill=Web\nallow 1 drop MOB-113",
+            "goal items=MOB-118,MOB-126,MOB-143,MOB-101\nallow 2 max=2 add staff \"Web hire\" track=Tenor skill=Web\nallow 1 drop MOB-113",
         ])
         .arg(fixture(QUARTER))
         .output()
@@ -329,7 +329,7 @@ fn an_ask_no_combination_meets_names_the_items_and_why() {
         "{text}"
     );
     assert!(
-        text.contains("The cheapest combination that meets it for the most goal items"),
+        text.contains("The cheapest combination that meets it for the most goal items (1 of 4): cost 0 (the plan as it is)."),
         "{text}"
     );
     let err = String::from_utf8_lossy(&out.stderr);

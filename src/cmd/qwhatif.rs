@@ -669,7 +669,7 @@ impl Tool for Args {
             return serve(a, self.verbosity.quiet, self.verbosity.verbose > 0);
         }
         if let Some(Command::Solve(a)) = &self.command {
-            return super::qwhatif_solve::run(a, &self.verbosity, out);
+            return super::qwhatif_solve::run(a, &self.verbosity, &read_input, out);
         }
         if let Some(done) = self
             .command

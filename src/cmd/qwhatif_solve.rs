@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::Verbosity;
 use crate::error::Error;
+use crate::model::Input;
 use crate::whatif::solve::{self, ask, render, End};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -121,8 +122,18 @@ fn read_ask(path: &Path) -> anyhow::Result<ask::Part> {
     Ok(ask::parse_part(&shown, &text)?)
 }
 
-/// Runs `qwhatif solve`.
-pub fn run(a: &SolveArgs, v: &Verbosity, out: &mut dyn Write) -> anyhow::Result<()> {
+/// How qwhatif reads its conditioned input (its warnings printed; with
+/// `strict` the first is the error).
+pub type ReadInput<'a> = &'a dyn Fn(Option<&Path>, bool, &Verbosity) -> anyhow::Result<Input>;
+
+/// Runs `qwhatif solve`; the input is read with `read_input`, after the
+/// ask (a bad ask is an error before any input is read).
+pub fn run(
+    a: &SolveArgs,
+    v: &Verbosity,
+    read_input: ReadInput,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     // With -s and one argument, the argument is the input.
     let (text, path) = match (&a.ask, &a.input) {
         (Some(c), None) if !a.asks.is_empty() => (None, Some(PathBuf::from(c))),
@@ -145,7 +156,7 @@ pub fn run(a: &SolveArgs, v: &Verbosity, out: &mut dyn Write) -> anyhow::Result<
         parts.push((crate::cli::input_name(Some(p)), read_ask(p)?));
     }
     let ask = ask::join(parts)?;
-    let base = super::qwhatif::read_input(path.as_deref(), a.strict, v)?;
+    let base = read_input(path.as_deref(), a.strict, v)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     v.note(
         "qwhatif",

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use crate::error::Error;
-use crate::plan::amount::Amount;
-use crate::plan::fields::{self, Triage};
+use crate::model::amount::Amount;
+use crate::rules::fields::{self, Triage};
 use crate::whatif::lang::{self, Change, Located, Pos};
 
 /// The most times one `allow … max=N add staff` line may be used.

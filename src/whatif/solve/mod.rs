@@ -75,8 +75,8 @@ use self::ask::{Ask, Offer};
 use super::apply;
 use super::lang::{closest_text, Change, Located};
 use crate::error::{Error, Result};
-use crate::plan::amount::Amount;
-use crate::plan::input::{Input, ALL};
+use crate::model::amount::Amount;
+use crate::model::{Input, ALL};
 use crate::plan::{compute, Results};
 
 /// The default budget of scenarios.
@@ -122,6 +122,32 @@ pub struct Standing {
     pub lists: Vec<ListState>,
     /// Above the line and done by the goal's date in every list.
     pub met: bool,
+}
+
+impl Standing {
+    /// `All: done 2013-12-10; Bass: short Apps:-1.5, DNF` (`dropped` when
+    /// the item is not in the scenario). A date after `by` says so.
+    pub fn text(&self, by: NaiveDate) -> String {
+        if self.lists.is_empty() {
+            return "dropped".into();
+        }
+        self.lists
+            .iter()
+            .map(|l| {
+                let mut t = format!("{}: ", l.list);
+                if !l.shortage.is_empty() {
+                    t.push_str(&format!("short {}, ", l.shortage));
+                }
+                match l.date {
+                    None => t.push_str("DNF"),
+                    Some(d) if d > by => t.push_str(&format!("done {d} (after {by})")),
+                    Some(d) => t.push_str(&format!("done {d}")),
+                }
+                t
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// One line of an answer: menu line `offer` (index into the menu) used
@@ -714,7 +740,7 @@ fn at_best(ctx: &Ctx, g: usize, full: Option<&Vec<Standing>>) -> String {
     match full.map(|f| &f[g]) {
         Some(s) if !s.lists.is_empty() => format!(
             "even with every allowed line at its most it is {}",
-            render::standing_text(s, ctx.by)
+            s.text(ctx.by)
         ),
         Some(_) => "with every allowed line at its most it is dropped".into(),
         None => "no combination of the menu meets it".into(),
@@ -722,7 +748,7 @@ fn at_best(ctx: &Ctx, g: usize, full: Option<&Vec<Standing>>) -> String {
 }
 
 fn num(a: Amount) -> String {
-    crate::plan::fields::fmt_num(a)
+    crate::rules::fields::fmt_num(a)
 }
 
 /// The state of a search.

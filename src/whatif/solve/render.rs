@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::{Answer, End, Found, Standing};
-use crate::plan::amount::SCALE;
+use crate::model::amount::SCALE;
 
 /// A price in billionths as a decimal (`5`, `0.5`, `12.25`).
 pub fn cost_text(units: u128) -> String {
@@ -21,28 +21,9 @@ pub fn cost_text(units: u128) -> String {
     format!("{whole}.{}", f.trim_end_matches('0'))
 }
 
-/// `All: done 2013-12-10; Bass: short Apps:-1.5, DNF` (`dropped` when the
-/// item is not in the scenario). A date after `by` says so.
+/// [`Standing::text`].
 pub fn standing_text(s: &Standing, by: NaiveDate) -> String {
-    if s.lists.is_empty() {
-        return "dropped".into();
-    }
-    s.lists
-        .iter()
-        .map(|l| {
-            let mut t = format!("{}: ", l.list);
-            if !l.shortage.is_empty() {
-                t.push_str(&format!("short {}, ", l.shortage));
-            }
-            match l.date {
-                None => t.push_str("DNF"),
-                Some(d) if d > by => t.push_str(&format!("done {d} (after {by})")),
-                Some(d) => t.push_str(&format!("done {d}")),
-            }
-            t
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+    s.text(by)
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

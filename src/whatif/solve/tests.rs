@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use proptest::prelude::*;
 
 use super::*;
-use crate::plan::input::{read, Loaded};
+use crate::rules::{read_plan as read, Loaded};
 use crate::stream::Reader;
 use crate::whatif::lang;
 
