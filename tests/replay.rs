@@ -599,3 +599,72 @@ fn log_get_and_diff_read_a_replay_and_an_unknown_one_is_65() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Waits (with a deadline) until `path` exists.
+fn wait_for(path: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never came",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn two_runs_of_one_replay_at_once_never_lose_a_version() {
+    let sb = Sandbox::new();
+    let raws: Vec<String> = (1..=2).map(|i| put_version(&sb, i, false)).collect();
+    // The first run holds its first version until the file `go` exists.
+    let slow = r#"if [ ! -e started ]; then touch started; while [ ! -e go ]; do sleep 0.01; done; fi; cat"#;
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_qsnap"));
+    first
+        .arg("--store")
+        .arg(sb.path().join("store"))
+        .args([
+            "replay", "qplan", "raw", "copy", "--name", "both", "--", "sh", "-c", slow,
+        ])
+        .current_dir(sb.path())
+        .env("QSNAP_FSYNC", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let first = first.spawn().unwrap();
+    wait_for(&sb.path().join("started"));
+    // Meanwhile a second run does both versions.
+    run(qsnap(&sb).args([
+        "replay", "qplan", "raw", "copy", "--name", "both", "--", "sh", "-c", slow,
+    ]));
+    sb.write("go", "");
+    let out = first.wait_with_output().unwrap();
+    // The first finds the ref moved under it: 75, and nothing is lost.
+    assert_eq!(out.status.code(), Some(75));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("moved by another run"), "{err}");
+    let sources: Vec<String> = replay_log(&sb, "both", None)
+        .into_iter()
+        .map(|e| e.2)
+        .collect();
+    assert_eq!(sources, [raws[1].clone(), raws[0].clone()]);
+}
+
+#[test]
+fn a_ref_lock_left_by_a_killed_replay_is_cleared() {
+    let sb = Sandbox::new();
+    put_version(&sb, 1, false);
+    let lock = sb.path().join("store/refs/qsnap/replay/left.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    std::fs::write(&lock, "").unwrap();
+    let out = qsnap(&sb)
+        .args([
+            "replay", "qplan", "raw", "copy", "--name", "left", "--", "cat",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("left by a replay that was stopped"), "{err}");
+    assert!(!lock.exists());
+    assert_eq!(replay_log(&sb, "left", None).len(), 1);
+}
