@@ -668,3 +668,82 @@ fn a_ref_lock_left_by_a_killed_replay_is_cleared() {
     assert!(!lock.exists());
     assert_eq!(replay_log(&sb, "left", None).len(), 1);
 }
+
+/// What a replay writes on stderr when stderr is a terminal (a
+/// pseudo-terminal), with `extra` arguments.
+fn stderr_on_a_terminal(sb: &Sandbox, extra: &[&str]) -> String {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two descriptors; the other arguments may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: both descriptors were just opened and are owned here.
+    let (mut master, slave) = unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_qsnap"))
+        .arg("--store")
+        .arg(sb.path().join("store"))
+        .args(["replay", "qplan", "raw", "copy", "--name", "tty"])
+        .args(extra)
+        .args(["--", "cat"])
+        .current_dir(sb.path())
+        .env("QSNAP_FSYNC", "0")
+        .env("TERM", "xterm")
+        .stdout(std::process::Stdio::null())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    // The slave is closed in this process (moved into the child's
+    // setup): reading ends with EIO once everything written is read.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[test]
+fn the_progress_bar_shows_on_a_terminal_and_not_with_q_or_a_pipe() {
+    let sb = Sandbox::new();
+    put_version(&sb, 1, false);
+    put_version(&sb, 2, false);
+    let shown = stderr_on_a_terminal(&sb, &[]);
+    assert!(
+        shown.contains("replay [") && shown.contains("/2 versions"),
+        "{shown:?}"
+    );
+    let quiet = stderr_on_a_terminal(&sb, &["--force", "-q"]);
+    assert!(!quiet.contains("versions"), "{quiet:?}");
+    // A pipe: no bar.
+    let out = qsnap(&sb)
+        .args([
+            "replay", "qplan", "raw", "copy", "--name", "tty", "--force", "--", "cat",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
