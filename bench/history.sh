@@ -38,4 +38,10 @@ replay=$(median history-replay 3 "QSNAP_FSYNC=0 $R/qsnap --store $RS -q replay q
 versions=$("$R/qsnap" --store "$RS" log qplan results --replay bench | grep -c 'replay bench')
 one=$(median history-qplan-one 5 "$R/qsnap --store $RS get qplan conditioned | $R/qplan -q > /dev/null")
 echo "| qsnap replay, $versions versions of the 30,000-item plan through qplan (qsnap get + qplan of one version: ${one} s) | < 20 s | ${replay} s |"
+# The same with outputs the store does not hold yet (every version's end
+# date a month later, so every result is new: each is written and
+# compressed), on a fresh copy of the store for each run.
+later="sed 's/^\t2026-01-05\t2027-01-04\t/\t2026-01-05\t2027-02-01\t/' | $R/qplan -q"
+fresh=$(median history-replay-new 3 "QSNAP_FSYNC=0 $R/qsnap --store $RS -q replay qplan conditioned results --name later -- sh -c \"$later\" > /dev/null" --prepare "rm -rf $RS && cp -r $S $RS")
+echo "| qsnap replay, the same $versions versions through sed (end date a month later) and qplan: every output new | | ${fresh} s |"
 rm -rf "$RS"
