@@ -1,5 +1,5 @@
 //! What every command shares: arguments, output, error printing, exit codes.
-//! May use: cmd (to run the command it is given), error.
+//! May use: error only: every room that prints may use it.
 //!
 //! The command-line layer every tool shares: argument parsing, inputs and
 //! outputs, error printing and exit codes (SPEC section 8).
