@@ -277,11 +277,15 @@ pub enum Command {
     /// removing what killed puts left (as `qsnap gc`). For a cron job or a
     /// systemd timer: `qsnap maintenance -q` once a day.
     ///
-    /// Puts (local, and over the bus) also run it by themselves, as git
-    /// does with `gc.auto`: after a commit, once about as many loose
-    /// objects as the store's `gc.auto` have piled up (git's default,
-    /// 6,700: some 2,000 puts). `git --git-dir STORE config gc.auto N`
-    /// changes N; 0 turns it off. `qsnap put -v` says when it ran.
+    /// Puts (local, and over the bus) also maintain the store by
+    /// themselves, as git does with `gc.auto`: after a commit, once about
+    /// as many loose objects as the store's `gc.auto` have piled up (git's
+    /// default, 6,700: some 2,000 puts), they pack them (`git repack -d`
+    /// under the lock: nothing pruned, old packs left alone, so it takes
+    /// as long in a store of a year as in a new one); once the packs reach
+    /// the store's `gc.autoPackLimit` (git's default, 50), they run this
+    /// command instead. `git --git-dir STORE config gc.auto N` changes N;
+    /// 0 turns it off. `qsnap put -v` says when it ran.
     ///
     /// Do not run `git gc --prune=now` (or `git prune`) on a store in use:
     /// a put writes its new objects before it points main at them, and

@@ -6,9 +6,17 @@
 //! does with `gc.auto`, a put that made a commit looks at how many loose
 //! objects there are and, from the store's `gc.auto` on (git's own setting
 //! and default, 6,700; 0 turns it off: `git --git-dir STORE config gc.auto
-//! 0`), maintains the store as `qsnap maintenance` does ([`maintain`]):
-//! under the store's lock, with the default grace period, so puts beside
-//! it wait for the lock and lose nothing.
+//! 0`), maintains the store: under the store's lock, as `qsnap
+//! maintenance` does, so puts beside it wait for the lock and lose
+//! nothing.
+//!
+//! Most runs are light ([`maintain::pack_loose`]): the loose objects go
+//! into a new pack and nothing else is rewritten, so a run costs about the
+//! same in a store of a year as in a new one. When the packs have piled up
+//! to the store's `gc.autoPackLimit` (git's setting and default, 50: about
+//! 100,000 puts at the default `gc.auto`), the run is the whole of
+//! `qsnap maintenance` instead: one pack, and unreferenced objects older
+//! than two weeks pruned.
 //!
 //! The count is git's kind of estimate: the loose objects in a few fan-out
 //! directories, scaled to 256. So many are sampled that about 32 objects
@@ -26,6 +34,8 @@ use crate::error::{Error, Result};
 
 /// git's default `gc.auto`.
 pub const DEFAULT_THRESHOLD: u64 = 6_700;
+/// git's default `gc.autoPackLimit`.
+pub const DEFAULT_PACK_LIMIT: u64 = 50;
 
 /// What the check after a put found or did.
 #[derive(Debug)]
@@ -56,6 +66,20 @@ pub fn threshold(store: &Store) -> u64 {
     match set {
         Some(n) => u64::try_from(n).unwrap_or(0),
         None => DEFAULT_THRESHOLD,
+    }
+}
+
+/// The store's `gc.autoPackLimit` (read as [`threshold`] is), else git's
+/// default; 0 or less: never the whole maintenance automatically.
+pub fn pack_limit(store: &Store) -> u64 {
+    let set = store
+        .repo
+        .config()
+        .ok()
+        .and_then(|c| c.get_i64("gc.autoPackLimit").ok());
+    match set {
+        Some(n) => u64::try_from(n).unwrap_or(0),
+        None => DEFAULT_PACK_LIMIT,
     }
 }
 
@@ -125,7 +149,13 @@ pub fn run(store: &Store, estimate: u64, threshold: u64) -> Result<Auto> {
             return Err(Error::io(format!("locking {}", path.display()), e))
         }
     }
-    let report = maintain::maintain(store, &Options::default())?;
+    let limit = pack_limit(store);
+    let whole = limit > 0 && maintain::packs(store.repo.path()) >= limit;
+    let report = if whole {
+        maintain::maintain(store, &Options::default())?
+    } else {
+        maintain::pack_loose(store, &Options::default())?
+    };
     // The kernel releases the lock with the file.
     drop(file);
     Ok(Auto::Ran {

@@ -78,6 +78,9 @@ pub struct Report {
     pub grace: Duration,
     /// How long the store's lock was held.
     pub held: Duration,
+    /// Whether it was the incremental pass of [`pack_loose`] (nothing
+    /// pruned) rather than the whole of [`maintain`].
+    pub incremental: bool,
 }
 
 impl Report {
@@ -97,17 +100,22 @@ impl Report {
                 b.packed, b.packs, b.pack_kib, a.packed, a.packs, a.pack_kib
             ),
             format!("loose refs: {} -> {}", b.loose_refs, a.loose_refs),
-            format!(
-                "removed: {gone} objects (unreferenced for over {}, or loose copies of packed ones), \
-                 {} temporary files of killed puts ({} bytes)",
-                show_duration(self.grace),
-                self.leftovers.0,
-                self.leftovers.1
-            ),
-            format!(
-                "the store was locked for {:.1} s",
-                self.held.as_secs_f64()
-            ),
+            if self.incremental {
+                format!(
+                    "removed: {gone} objects (loose copies of packed ones; the loose objects \
+                     were packed, nothing pruned), {} temporary files of killed puts ({} bytes)",
+                    self.leftovers.0, self.leftovers.1
+                )
+            } else {
+                format!(
+                    "removed: {gone} objects (unreferenced for over {}, or loose copies of packed \
+                     ones), {} temporary files of killed puts ({} bytes)",
+                    show_duration(self.grace),
+                    self.leftovers.0,
+                    self.leftovers.1
+                )
+            },
+            format!("the store was locked for {:.1} s", self.held.as_secs_f64()),
         ]
     }
 }
@@ -154,6 +162,54 @@ pub fn maintain(store: &Store, opts: &Options) -> Result<Report> {
         leftovers,
         grace: opts.grace,
         held,
+        incremental: false,
+    })
+}
+
+/// The light pass of automatic maintenance: the loose objects main and
+/// the other refs reach go into one new pack (`git repack -d`: the
+/// commits are walked, but only unpacked objects are written), their loose
+/// copies are removed, nothing is pruned, the packs already there are
+/// left alone. Its time grows with the loose objects, not with the store:
+/// a whole `git gc` rewrote every object at every run, and held the
+/// store's lock for over 10 s at 25,000 objects on a loaded machine (a
+/// bus PUT waits 10 s). Under the store's lock, as [`maintain`].
+pub fn pack_loose(store: &Store, opts: &Options) -> Result<Report> {
+    let git_dir = store.repo.path();
+    let lock = store.lock(opts.wait)?;
+    let start = Instant::now();
+    let before = counts(git_dir)?;
+    let leftovers = lock.remove_leftovers()?.unwrap_or((0, 0));
+    run_git(
+        git_dir,
+        &[
+            "-c",
+            "core.fsync=committed",
+            "repack",
+            "-d",
+            "-q",
+            "--no-write-bitmap-index",
+        ],
+    )?;
+    let after = counts(git_dir)?;
+    let held = start.elapsed();
+    drop(lock);
+    Ok(Report {
+        before,
+        after,
+        leftovers,
+        grace: opts.grace,
+        held,
+        incremental: true,
+    })
+}
+
+/// The packs in a store (`objects/pack/*.pack`).
+pub fn packs(git_dir: &Path) -> u64 {
+    std::fs::read_dir(git_dir.join("objects/pack")).map_or(0, |d| {
+        d.flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".pack"))
+            .count() as u64
     })
 }
 
