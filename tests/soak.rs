@@ -471,7 +471,7 @@ fn automatic_maintenance_packs_the_new_and_merges_the_packs_at_the_limit() {
     set_gc_auto(&store, 12);
     {
         let repo = Repository::open_bare(&store).unwrap();
-        let mut config = repo.config().unwrap();
+        let config = repo.config().unwrap();
         let mut local = config.open_level(git2::ConfigLevel::Local).unwrap();
         local.set_i64("gc.autoPackLimit", 3).unwrap();
         drop(config);
