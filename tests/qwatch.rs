@@ -1017,3 +1017,57 @@ fn once_over_the_bus_with_no_service_fails() {
     assert!(!ran.exists(), "the command ran with no service");
     assert!(out.stdout.is_empty());
 }
+
+/// Issue 22: an idle watcher has no timer to notice a signal by (with
+/// `--store` it sleeps in poll(2) until the kernel or the signal pipe
+/// wakes it; with `--bus`, between heartbeats): SIGTERM still ends it,
+/// with 130 and its checkpoint kept.
+#[test]
+fn an_idle_watcher_stops_on_sigterm_store_and_bus() {
+    let sb = Sandbox::new();
+    let out = sb.path().join("out");
+    put(&sb, "raw", 1);
+    let svc = Service::start(&sb);
+    let cp_store = sb.path().join("cp-store");
+    let cp_bus = sb.path().join("cp-bus");
+    let mut watchers = [
+        Watcher::start(
+            &sb,
+            &[
+                "--state",
+                cp_store.to_str().unwrap(),
+                "t",
+                "raw",
+                "--",
+                "sh",
+                "-c",
+                APPEND,
+                out.to_str().unwrap(),
+            ],
+        ),
+        bus_watcher(
+            &sb,
+            &svc,
+            &[
+                "--state",
+                cp_bus.to_str().unwrap(),
+                "t",
+                "raw",
+                "--",
+                "sh",
+                "-c",
+                APPEND,
+                out.to_str().unwrap(),
+            ],
+        ),
+    ];
+    wait_for("both catch-ups", || lines(&out).len() == 2);
+    wait_for("both checkpoints", || {
+        checkpoint(&cp_store, "raw").is_some() && checkpoint(&cp_bus, "raw").is_some()
+    });
+    for w in &mut watchers {
+        w.signal(libc::SIGTERM);
+        assert_eq!(w.exit_code(), Some(130));
+    }
+    svc.stop();
+}

@@ -28,6 +28,10 @@ pub const HEARTBEAT_MISSED: Duration = Duration::from_secs(3);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long a request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a wait looks at the runner's signal pipe at most (nng cannot
+/// wait on it): the service's heartbeats end a receive every second
+/// anyway, so an idle watcher wakes about once a second, not ten times.
+const SIGNAL_CHECK: Duration = Duration::from_secs(1);
 
 /// `qsnap serve`, watched.
 pub struct BusSource {
@@ -50,6 +54,8 @@ pub struct BusSource {
     /// `--once`: a service that is away is an error, not something to wait
     /// for (a cron job must not exit 0 having watched nothing).
     fail_fast: bool,
+    /// The runner's signal pipe: a wait ends when it is readable.
+    wake: Option<std::os::fd::RawFd>,
 }
 
 impl BusSource {
@@ -69,6 +75,30 @@ impl BusSource {
             said_down: false,
             verbose,
             fail_fast: false,
+            wake: None,
+        }
+    }
+
+    /// Whether the runner's signal pipe is readable (a signal came).
+    fn signalled(&self) -> bool {
+        let Some(fd) = self.wake else {
+            return false;
+        };
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the call's duration; no waiting.
+        unsafe { libc::poll(&mut p, 1, 0) > 0 }
+    }
+
+    /// The longest a wait may block before looking at the signal pipe.
+    fn slice(&self) -> Duration {
+        if self.wake.is_some() {
+            SIGNAL_CHECK
+        } else {
+            Duration::MAX
         }
     }
 
@@ -239,6 +269,9 @@ impl Source for BusSource {
 
     fn wait(&mut self, deadline: Instant) -> Result<bool> {
         loop {
+            if self.signalled() {
+                return Ok(true);
+            }
             let now = Instant::now();
             if self.resync {
                 // Down: the next attempt is due, or sleep toward it.
@@ -247,7 +280,7 @@ impl Source for BusSource {
                         if now >= deadline {
                             return Ok(false);
                         }
-                        std::thread::sleep(at.min(deadline) - now);
+                        std::thread::sleep((at.min(deadline) - now).min(self.slice()));
                         continue;
                     }
                     _ => return Ok(true),
@@ -263,12 +296,13 @@ impl Source for BusSource {
             if now >= deadline {
                 return Ok(false);
             }
+            let until = deadline.min(self.last_heartbeat + HEARTBEAT_MISSED);
+            let slice = self.slice();
             let Some(sub) = self.sub.as_mut() else {
                 self.resync = true;
                 return Ok(true);
             };
-            let until = deadline.min(self.last_heartbeat + HEARTBEAT_MISSED);
-            match sub.recv(until.saturating_duration_since(now)) {
+            match sub.recv(until.saturating_duration_since(now).min(slice)) {
                 Ok(Some(msg)) => {
                     if self.take(msg) {
                         return Ok(true);
@@ -281,6 +315,11 @@ impl Source for BusSource {
                 }
             }
         }
+    }
+
+    fn wake_on(&mut self, fd: std::os::fd::RawFd) -> bool {
+        self.wake = Some(fd);
+        true
     }
 
     fn publish_error(&mut self, app: &str, text: &str) {
