@@ -115,25 +115,30 @@ import glob, json, os, sys, time
 secs, pids = float(sys.argv[1]), sys.argv[2:]
 tick = os.sysconf("SC_CLK_TCK")
 def sample(pid):
+    """CPU seconds of the process, and each thread's voluntary switches."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / tick
-    vol = 0
+    vol = {}
     for st in glob.glob(f"/proc/{pid}/task/*/status"):
         try:
             with open(st) as f:
                 for line in f:
                     if line.startswith("voluntary_ctxt_switches"):
-                        vol += int(line.split()[1])
+                        vol[st] = int(line.split()[1])
         except FileNotFoundError:
             pass
     return cpu, vol
+def woke(b, a):
+    # Threads that ended meanwhile are not counted (their last switches
+    # are lost); threads that started count whole.
+    return sum(n - b.get(t, 0) for t, n in a.items())
 before = {p: sample(p) for p in pids}
 time.sleep(secs)
 after = {p: sample(p) for p in pids}
 per_min = 60 / secs
 print(json.dumps([[round((after[p][0] - before[p][0]) * per_min, 3),
-                   round((after[p][1] - before[p][1]) * per_min)] for p in pids]))
+                   round(woke(before[p][1], after[p][1]) * per_min)] for p in pids]))
 PY
 )
 

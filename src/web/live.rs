@@ -573,6 +573,26 @@ mod tests {
         });
     }
 
+    proptest::proptest! {
+        /// A query from a client never panics and never loses a value it
+        /// was given percent-encoded.
+        #[test]
+        fn query_parameters_never_panic_and_round_trip(q in "\\PC*", v in "[a-f0-9]{0,40}") {
+            let mut r = Request {
+                method: "GET".into(),
+                path: "/events".into(),
+                query: q.clone(),
+                headers: vec![],
+                length: None,
+            };
+            let _ = r.query_param("since");
+            r.query = format!("x={q}&since={v}");
+            if !q.contains("since=") && !q.contains('&') {
+                proptest::prop_assert_eq!(r.query_param("since"), Some(v));
+            }
+        }
+    }
+
     #[test]
     fn query_parameters_are_decoded() {
         let r = Request {
