@@ -115,7 +115,7 @@ json\t'One JSON document (cost, proven, script, items, …)'"
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand solve" -l max-scenarios -d 'Compute at most N scenarios; a search that needs more ends with the best found, said to be NOT proven' -r
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand solve" -s o -l output -d 'Write to FILE instead of stdout; FILE is replaced only on success' -r -F
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand solve" -l strict -d 'Make the warnings about the input errors (exit 65), as qplan\'s --strict'
-complete -c qwhatif -n "__fish_qwhatif_using_subcommand solve" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c qwhatif -n "__fish_qwhatif_using_subcommand solve" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand solve" -s v -l verbose -d 'Explain what is being done on stderr (repeat for more)'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand solve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qwhatif -n "__fish_qwhatif_using_subcommand help; and not __fish_seen_subcommand_from compare save list show drop apply explain serve solve help" -f -a "compare" -d 'Several scenarios against the same baseline, in one table'
