@@ -1530,3 +1530,62 @@ fn with_snap_bus_the_page_follows_qsnap_serves_events() {
             "--token-file goes with --bus or --snap-bus",
         ));
 }
+
+/// The Solve panel (issue 28): a bad ask is refused with its line and
+/// column, the ask kept in the form; a goal and a menu typed into it give
+/// the answer, and the answer's changes are one click from a what-if.
+#[test]
+fn the_solve_panel_answers_and_its_answer_is_one_click_from_a_whatif() {
+    let Some(chromium) = crate::report::chromium() else {
+        eprintln!(
+            "\n*** SKIPPED the_solve_panel_answers_and_its_answer_is_one_click_from_a_whatif: no chromium on PATH \
+             (`make deps` installs Debian's chromium; set CHROMIUM=/path to use another) ***\n"
+        );
+        return;
+    };
+    let store = Store::quarter();
+    let server = store.serve();
+    let url = format!("http://{}/", server.addr());
+    let mut b = Browser::open(&chromium, &store.sb.path().join("profile"), &url);
+    b.wait_for(
+        "the page",
+        "document.readyState === 'complete' && !!document.getElementById('qw-solve-form')",
+    );
+    b.eval(
+        "document.getElementById('qw-solve').open = true;
+         document.getElementById('qw-ask').value = 'goal items=MOB-143\\nallow 1 dorp MOB-101';
+         document.getElementById('qw-solve-run').click(); true",
+    );
+    let error = b.wait_for(
+        "the bad ask",
+        "document.readyState === 'complete' && document.getElementById('qw-solve-error') && JSON.stringify([
+            document.getElementById('qw-solve-error').textContent.indexOf('ask, line 2, column 9: no change is called \"dorp\"') >= 0,
+            document.getElementById('qw-ask').value])",
+    );
+    assert_eq!(
+        error,
+        r#"[true,"goal items=MOB-143\nallow 1 dorp MOB-101"]"#
+    );
+    b.eval(
+        "document.getElementById('qw-ask').value = 'goal items=MOB-143 by 2013-12-13\\nallow 5 max=3 add staff \"Web hire\" track=Tenor skill=Web\\nallow 4 add staff \"Native hire\" track=Tenor skill=Native\\nallow 9 rank MOB-143 5';
+         document.getElementById('qw-solve-run').click(); true",
+    );
+    let answer = b.wait_for(
+        "the answer",
+        "document.readyState === 'complete' && document.getElementById('qw-solve-text') && JSON.stringify([
+            document.getElementById('qw-solve-text').textContent.indexOf('Cheapest: cost 9, 1 change (proven') >= 0,
+            document.getElementById('qw-solve-script').value])",
+    );
+    assert_eq!(answer, r#"[true,"rank MOB-143 5"]"#);
+    b.eval("document.getElementById('qw-solve-try').click(); true");
+    let whatif = b.wait_for(
+        "the what-if of the answer",
+        "document.readyState === 'complete' && document.getElementById('qw-changes') && JSON.stringify([
+            document.querySelector('.qw-flag').textContent,
+            Array.from(document.querySelectorAll('#qw-changes li')).map(function(l){return l.textContent})])",
+    );
+    assert_eq!(
+        whatif,
+        r#"["WHAT-IF · a scenario, not the plan of record",["rank MOB-143 5"]]"#
+    );
+}

@@ -10,5 +10,6 @@
 
 pub mod live;
 pub mod page;
+pub mod solve;
 
 pub use page::{run, Options, PublicUrl, SnapBus};

@@ -369,9 +369,10 @@ impl App {
             ("/whatif", "POST") => post(&|f| self.whatif(f)),
             ("/save", "POST") => post(&|f| self.save(f, false)),
             ("/apply", "POST") => post(&|f| self.save(f, true)),
+            ("/solve", "POST") => post(&|f| self.solve(f)),
             ("/" | "/head", _) => not_allowed("GET, HEAD"),
             ("/events", _) => not_allowed("GET"),
-            ("/whatif" | "/save" | "/apply", _) => not_allowed("POST"),
+            ("/whatif" | "/save" | "/apply" | "/solve", _) => not_allowed("POST"),
             _ => Reply::page(
                 404,
                 shell(
@@ -573,6 +574,7 @@ impl App {
              <noscript><p class=\"note\">Reload the page to see results stored since it was loaded.</p></noscript>\n",
         );
         self.form(&mut top, "", None);
+        super::solve::form(&mut top, &self.token, "", None);
         top.push_str("</header>\n");
         match &live.report {
             Ok(report) => Reply::page(200, splice(report, &top)),
@@ -668,6 +670,35 @@ impl App {
             return failed(&Error::io("rendering the scenario", e));
         }
         Reply::page(200, splice(&String::from_utf8_lossy(&report), &top))
+    }
+
+    /// The Solve panel's answer ([`super::solve`]), on the store's current
+    /// `qplan conditioned`; a bad ask is 422 with the form kept.
+    fn solve(&self, form: &Form) -> Reply {
+        let ask = form.get("ask").unwrap_or("").replace("\r\n", "\n");
+        let store = match self.open() {
+            Ok(s) => s,
+            Err(e) => return failed(&e),
+        };
+        let base = match scenario::current_base(&store)
+            .map(|c| c.id())
+            .and_then(|at| scenario::read_base(&store, at))
+        {
+            Ok(b) => b,
+            Err(e) => return failed(&e),
+        };
+        let mut b = String::from("<p><a href=\"/\">Back to the plan</a></p>\n");
+        match super::solve::run(&base.input, &ask) {
+            Ok(a) => {
+                super::solve::answer(&mut b, &self.token, &ask, &a);
+                Reply::page(200, shell("Solve", &b))
+            }
+            Err(e) if matches!(e.exit_code(), exit::USAGE | exit::DATAERR) => {
+                super::solve::form(&mut b, &self.token, &ask, Some(&e.to_string()));
+                Reply::page(422, shell("Solve: not answered", &b))
+            }
+            Err(e) => failed(&e),
+        }
     }
 
     /// The what-if banner: base, changes, what moved, the buttons.
