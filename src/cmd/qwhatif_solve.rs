@@ -3,11 +3,10 @@
 //! command line: the ask read from the argument and files, the progress
 //! bar, Ctrl-C, the formats and the exit codes.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::Verbosity;
 use crate::error::Error;
@@ -169,7 +168,7 @@ pub fn run(
         ),
     );
     let stop = crate::cli::stop_on_signals()?;
-    let bar = bar(v.quiet);
+    let bar = crate::cli::progress::bar(1, "qwhatif solve", "scenarios", v.quiet);
     let progress = |tried: u64, of: u64| {
         bar.set_length(of);
         bar.set_position(tried);
@@ -233,25 +232,4 @@ pub fn run(
             Ok(())
         }
     }
-}
-
-/// A bar of scenarios computed, on stderr when it is a terminal and `-q`
-/// was not given (the style of the other long jobs' bars).
-fn bar(quiet: bool) -> ProgressBar {
-    let target = if !quiet && std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(1), target);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {pos}/{len} scenarios ({per_sec}, ETA {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_message("solve");
-    bar.tick();
-    bar
 }
