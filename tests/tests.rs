@@ -14,6 +14,7 @@ mod jira;
 mod maintenance;
 mod messages;
 mod output;
+mod progress;
 mod proxy;
 mod qcondition;
 mod qplan;
