@@ -256,7 +256,13 @@ pub enum Command {
     /// Memory stays bounded however long it runs (with or without --bus):
     /// libgit2 keeps at most 256 KiB of parsed commits and trees and maps
     /// at most 32 MiB of packs (-v says so at start); nothing is kept per
-    /// page load or what-if.
+    /// page load or what-if, and with --bus what a what-if freed is given
+    /// back to the system after each. A what-if holds its scenario while
+    /// it is computed: the plan's input and results, a few times their
+    /// size. Measured on a three-month plan beside 40,000 puts: 8 to 9 MB
+    /// resident with --bus over 400 what-ifs; the page 9 MB, rising to
+    /// 16 MB as its history views read more of the store's packs (file
+    /// pages, within the 32 MiB mapped).
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
     /// The cheapest combination of allowed changes that meets a goal.
