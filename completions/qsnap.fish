@@ -131,7 +131,7 @@ complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l rep -d 'Where requ
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l pub -d 'Where events are published (PUB/SUB)' -r
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l token-file -d 'Every request must carry the token on this file\'s first line' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l max-request -d 'Refuse requests over BYTES (default 64 MiB)' -r
-complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l wait -d 'How long a PUT waits for the store\'s lock, then is refused with 75' -r
+complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l wait -d 'How long a PUT waits for the store\'s lock, then is refused with 75. A maintenance the service runs itself is waited for to its end' -r
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l store -d 'The store. Default: $XDG_DATA_HOME/qsnap, else ~/.local/share/qsnap' -r -F
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -l public -d 'Allow addresses off this machine (needs --token-file)'
 complete -c qsnap -n "__fish_qsnap_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors: no warnings, no progress bars'

@@ -707,3 +707,56 @@ fn the_newest_file_is_only_a_guide_the_history_decides() {
     );
     check("after the next put");
 }
+
+/// A bus PUT that meets `qsnap serve`'s own maintenance holding the
+/// store's lock waits for it to end instead of being refused: in a soak,
+/// an incremental maintenance of a store of 47,000 puts held the lock for
+/// more than the 10 s a PUT waits, and the PUT failed with 75. Here a PUT
+/// may not wait at all (`--wait 0`) and every put is followed by a
+/// maintenance (gc.auto 4): each of 30 PUTs is stored.
+#[test]
+fn a_bus_put_waits_for_the_services_own_maintenance() {
+    let sb = Sandbox::new();
+    let store = store_of(&sb, "store", 0);
+    set_gc_auto(&store, 4);
+    let rep = format!("ipc://{}", sb.path().join("rep.sock").display());
+    let publish = format!("ipc://{}", sb.path().join("pub.sock").display());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("qsnap"))
+        .env_remove("QSNAP_REPO")
+        .env("HOME", sb.path())
+        .env("QSNAP_FSYNC", "0")
+        .arg("--store")
+        .arg(&store)
+        .args([
+            "-q", "serve", "--rep", &rep, "--pub", &publish, "--wait", "0",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let wait = std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + wait;
+    let client = loop {
+        match qplan::bus::Client::connect(&rep, None, wait).and_then(|c| c.heads().map(|_| c)) {
+            Ok(c) => break c,
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "no service: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    };
+    let raw = qplan::snap::Resource::new("qplan", "raw").unwrap();
+    let mut refused = Vec::new();
+    for i in 0..30 {
+        let body = format!("=====test data v1\n\t{i}\n=====end\n");
+        if let Err(e) = client.put(&raw, &format!("id-{i}"), body.as_bytes()) {
+            refused.push(format!("put {i}: {e}"));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(refused.is_empty(), "{refused:#?}");
+    assert_eq!(commits(&store), 2 + 30);
+    assert!(loose_and_packs(&store).1 >= 1, "nothing packed");
+}

@@ -374,7 +374,8 @@ pub enum Command {
         #[arg(long, value_name = "BYTES", default_value_t = crate::bus::server::DEFAULT_MAX_REQUEST)]
         max_request: usize,
         /// How long a PUT waits for the store's lock, then is refused
-        /// with 75.
+        /// with 75. A maintenance the service runs itself is waited for
+        /// to its end.
         #[arg(long, value_name = "SECONDS", default_value_t = 10)]
         wait: u64,
     },
