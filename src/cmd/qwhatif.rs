@@ -259,9 +259,9 @@ pub enum Command {
     /// page load or what-if, and with --bus what a what-if freed is given
     /// back to the system after each. A what-if holds its scenario while
     /// it is computed: the plan's input and results, a few times their
-    /// size. Measured on a three-month plan beside 40,000 puts: 8 to 9 MB
-    /// resident with --bus over 400 what-ifs; the page 9 MB, rising to
-    /// 16 MB as its history views read more of the store's packs (file
+    /// size. Measured on a three-month plan beside 47,000 puts: 8 to 9 MB
+    /// resident with --bus over 470 what-ifs; the page 9 MB, rising to
+    /// 22 MB as its history views read more of the store's packs (file
     /// pages, within the 32 MiB mapped).
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
