@@ -531,9 +531,12 @@ impl Tool for Args {
                     return Err(Error::data(
                         Location::default(),
                         format!(
-                            "replay {}: {} versions of {} failed, recorded on the replay: {}",
+                            "replay {}: {} of {} failed, recorded on the replay: {}",
                             opts.name,
-                            done.failed.len(),
+                            match done.failed.len() {
+                                1 => "1 version".to_owned(),
+                                n => format!("{n} versions"),
+                            },
                             opts.from,
                             list.join(", ")
                         ),
