@@ -45,7 +45,7 @@ use crate::watch::{config, duration, BusSource, OnBusy, RepoSource, RuleSpec, So
 /// Memory stays bounded however long it runs, in both modes: libgit2
 /// keeps at most 256 KiB of parsed commits and trees and maps at most 32 MiB
 /// of packs (-v says so at start); nothing is kept per put or event, and
-/// its threads share one malloc arena. Measured: under 5 MB resident in
+/// its threads share one malloc arena. Measured: about 5 MB resident in
 /// --bus mode over 10,000 events, about 7 MB with --repo over 3,000 puts.
 ///
 /// SIGINT or SIGTERM: qwatch starts nothing new, gives the running command

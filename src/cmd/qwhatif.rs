@@ -259,10 +259,11 @@ pub enum Command {
     /// page load or what-if, and with --bus what a what-if freed is given
     /// back to the system after each. A what-if holds its scenario while
     /// it is computed: the plan's input and results, a few times their
-    /// size. Measured on a three-month plan beside 47,000 puts: 8 to 9 MB
-    /// resident with --bus over 470 what-ifs; the page 9 MB, rising to
-    /// 22 MB as its history views read more of the store's packs (file
-    /// pages, within the 32 MiB mapped).
+    /// size. Measured on a three-month plan beside 10,000 to 47,000 puts:
+    /// 8 to 9 MB resident with --bus over 470 what-ifs; the page 9 to
+    /// 22 MB, as its history views map more of the store's packs (within
+    /// the 32 MiB) and as its heap keeps what page loads freed (about
+    /// 12 MB, flat, since all threads share one malloc arena).
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
     /// The cheapest combination of allowed changes that meets a goal.
