@@ -599,11 +599,14 @@ fn mistyped_command(changes: &str) -> Option<Error> {
 /// Reads a change script file (UTF-8); `-` is stdin (as `qwhatif solve -f
 /// script` writes it).
 pub fn read_script(path: &Path) -> anyhow::Result<Vec<Located>> {
-    let mut bytes = Vec::new();
     let shown = cli::input_name(Some(path));
-    cli::open_input(Some(path))?
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
+    let bytes = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).map(|_| bytes)
+    } else {
+        std::fs::read(path)
+    }
+    .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
