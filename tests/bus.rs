@@ -571,3 +571,45 @@ fn a_bus_put_waits_for_the_store_lock() {
     ));
     assert_eq!(commits(&store), 2);
 }
+
+/// The voluntary context switches of the service's thread named `name`
+/// (from `/proc`): how often it went to sleep and was woken.
+fn wakeups_of_thread(pid: u32, name: &str) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the service's threads");
+    for task in tasks.map_while(Result::ok) {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() == name {
+            let status = std::fs::read_to_string(task.path().join("status")).expect("status");
+            return status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .expect("voluntary_ctxt_switches")
+                .trim()
+                .parse()
+                .expect("a count");
+        }
+    }
+    panic!("no thread named {name} in {pid}");
+}
+
+/// Issue 22: the announcer sleeps in the kernel until the refs change
+/// (inotify), not in a 2 ms loop of `stat`s: idle, it wakes for the
+/// heartbeat (one a second) and nothing else (the polling one woke ~500
+/// times a second), and a local put still wakes it at once.
+#[test]
+fn an_idle_service_does_not_poll_the_refs() {
+    let sb = Sandbox::new();
+    local_put(&sb, &stream(1));
+    let svc = Service::start(&sb, &[]);
+    let mut sub = svc.subscriber(&["qplan raw"]);
+    let pid = svc.child.as_ref().expect("running").id();
+    let before = wakeups_of_thread(pid, "qsnap-announcer");
+    // The one wait here that is not for a condition: it is the absence of
+    // wake-ups over a window that is tested (two heartbeats' worth).
+    std::thread::sleep(Duration::from_secs(2));
+    let idle = wakeups_of_thread(pid, "qsnap-announcer") - before;
+    assert!(idle <= 12, "the idle announcer woke {idle} times in 2 s");
+    let a = local_put(&sb, &stream(2));
+    let e = next_event(&mut sub);
+    assert_eq!(e.commit, a);
+}

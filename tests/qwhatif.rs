@@ -199,7 +199,7 @@ fn a_missing_script_is_an_io_error() {
         .assert()
         .code(74)
         .stdout("")
-        .stderr(predicate::str::contains("cannot open nowhere.whatif"));
+        .stderr(predicate::str::contains("cannot read nowhere.whatif"));
 }
 
 #[test]

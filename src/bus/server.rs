@@ -5,8 +5,8 @@
 //!   PUBLISH). A PUT goes through [`Store::put`], the same locked put as a
 //!   local `qsnap put`, so the two are serialised by the store's lock;
 //! - the announcer notices main moving, whoever moved it (a PUT here, a
-//!   local `qsnap put`, a `qsnap pull`, plain git): it watches the ref
-//!   files (`refs/heads/main` and `packed-refs`, a `stat` every 2 ms) and
+//!   local `qsnap put`, a `qsnap pull`, plain git): it is woken by the
+//!   kernel when the store's refs change (inotify, no polling) and
 //!   walks main's first-parent chain from the last commit it announced,
 //!   publishing one event per new commit, oldest first, each with the next
 //!   sequence number. Bus puts and local puts take the same path, so no put
@@ -31,7 +31,9 @@
 //! keeps one head per resource).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,6 +50,7 @@ use super::client::nng_error;
 use super::proto::{self, Event, Heads, Request};
 use crate::error::{exit, Error, Result};
 use crate::snap::history::{self, Version};
+use crate::snap::refwatch::RefWatch;
 use crate::snap::{auto, objects, At, Put, Resource, Store};
 
 /// How many PUT request ids the service remembers.
@@ -57,10 +60,13 @@ pub const DEFAULT_MAX_REQUEST: usize = 64 << 20;
 /// Memory freed is given back to the system after this many requests
 /// (see [`crate::snap::daemon::give_back`]).
 const GIVE_BACK_EVERY: u32 = 100;
-/// How often the ref files are looked at.
+/// How often the ref files are looked at when inotify cannot be had.
 const POLL: Duration = Duration::from_millis(2);
-/// How often the REP thread looks at the stop flag while idle.
-const IDLE: Duration = Duration::from_millis(100);
+/// How often the REP thread looks at the stop flag while idle: a signal
+/// does not interrupt nng's receive, so this is how long a stop may wait.
+/// Each look wakes the thread and two of nng's: at 100 ms an idle service
+/// woke ~1,900 times a minute (issue 22's idle budget); at 1 s, ~200.
+const IDLE: Duration = Duration::from_secs(1);
 
 /// What `qsnap serve` was asked to do, checked.
 #[derive(Debug, Clone)]
@@ -652,6 +658,9 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -
     let announcer = Arc::new(Mutex::new(Announcer::new(&opts.store, publisher, epoch)?));
     ready(&bound);
 
+    // Dropping `waker` ends the announcer's wait when the service stops.
+    let (waker, woken) =
+        UnixStream::pair().map_err(|e| Error::io("starting the announcer thread", e))?;
     let watcher = {
         let announcer = Arc::clone(&announcer);
         let stop = Arc::clone(&stop);
@@ -659,7 +668,7 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -
         let beat = opts.heartbeat;
         std::thread::Builder::new()
             .name("qsnap-announcer".into())
-            .spawn(move || watch(&announcer, &git_dir, &stop, beat))
+            .spawn(move || watch(&announcer, &git_dir, &stop, beat, &woken))
             .map_err(|e| Error::io("starting the announcer thread", e))?
     };
 
@@ -699,6 +708,7 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -
         owed = !give_back.done();
     };
     stop.store(true, Ordering::Relaxed);
+    drop(waker);
     let _ = watcher.join();
     // Maintenance holds the store's lock while git works: it ends first.
     if let Some(m) = answerer.maintenance.take() {
@@ -708,19 +718,38 @@ pub fn serve(opts: Options, stop: Arc<AtomicBool>, ready: impl FnOnce(&Bound)) -
     result
 }
 
-/// The announcer thread: looks at the ref files every [`POLL`], catches up
-/// when they changed, and at least every heartbeat (a change the stamps
-/// missed is found then), then publishes the heartbeat.
-fn watch(announcer: &Mutex<Announcer>, git_dir: &Path, stop: &AtomicBool, beat: Duration) {
+/// The announcer thread: sleeps in the kernel until the store's refs
+/// change ([`RefWatch`], inotify), catches up then, and at every heartbeat
+/// (a change the watch missed is found then), then publishes the
+/// heartbeat. An idle service wakes once a heartbeat. Where inotify cannot
+/// be had (the per-user limit of instances reached), it says so and looks
+/// at the ref files every [`POLL`] instead. `wake`'s other end is dropped
+/// to end a wait at once when the service stops.
+fn watch(
+    announcer: &Mutex<Announcer>,
+    git_dir: &Path,
+    stop: &AtomicBool,
+    beat: Duration,
+    wake: &UnixStream,
+) {
+    let mut refs = match RefWatch::new(git_dir) {
+        Ok(mut w) => {
+            w.also_wake_on(wake.as_raw_fd());
+            Some(w)
+        }
+        Err(e) => {
+            eprintln!("qsnap: serve: {e}; looking at the refs every 2 ms instead");
+            None
+        }
+    };
     let files = [git_dir.join("refs/heads/main"), git_dir.join("packed-refs")];
     let stamps = || files.iter().map(|f| stamp(f)).collect::<Vec<_>>();
     let mut seen = stamps();
     let mut next_beat = Instant::now();
+    let mut changed = false;
     while !stop.load(Ordering::Relaxed) {
-        let now = stamps();
         let due = Instant::now() >= next_beat;
-        if now != seen || due {
-            seen = now;
+        if changed || due {
             let mut a = lock(announcer);
             a.catch_up_logged();
             if due {
@@ -728,7 +757,21 @@ fn watch(announcer: &Mutex<Announcer>, git_dir: &Path, stop: &AtomicBool, beat: 
                 next_beat = Instant::now() + beat;
             }
         }
-        std::thread::sleep(POLL);
+        changed = match refs.as_mut().map(|w| w.wait(Some(next_beat))) {
+            Some(Ok(news)) => news,
+            Some(Err(e)) => {
+                eprintln!("qsnap: serve: {e}; looking at the refs every 2 ms instead");
+                refs = None;
+                true
+            }
+            None => {
+                std::thread::sleep(POLL);
+                let now = stamps();
+                let news = now != seen;
+                seen = now;
+                news
+            }
+        };
     }
 }
 
