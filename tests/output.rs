@@ -8,18 +8,8 @@ use std::io::Read;
 use std::os::unix::fs::{symlink, FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use crate::util::{fixture, fixture_text, Sandbox};
-
-/// Waits for `cond` to hold, failing the test after a generous deadline.
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::yield_now();
-    }
-}
+use crate::util::{fixture, fixture_text, wait_for, Sandbox};
 
 fn expected_results() -> String {
     fixture_text("qplan/small.expected")

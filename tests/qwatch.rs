@@ -8,19 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::Sandbox;
-
-/// Long enough for a debug build on a loaded two-core machine.
-const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Polls `cond` until it holds; fails the test with `what` at the deadline.
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + DEADLINE;
-    while !cond() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
+use crate::util::{wait_for, Sandbox, DEADLINE};
 
 fn bin(tool: &str) -> PathBuf {
     assert_cmd::cargo::cargo_bin(tool)

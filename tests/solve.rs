@@ -478,3 +478,91 @@ fn the_worked_example_of_the_man_page_is_what_solve_answers() {
         without_count(&blocks[1])
     );
 }
+
+/// Kills the child when the test ends early, so a failed test leaves no
+/// search running.
+struct Reaper(std::process::Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn ctrl_c_writes_the_best_found_so_far_and_exits_130() {
+    use std::io::{BufRead, Read};
+    use std::process::Stdio;
+    let sb = Sandbox::new();
+    // 2^25 combinations, none meeting the goal: days of work, so only
+    // the signal can end it.
+    let mut ask = fixture_text_of("bench/solve/quarter-12-none.ask");
+    for i in [
+        103, 104, 105, 106, 107, 109, 110, 111, 112, 114, 115, 117, 118,
+    ] {
+        ask.push_str(&format!("allow 1 drop MOB-{i}\n"));
+    }
+    sb.write("big.ask", &ask);
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("qwhatif"))
+        .current_dir(sb.path())
+        .args(["solve", "-v", "--max-scenarios", "1000000000"])
+        .args(["-s", "big.ask"])
+        .arg(fixture(QUARTER))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Reaper(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut err = Vec::new();
+    // The search note comes after the signal handlers are set up.
+    while !err.iter().any(|l: &String| l.contains("qwhatif: solve:")) {
+        err.push(
+            rx.recv_timeout(crate::util::DEADLINE)
+                .unwrap_or_else(|_| panic!("no search note on stderr: {err:?}")),
+        );
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
+    let mut status = None;
+    crate::util::wait_for("the search to stop", || {
+        status = child.0.try_wait().unwrap();
+        status.is_some()
+    });
+    let mut out = String::new();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    err.extend(rx.iter());
+    let err = err.join("\n");
+    assert_eq!(status.unwrap().code(), Some(130), "{err}");
+    assert!(
+        out.contains("NOT proven: interrupted before every cheaper combination was computed"),
+        "{out}"
+    );
+    // The whole answer, as far as the search got.
+    assert!(out.starts_with("Goal: triage<=1.5"), "{out}");
+    assert!(out.contains("Scenarios computed: "), "{out}");
+    assert!(
+        err.contains("qwhatif: interrupted: what was written is the best found so far, NOT proven"),
+        "{err}"
+    );
+}
+
+fn fixture_text_of(repo_path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(repo_path))
+        .unwrap()
+}

@@ -25,6 +25,21 @@ const TOOL_VARS: &[&str] = &[
     "ALL_PROXY",
 ];
 
+/// Long enough for a debug build on a loaded two-core machine.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Polls `cond` until it holds; fails the test with `what` at the deadline.
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + DEADLINE;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// A test's own temporary directory, removed when the test ends.
 pub struct Sandbox {
     pub dir: TempDir,

@@ -157,6 +157,9 @@ pub fn run(
     let ask = ask::join(parts)?;
     let base = read_input(path.as_deref(), a.strict, v)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Ctrl-C stops the search from here on (the -v note below is what
+    // the test of it waits for).
+    let stop = crate::cli::stop_on_signals()?;
     v.note(
         "qwhatif",
         format!(
@@ -167,7 +170,6 @@ pub fn run(
             a.max_scenarios
         ),
     );
-    let stop = crate::cli::stop_on_signals()?;
     let bar = crate::cli::progress::bar(1, "qwhatif solve", "scenarios", v.quiet);
     let progress = |tried: u64, of: u64| {
         bar.set_length(of);
