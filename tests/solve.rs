@@ -566,3 +566,27 @@ fn fixture_text_of(repo_path: &str) -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(repo_path))
         .unwrap()
 }
+
+#[test]
+fn quiet_and_verbose_may_come_before_the_subcommand() {
+    let ask = fixture_text_of("examples/tenor.ask");
+    let run = |args: &[&str]| {
+        let sb = Sandbox::new();
+        sb.write("tenor.ask", &ask);
+        let out = sb
+            .cmd("qwhatif")
+            .args(args)
+            .arg(fixture(QUARTER))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        (out.stdout, out.stderr)
+    };
+    let after = run(&["solve", "-q", "-f", "json", "-s", "tenor.ask"]);
+    let before = run(&["-q", "solve", "-f", "json", "-s", "tenor.ask"]);
+    assert!(after.0.starts_with(b"{"), "{after:?}");
+    assert_eq!(before, after);
+    assert!(after.1.is_empty(), "-q: nothing on stderr");
+    let (_, err) = run(&["-v", "solve", "-s", "tenor.ask"]);
+    assert!(String::from_utf8_lossy(&err).contains("qwhatif: solve: "));
+}

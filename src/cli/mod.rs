@@ -9,6 +9,7 @@
 //! what they are given and write to the `&mut dyn Write` they are handed, so
 //! they can be tested in memory.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
@@ -110,7 +111,8 @@ pub trait Tool: Parser {
 /// Runs a tool as a process: parses the arguments, runs it, prints the error
 /// once as `<tool>: <cause chain>` and turns it into an exit code.
 pub fn main<T: Tool>() -> ExitCode {
-    let args = match T::try_parse() {
+    let argv = globals_after_subcommand(&T::command(), std::env::args_os().collect());
+    let args = match T::try_parse_from(argv) {
         Ok(args) => args,
         Err(e) if !e.use_stderr() => {
             // --help and --version print to stdout and exit 0; a broken pipe
@@ -148,6 +150,56 @@ pub fn main<T: Tool>() -> ExitCode {
             ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// The command line with global flags written before a subcommand's name
+/// (`qwhatif -q solve …`, `qwhatif -v compare …`) moved after it, where
+/// clap takes them. A command whose own positionals could be taken for a
+/// subcommand (qwhatif's CHANGES) sets `args_conflicts_with_subcommands`,
+/// and clap then refuses a subcommand after any argument, global flags
+/// included. Only flags that take no value are moved, and only when the
+/// first other argument is a subcommand's name or alias: anything else is
+/// left for clap to judge as written.
+fn globals_after_subcommand(cmd: &clap::Command, mut argv: Vec<OsString>) -> Vec<OsString> {
+    if !cmd.is_args_conflicts_with_subcommands_set() || argv.len() < 3 {
+        return argv;
+    }
+    let flags: Vec<&clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set() && !a.get_action().takes_values())
+        .collect();
+    let shorts: Vec<char> = flags
+        .iter()
+        .flat_map(|a| a.get_short_and_visible_aliases().unwrap_or_default())
+        .collect();
+    let longs: Vec<&str> = flags
+        .iter()
+        .flat_map(|a| a.get_long_and_visible_aliases().unwrap_or_default())
+        .collect();
+    let is_flag = |word: &OsString| {
+        let Some(word) = word.to_str() else {
+            return false;
+        };
+        if let Some(long) = word.strip_prefix("--") {
+            longs.contains(&long)
+        } else if let Some(cluster) = word.strip_prefix('-') {
+            !cluster.is_empty() && cluster.chars().all(|c| shorts.contains(&c))
+        } else {
+            false
+        }
+    };
+    let leading = argv[1..].iter().take_while(|w| is_flag(w)).count();
+    let named = argv
+        .get(1 + leading)
+        .and_then(|w| w.to_str())
+        .is_some_and(|w| {
+            cmd.get_subcommands()
+                .any(|c| c.get_name() == w || c.get_all_aliases().any(|a| a == w))
+        });
+    if leading > 0 && named {
+        argv[1..=1 + leading].rotate_right(1);
+    }
+    argv
 }
 
 /// clap's message for a usage error, prefixed with the tool's name like
@@ -229,4 +281,76 @@ pub fn stop_on_signals() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>
         .map_err(|e| Error::io("setting up signal handling", e))?;
     }
     Ok(stop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::globals_after_subcommand;
+    use clap::{Arg, ArgAction, Command};
+    use std::ffi::OsString;
+
+    /// A command shaped like qwhatif's: a positional beside subcommands,
+    /// global -q/-v, and a global option that takes a value.
+    fn cmd() -> Command {
+        Command::new("tool")
+            .args_conflicts_with_subcommands(true)
+            .arg(Arg::new("changes"))
+            .arg(
+                Arg::new("quiet")
+                    .short('q')
+                    .long("quiet")
+                    .global(true)
+                    .action(ArgAction::SetTrue),
+            )
+            .arg(
+                Arg::new("verbose")
+                    .short('v')
+                    .long("verbose")
+                    .global(true)
+                    .action(ArgAction::Count),
+            )
+            .arg(Arg::new("level").short('l').long("level").global(true))
+            .subcommand(Command::new("solve").visible_alias("s2"))
+    }
+
+    fn moved(words: &[&str]) -> Vec<String> {
+        let argv = words.iter().map(OsString::from).collect();
+        globals_after_subcommand(&cmd(), argv)
+            .into_iter()
+            .map(|w| w.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn flags_before_a_subcommand_go_after_its_name() {
+        assert_eq!(
+            moved(&["tool", "-q", "solve", "x"]),
+            ["tool", "solve", "-q", "x"]
+        );
+        assert_eq!(
+            moved(&["tool", "-vv", "--quiet", "s2", "x"]),
+            ["tool", "s2", "-vv", "--quiet", "x"]
+        );
+        // And clap takes the result.
+        let m = cmd()
+            .try_get_matches_from(moved(&["tool", "-v", "solve"]))
+            .unwrap();
+        let (name, sub) = m.subcommand().unwrap();
+        assert_eq!((name, sub.get_count("verbose")), ("solve", 1));
+    }
+
+    #[test]
+    fn anything_else_is_left_as_written() {
+        for words in [
+            &["tool", "-q", "end 2014-02-28"][..],
+            &["tool", "solve", "-q"],
+            &["tool", "-l", "3", "solve"],
+            &["tool", "-x", "solve"],
+            &["tool", "-", "solve"],
+            &["tool", "--", "solve"],
+            &["tool", "-q"],
+        ] {
+            assert_eq!(moved(words), words, "{words:?}");
+        }
+    }
 }
