@@ -345,6 +345,9 @@ fn verify_repair_moves_main_back_and_keeps_the_broken_history() {
     );
     // Main is back at b; the broken commit is kept, not deleted.
     assert_eq!(git(&store, &["rev-parse", "main"]).1.trim(), b);
+    // And the store's guide to the newest versions is for b (issue 27).
+    let newest = std::fs::read_to_string(store.join("qsnap.newest")).unwrap();
+    assert_eq!(newest.lines().nth(1), Some(format!("tip {b}").as_str()));
     let (_, refs) = git(&store, &["for-each-ref", "refs/qsnap/broken/"]);
     assert!(
         refs.starts_with(&format!("{c} commit\trefs/qsnap/broken/main/")),

@@ -98,6 +98,13 @@ fn hold_lock(dir: &Path) -> std::fs::File {
     held
 }
 
+/// The commit the store's `qsnap.newest` file is for.
+fn newest_tip(store: &Path) -> String {
+    let text = std::fs::read_to_string(store.join("qsnap.newest")).expect("qsnap.newest");
+    let tip = text.lines().nth(1).and_then(|l| l.strip_prefix("tip "));
+    tip.expect("a tip line").to_owned()
+}
+
 /// An empty store to serve, made with qsnap init.
 fn hub(sb: &Sandbox, root: &Path) -> PathBuf {
     let dir = root.join("hub.git");
@@ -155,6 +162,9 @@ fn round_trip(sb: &Sandbox, url: &str, hub: &Path, env: &[(&str, &str)]) {
     assert!(err.contains("new tags from") && err.contains("q5"), "{err}");
     assert_eq!(main_of(&sb.path().join("b")), second);
     assert_eq!(get(sb, "b"), stream(2));
+    // The store's guide to the newest versions is brought up to the pulled
+    // main (issue 27), so readers do not walk what the pull brought.
+    assert_eq!(newest_tip(&sb.path().join("b")), second);
 
     // pull again: nothing to do, nothing said without -v.
     let (out, err) = ok(with(qsnap(sb, "b")).args(["pull", url]));

@@ -338,6 +338,21 @@ pub fn newest_after_put(
     Ok(newest::Newest { tip: commit, puts })
 }
 
+/// Makes the store's [`newest`] file current for `main` after something
+/// other than a put moved main there (`qsnap pull`, `verify --repair`):
+/// a walk back to the file's tip, which is the pulled commits, or of the
+/// whole history when main left the file's (a repair), once, here, rather
+/// than in every reader until the next put. Called under the store's lock.
+pub fn refresh_newest(repo: &Repository, main: Oid) -> Result<()> {
+    let puts = newest_puts(repo, main, None)?;
+    newest::write(repo.path(), &newest::Newest { tip: main, puts }).map_err(|e| {
+        Error::io(
+            format!("writing {}", repo.path().join(newest::FILE).display()),
+            e,
+        )
+    })
+}
+
 /// The resources in a commit's tree, sorted.
 pub fn resources(repo: &Repository, commit: &Commit) -> Result<Vec<Resource>> {
     let tree = objects::tree(repo, commit)?;

@@ -20,12 +20,13 @@
 //!
 //! Each put writes the file for its new commit under the store's lock,
 //! from the file for main before it (one commit read), so the file is
-//! current after every put. Other writers of main (`qsnap pull`, `verify
-//! --repair`, plain git) leave it behind; the next put catches up. The
-//! file is replaced by a rename, so a reader sees an old one or a new one,
-//! whole; it ends with the SHA-256 of what precedes it, so a damaged one is
-//! ignored. It is not part of what `push` and `clone` copy: a clone makes
-//! its own at its first put.
+//! current after every put. `qsnap pull` and `verify --repair` write it
+//! too after they move main (a walk of the commits pulled, or of the whole
+//! history after a repair). Plain git leaves it behind; the next put
+//! catches up. The file is replaced by a rename, so a reader sees an old
+//! one or a new one, whole; it ends with the SHA-256 of what precedes it,
+//! so a damaged one is ignored. It is not part of what `push` and `clone`
+//! copy: a clone makes its own at its first put or pull.
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -768,6 +768,9 @@ pub fn pull(
     }
     if let Pulled::Forward { from, to, .. } = &pulled {
         store.move_main(&lock, *to, *from, &format!("pull from {shown}"))?;
+        // Only a guide for readers (see `newest`): main has moved, and a
+        // file it could not be written for is for `verify` to report.
+        let _ = super::history::refresh_newest(&store.repo, *to);
     }
     drop(staging);
     Ok((pulled, new_tags.into_iter().map(|(n, _)| n).collect()))

@@ -240,6 +240,12 @@ pub fn repair(repo: &Repository, _lock: &StoreLock, now: i64) -> Result<Vec<Repa
             }
             repo.reference_matching(&head, to, true, tip, "verify --repair")
                 .map_err(git(format!("moving {head} back to {to}")))?;
+            if head == objects::MAIN {
+                // Main left the history the store's `newest` file is for:
+                // one walk here instead of one in every reader until the
+                // next put. Only a guide, so a failure changes nothing.
+                let _ = history::refresh_newest(repo, to);
+            }
             repaired.moved_to = Some(to);
         }
         done.push(repaired);
