@@ -247,10 +247,14 @@ impl BusSource {
     /// 1,000 queued events made 174 runs on a busy machine (each run on
     /// what had been taken when the one before it ended). At most
     /// `QUEUED` at once, so a flood cannot keep the runner from its
-    /// commands.
+    /// commands; and none once a resync is due (the service's heads will
+    /// say more than the rest of the queue, which is then behind them).
     fn take_queued(&mut self) -> Result<()> {
         const QUEUED: usize = 10_000;
         for _ in 0..QUEUED {
+            if self.resync {
+                return Ok(());
+            }
             let Some(sub) = self.sub.as_mut() else {
                 return Ok(());
             };
@@ -399,6 +403,55 @@ mod tests {
             heads: vec![(raw(), oid(commit))],
             events_url: None,
         })
+    }
+
+    /// A burst queued while the runner was away is taken in at the next
+    /// wake-up, not one event a wake-up (one run each on a busy machine).
+    #[test]
+    fn a_wake_up_takes_in_every_event_queued() {
+        use nng::options::{Options, SendBufferSize};
+        let url = format!("inproc://qwatch-take-queued-{}", std::process::id());
+        let publisher = nng::Socket::new(nng::Protocol::Pub0).expect("pub");
+        publisher.set_opt::<SendBufferSize>(8192).expect("buffer");
+        publisher.listen(&url).expect("listen");
+        let mut s = synced();
+        s.sub = Some(Subscriber::connect(&url, std::iter::empty::<&str>()).expect("sub"));
+        // Heartbeats that agree with what `s` knows until one arrives: the
+        // subscription is then in place (a dial completes in the background).
+        let agreed = match beat(7, 10, 1) {
+            Message::Heartbeat(h) => crate::bus::proto::encode_heartbeat(&h),
+            _ => unreachable!(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            publisher.send(agreed.as_slice()).expect("send");
+            let got = s.sub.as_mut().unwrap().recv(Duration::from_millis(10));
+            if got.expect("recv").is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the subscriber never connected");
+        }
+        for seq in 11..=110u64 {
+            let Message::Event(e) = event(7, seq, seq as u8) else {
+                unreachable!()
+            };
+            publisher
+                .send(crate::bus::proto::encode_event(&e).as_slice())
+                .expect("send");
+        }
+        let mut wakeups = 0;
+        while s.seq < 110 {
+            assert!(Instant::now() < deadline, "seq {} of 110", s.seq);
+            if s.wait(Instant::now() + Duration::from_millis(100))
+                .expect("wait")
+            {
+                wakeups += 1;
+            }
+        }
+        assert!(!s.resync);
+        assert_eq!(s.heads_now().heads.get(&raw()), Some(&oid(110).to_string()));
+        // One a wake-up would be 100; nng hands the queue over in a few.
+        assert!(wakeups < 100, "{wakeups} wake-ups for 100 events");
     }
 
     #[test]
