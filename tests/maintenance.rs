@@ -271,6 +271,90 @@ fn puts_survive_git_maintaining_the_store_beside_them() {
     assert!(git(&store, &["fsck", "--no-dangling"]).0, "git fsck");
 }
 
+/// The same for what-if scenarios: `qwhatif save` writes a side commit
+/// (refs/qsnap/whatif/NAME) with git pruning the store in a loop beside
+/// it. Every save that reports a commit leaves its ref on objects that are
+/// all there, or fails with 75 having stored nothing; the store verifies.
+#[test]
+fn scenario_saves_survive_git_pruning_the_store_beside_them() {
+    let sb = Sandbox::new();
+    let store = store(&sb);
+    put(
+        &sb,
+        "conditioned",
+        &crate::util::fixture_text("quarter/conditioned.txt"),
+    );
+    let (writers, saves) = (3, 6);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let results = std::sync::Mutex::new(Vec::new());
+    let rounds = std::thread::scope(|s| {
+        let maintainer = s.spawn(|| {
+            let mut round = 0usize;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || round < 4 {
+                let mut cmd = match round % 2 {
+                    0 => git_cmd(&store, &["gc", "-q", "--prune=now"]),
+                    _ => git_cmd(&store, &["gc", "-q", "--aggressive", "--prune=now"]),
+                };
+                let _ = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status();
+                round += 1;
+            }
+            round
+        });
+        let writers: Vec<_> = (0..writers)
+            .map(|w| {
+                let (store, results) = (&store, &results);
+                s.spawn(move || {
+                    for i in 0..saves {
+                        // A script of its own: a new conditioned stream,
+                        // so new blobs and trees each time.
+                        let name = format!("w{w}-{i}");
+                        let script = format!("end 2013-12-{}", 10 + w * saves + i);
+                        let out = Process::new(bin("qwhatif"))
+                            .env("QSNAP_REPO", store)
+                            .args(["save", &name, &script])
+                            .stdin(Stdio::null())
+                            .output()
+                            .expect("run qwhatif");
+                        results.lock().unwrap().push((
+                            name,
+                            out.status.code(),
+                            String::from_utf8_lossy(&out.stdout).into_owned(),
+                            String::from_utf8_lossy(&out.stderr).into_owned(),
+                        ));
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        maintainer.join().unwrap()
+    });
+    assert!(rounds >= 4, "git gc ran {rounds} times");
+    let mut saved = 0;
+    for (name, code, stdout, stderr) in results.into_inner().unwrap() {
+        let refname = format!("refs/qsnap/whatif/{name}");
+        match code {
+            Some(0) => {
+                let (ok, at) = git(&store, &["rev-parse", "--verify", &refname]);
+                assert!(ok, "{name}: no ref: {stdout} {stderr}");
+                assert!(stdout.contains(at.trim()), "{name}: {stdout} vs {at}");
+                saved += 1;
+            }
+            Some(75) => {
+                assert_eq!(stdout, "", "{name}: {stderr}");
+                assert!(!git(&store, &["rev-parse", "--verify", &refname]).0);
+            }
+            other => panic!("{name}: exit {other:?}: {stderr}"),
+        }
+    }
+    assert!(saved > 0, "no save went through");
+    // Every saved scenario reads back whole.
+    assert!(git(&store, &["fsck", "--no-dangling"]).0, "git fsck");
+    qsnap(&sb).arg("verify").assert().success().stdout("");
+}
+
 fn git_cmd(store: &Path, args: &[&str]) -> Process {
     let mut c = Process::new("git");
     c.arg("--git-dir")

@@ -8,11 +8,11 @@
 //! never race a put, a gc or another side write; nothing here reads main
 //! for writing or moves it.
 
-use git2::{build::TreeUpdateBuilder, Commit, FileMode, Oid, Repository};
+use git2::{Commit, Oid, Repository};
 
 use super::lock::StoreLock;
-use super::objects::{self, git, MAIN};
-use super::store::{self, Store};
+use super::objects::{git, MAIN};
+use super::store::Store;
 use crate::error::{Error, Result};
 
 /// Where side branches live.
@@ -69,43 +69,23 @@ pub fn list(repo: &Repository, prefix: &str) -> Result<Vec<(String, Oid)>> {
 /// Writes a commit whose parent is `parent` and whose tree is the parent's
 /// with `files` (path, content) written over it, and points `refname` at
 /// it. `expected` is what the ref points at now, as the caller read it
-/// under `_lock`: `None` creates the ref (failing when it exists),
-/// `Some(old)` replaces it only while it still points at `old`.
+/// under `lock`: `None` creates the ref (failing when it exists),
+/// `Some(old)` replaces it only while it still points at `old`. Written as
+/// a put writes, safe beside git maintaining the store (see
+/// [`Store::write_side`]); `wait` bounds the wait for a `git gc` running.
+#[allow(clippy::too_many_arguments)]
 pub fn commit(
     store: &Store,
-    _lock: &StoreLock,
+    lock: &StoreLock,
     refname: &str,
     parent: &Commit,
     files: &[(&str, &[u8])],
     message: &str,
     expected: Option<Oid>,
+    wait: std::time::Duration,
 ) -> Result<Oid> {
     check_ref(refname)?;
-    let repo = &store.repo;
-    let base = objects::tree(repo, parent)?;
-    let mut update = TreeUpdateBuilder::new();
-    for (path, content) in files {
-        let blob = repo
-            .blob(content)
-            .map_err(git(format!("writing {path} to the store")))?;
-        update.upsert(*path, blob, FileMode::Blob);
-    }
-    let tree = update
-        .create_updated(repo, &base)
-        .map_err(git("writing the tree"))?;
-    let tree = repo.find_tree(tree).map_err(git("writing the tree"))?;
-    let sig = store::signature(repo)?;
-    let oid = repo
-        .commit(None, &sig, &sig, message, &tree, &[parent])
-        .map_err(git(format!("committing {refname}")))?;
-    store::sync_dir(&repo.path().join("objects"))?;
-    let why = format!("side commit {refname}");
-    let moved = match expected {
-        Some(old) => repo.reference_matching(refname, oid, true, old, &why),
-        None => repo.reference(refname, oid, false, &why),
-    };
-    moved.map_err(git(format!("moving {refname}")))?;
-    Ok(oid)
+    store.write_side(lock, refname, parent.id(), files, message, expected, wait)
 }
 
 /// Removes a side ref, while it still points at `expected` (read by the
@@ -150,6 +130,8 @@ mod tests {
         (dir, store, oid)
     }
 
+    const W: Duration = Duration::from_secs(5);
+
     #[test]
     fn a_side_commit_leaves_main_alone_and_keeps_the_parent_tree() {
         let (_dir, store, main) = store_with_one_put();
@@ -165,6 +147,7 @@ mod tests {
             &[("extra/file.txt", b"hello\n")],
             "side\n",
             None,
+            W,
         )
         .unwrap();
         assert_eq!(store.main_commit().unwrap().unwrap().id(), main);
@@ -176,9 +159,9 @@ mod tests {
             assert!(tree.get_path(std::path::Path::new(path)).is_ok(), "{path}");
         }
         // Created only once; replaced only from what it points at.
-        assert!(commit(&store, &lock, name, &parent, &[], "again\n", None).is_err());
-        assert!(commit(&store, &lock, name, &parent, &[], "again\n", Some(main)).is_err());
-        let again = commit(&store, &lock, name, &parent, &[], "again\n", Some(side)).unwrap();
+        assert!(commit(&store, &lock, name, &parent, &[], "again\n", None, W).is_err());
+        assert!(commit(&store, &lock, name, &parent, &[], "again\n", Some(main), W).is_err());
+        let again = commit(&store, &lock, name, &parent, &[], "again\n", Some(side), W).unwrap();
         assert_eq!(
             list(&store.repo, "refs/qsnap/test/").unwrap(),
             vec![("one".to_owned(), again)]
@@ -202,7 +185,7 @@ mod tests {
             "refs/qsnap/a..b",
             "refs/qsnap/x.lock",
         ] {
-            let e = commit(&store, &lock, bad, &parent, &[], "x\n", None).unwrap_err();
+            let e = commit(&store, &lock, bad, &parent, &[], "x\n", None, W).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}");
             assert!(find(&store.repo, bad).is_err(), "{bad}");
         }

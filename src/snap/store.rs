@@ -290,7 +290,11 @@ impl Store {
         let (outcome, written) = done?;
         // Main (or the checked ref) points at the new objects: make sure
         // they are there, writing again any that git pruned meanwhile.
-        self.ensure_written(&written, outcome, &streamed, wait)?;
+        let what = match outcome {
+            Put::Committed(_) => "main",
+            Put::Unchanged(_) => "the checked ref",
+        };
+        self.ensure_written(&written, what, Some(&streamed), wait)?;
         drop(streamed);
         drop(writing);
         // Only what no put is writing goes; the next put retries. The put
@@ -421,11 +425,15 @@ impl Store {
     /// A `git gc` that started before main moved read the refs before, and
     /// may delete the objects after any check: so a running gc (its
     /// `gc.pid`) is waited for first, up to `wait`.
+    ///
+    /// `what` is the ref that points at them now (for the messages), and
+    /// `streamed` the put's input, which holds the blob (none for a side
+    /// commit, whose objects are all in `written`).
     fn ensure_written(
         &self,
         written: &Written,
-        outcome: Put,
-        streamed: &Streamed,
+        what: &str,
+        streamed: Option<&Streamed>,
         wait: Duration,
     ) -> Result<()> {
         wait_for_git_gc(self.repo.path(), wait);
@@ -440,15 +448,16 @@ impl Store {
                     pin_one(repo.path(), *oid, *kind, data.len() as u64, &data[..])?;
                 }
             }
-            if let Some(blob) = written.blob.filter(|b| !odb.exists(*b)) {
+            let blob = written.blob.filter(|b| !odb.exists(*b));
+            if let (Some(blob), Some(streamed)) = (blob, streamed) {
                 missing += 1;
                 pin_blob(repo.path(), blob, streamed)?;
             }
             if missing == 0 {
                 if restored > 0 {
                     eprintln!(
-                        "qsnap: warning: git deleted {restored} new objects of this put before \
-                         or while main pointed at them (git gc --prune=now on a live store?); \
+                        "qsnap: warning: git deleted {restored} new objects before or while \
+                         {what} pointed at them (git gc --prune=now on a live store?); \
                          they were written again. Use `qsnap maintenance` instead."
                     );
                 }
@@ -457,18 +466,88 @@ impl Store {
             restored += missing;
             std::thread::sleep(pause(round + 1));
         }
-        let (what, oid) = match outcome {
-            Put::Committed(oid) => ("main", oid),
-            Put::Unchanged(_) => ("the checked ref", written.objects[0].0),
-        };
         Err(Error::io(
-            format!("{what} points at {oid}"),
+            format!("{what} points at {}", written.objects[0].0),
             std::io::Error::other(format!(
                 "git kept deleting its objects while they were written again; stop the \
                  program that prunes the store, then run `qsnap verify --repair` in {}",
                 self.dir.display()
             )),
         ))
+    }
+
+    /// Writes a side commit (see [`super::branch::commit`]) and points
+    /// `refname` at it, as a put writes: the objects go to memory first,
+    /// then each is made a loose object dated now, by our own writer (git
+    /// maintenance beside a libgit2 write made it fail with 74, or name a
+    /// blob already pruned); a failure maintenance may have caused is tried
+    /// again; and once the ref points at them, each is checked and written
+    /// again if git pruned it meanwhile. Called under the store's `_lock`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn write_side(
+        &self,
+        _lock: &StoreLock,
+        refname: &str,
+        parent: Oid,
+        files: &[(&str, &[u8])],
+        message: &str,
+        expected: Option<Oid>,
+        wait: Duration,
+    ) -> Result<Oid> {
+        let mut tries = 0;
+        let (oid, written) = loop {
+            match self.side_once(refname, parent, files, message, expected) {
+                Err(Error::Temporary { .. }) if tries < RETRIES => {
+                    tries += 1;
+                    std::thread::sleep(pause(tries));
+                }
+                other => break other?,
+            }
+        };
+        self.ensure_written(&written, refname, None, wait)?;
+        Ok(oid)
+    }
+
+    /// One try of [`Store::write_side`]: nothing is moved when it fails.
+    fn side_once(
+        &self,
+        refname: &str,
+        parent: Oid,
+        files: &[(&str, &[u8])],
+        message: &str,
+        expected: Option<Oid>,
+    ) -> Result<(Oid, Written)> {
+        let repo = self.reopen_for_put()?;
+        let parent = objects::commit(&repo, parent)?;
+        let base = objects::tree(&repo, &parent)?;
+        let mut update = TreeUpdateBuilder::new();
+        for (path, content) in files {
+            let blob = repo
+                .blob(content)
+                .map_err(write_error(format!("writing {path} to the store")))?;
+            update.upsert(*path, blob, FileMode::Blob);
+        }
+        let tree = update
+            .create_updated(&repo, &base)
+            .map_err(write_error("writing the tree"))?;
+        let tree = repo
+            .find_tree(tree)
+            .map_err(write_error("writing the tree"))?;
+        let sig = signature(&repo)?;
+        let oid = repo
+            .commit(None, &sig, &sig, message, &tree, &[&parent])
+            .map_err(write_error(format!("committing {refname}")))?;
+        let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+        let written = Written::capture_files(&repo, oid, &paths)?;
+        written.pin_objects(repo.path())?;
+        sync_dir(&repo.path().join("objects"))?;
+        let why = format!("side commit {refname}");
+        let moved = match expected {
+            Some(old) => repo.reference_matching(refname, oid, true, old, &why),
+            None => repo.reference(refname, oid, false, &why),
+        };
+        moved.map_err(write_error(format!("moving {refname}")))?;
+        Ok((oid, written))
     }
 
     /// The store opened again: a handle without libgit2's caches.
@@ -851,6 +930,59 @@ impl Written {
         Ok(Written { objects, blob })
     }
 
+    /// For a side commit: the commit, and the trees on the way to each of
+    /// `paths` and the blob at its end, each once.
+    fn capture_files(repo: &Repository, commit: Oid, paths: &[&str]) -> Result<Written> {
+        let odb = repo.odb().map_err(git("reading the store"))?;
+        let mut seen = std::collections::HashSet::new();
+        let mut objects = Vec::new();
+        let mut keep = |oid: Oid| -> Result<()> {
+            if seen.insert(oid) {
+                let o = odb
+                    .read(oid)
+                    .map_err(write_error(format!("reading object {oid} just written")))?;
+                objects.push((oid, o.kind(), o.data().to_vec()));
+            }
+            Ok(())
+        };
+        keep(commit)?;
+        let root = repo
+            .find_commit(commit)
+            .map_err(write_error(format!("reading commit {commit}")))?
+            .tree_id();
+        for path in paths {
+            let mut tree = root;
+            let parts: Vec<&str> = path.split('/').collect();
+            for (i, part) in parts.iter().enumerate() {
+                keep(tree)?;
+                let entry = repo
+                    .find_tree(tree)
+                    .map_err(write_error(format!("reading tree {tree}")))?
+                    .get_name(part)
+                    .map(|e| e.id());
+                let Some(id) = entry else { break };
+                if i + 1 == parts.len() {
+                    keep(id)?;
+                } else {
+                    tree = id;
+                }
+            }
+        }
+        Ok(Written {
+            objects,
+            blob: None,
+        })
+    }
+
+    /// [`Written::pin`] for the objects kept in memory (a side commit's:
+    /// all of them).
+    fn pin_objects(&self, git_dir: &Path) -> Result<()> {
+        for (oid, kind, data) in &self.objects {
+            pin_one(git_dir, *oid, *kind, data.len() as u64, &data[..])?;
+        }
+        Ok(())
+    }
+
     /// Makes sure each new object is a loose object, dated now: written
     /// from the bytes kept (or the put's input file) when it is only in a
     /// pack or gone. A loose object is what a `git repack -a -d` running
@@ -858,9 +990,7 @@ impl Written {
     /// a grace period keeps. (`--prune=now` deletes whatever is not
     /// referenced, whatever its date: see [`Store::ensure_written`].)
     fn pin(&self, git_dir: &Path, streamed: &Streamed) -> Result<()> {
-        for (oid, kind, data) in &self.objects {
-            pin_one(git_dir, *oid, *kind, data.len() as u64, &data[..])?;
-        }
+        self.pin_objects(git_dir)?;
         if let Some(blob) = self.blob {
             pin_blob(git_dir, blob, streamed)?;
         }

@@ -456,6 +456,7 @@ pub fn save(
         ],
         &message,
         existing,
+        wait,
     )?;
     Ok(Saved {
         commit,
