@@ -355,6 +355,66 @@ fn scenario_saves_survive_git_pruning_the_store_beside_them() {
     qsnap(&sb).arg("verify").assert().success().stdout("");
 }
 
+/// And for a replay (`qsnap replay`, issue 23), which writes its commits
+/// on refs/qsnap/replay/NAME: with git pruning the store in a loop beside
+/// it, a replay either ends (0) or stops with 75 and is run again to go
+/// on; when the loop ends, the replay is whole and the store verifies.
+#[test]
+fn a_replay_survives_git_pruning_the_store_beside_it() {
+    let sb = Sandbox::new();
+    let store = store(&sb);
+    for i in 0..12 {
+        put(&sb, "raw", &stream(i));
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (rounds, tries) = std::thread::scope(|s| {
+        let maintainer = s.spawn(|| {
+            let mut round = 0usize;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || round < 4 {
+                let _ = git_cmd(&store, &["gc", "-q", "--prune=now"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+                round += 1;
+            }
+            round
+        });
+        let mut tries = 0;
+        let ended = loop {
+            tries += 1;
+            let out = qsnap(&sb)
+                .args([
+                    "replay", "qplan", "raw", "copy", "--name", "copy", "--", "cat",
+                ])
+                .output()
+                .unwrap();
+            match out.status.code() {
+                Some(75) if tries < 20 => continue,
+                _ => break out,
+            }
+        };
+        // The loop of git ends before any assertion, which would otherwise
+        // leave the scope waiting for it.
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let rounds = maintainer.join().unwrap();
+        assert_eq!(ended.status.code(), Some(0), "{ended:?}");
+        (rounds, tries)
+    });
+    assert!(rounds >= 4, "git gc ran {rounds} times");
+    let log = qsnap(&sb)
+        .args(["log", "--replay", "copy"])
+        .output()
+        .unwrap();
+    assert!(log.status.success(), "{log:?}");
+    let entries = String::from_utf8_lossy(&log.stdout)
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .count();
+    assert_eq!(entries, 12, "after {tries} runs");
+    assert!(git(&store, &["fsck", "--no-dangling"]).0, "git fsck");
+    qsnap(&sb).arg("verify").assert().success().stdout("");
+}
+
 fn git_cmd(store: &Path, args: &[&str]) -> Process {
     let mut c = Process::new("git");
     c.arg("--git-dir")

@@ -547,9 +547,9 @@ impl Made {
 /// Writes the commit `m` onto `parent` (none: a root commit), as the
 /// store's identity dated `m.time`. The same parent and the same parts make
 /// the same commit id, so writing again what is there changes nothing.
-fn write(store: &Store, m: &Made, parent: Option<Oid>) -> Result<Oid> {
-    let repo = &store.repo;
-    let who = store::signature(repo)?;
+fn write(store: &Store, mem: &Repository, m: &Made, parent: Option<Oid>) -> Result<Oid> {
+    let repo = mem;
+    let who = store::signature(&store.repo)?;
     let sig = git2::Signature::new(
         who.name().unwrap_or("qsnap"),
         who.email().unwrap_or("qsnap@localhost"),
@@ -592,7 +592,18 @@ fn empty_tree(repo: &Repository) -> Result<Oid> {
 
 /// Moves the replay's ref from `from` to `to` under the store's lock:
 /// only while it still points at `from` (another run moved it: 75).
-fn move_ref(store: &Store, lock: &StoreLock, name: &str, from: Option<Oid>, to: Oid) -> Result<()> {
+/// `mem` is the handle the commits were written with: libgit2 checks that
+/// a ref's target exists, and git pruning the store may have deleted the
+/// loose copy already (it is written again after, see
+/// [`Store::pin_and_point`]).
+fn move_ref(
+    store: &Store,
+    mem: &Repository,
+    lock: &StoreLock,
+    name: &str,
+    from: Option<Oid>,
+    to: Oid,
+) -> Result<()> {
     let _ = lock;
     let refname = refname(name);
     // Only replays move this ref, and only under the store's lock, which
@@ -610,8 +621,8 @@ fn move_ref(store: &Store, lock: &StoreLock, name: &str, from: Option<Oid>, to: 
     store::sync_dir(&store.repo.path().join("objects"))?;
     let why = format!("replay {name}");
     let moved = match from {
-        Some(old) => store.repo.reference_matching(&refname, to, true, old, &why),
-        None => store.repo.reference(&refname, to, false, &why),
+        Some(old) => mem.reference_matching(&refname, to, true, old, &why),
+        None => mem.reference(&refname, to, false, &why),
     };
     moved.map(drop).map_err(|e| match e.code() {
         git2::ErrorCode::Modified | git2::ErrorCode::Exists | git2::ErrorCode::Locked => {
@@ -704,25 +715,50 @@ impl Chain<'_> {
     /// Appends `m` to the new chain, then brings the ref up to date: the
     /// new chain, then the old entries of the sources after index `k`,
     /// written again onto it when need be.
-    fn push(&mut self, m: &Made, k: usize, sources: &[Source]) -> Result<()> {
+    ///
+    /// The commits are written to `mem` (a [`Store::memory_writer`]) and
+    /// made loose objects on disk only under the lock, just before the ref
+    /// moves, and checked after (see [`Store::pin_and_point`]): git
+    /// pruning the store beside a replay cannot leave the ref on missing
+    /// objects. `staged` is the output `m`'s tree holds, when it was made
+    /// by this run.
+    fn push(
+        &mut self,
+        mem: &Repository,
+        m: &Made,
+        staged: Option<&Staged>,
+        k: usize,
+        sources: &[Source],
+    ) -> Result<()> {
         self.old.remove(&m.source);
-        let oid = write(self.store, m, self.made.last().copied())?;
+        let oid = write(self.store, mem, m, self.made.last().copied())?;
         self.made.push(oid);
         if self.published.get(..self.made.len()) == Some(&self.made[..]) {
             return Ok(());
         }
         let mut chain = self.made.clone();
+        let mut new = vec![oid];
         for s in &sources[k + 1..] {
             if let Some(e) = self.old.get(&s.commit) {
                 let m = Made::of(&self.store.repo, e)?;
-                chain.push(write(self.store, &m, chain.last().copied())?);
+                let again = write(self.store, mem, &m, chain.last().copied())?;
+                chain.push(again);
+                new.push(again);
             }
         }
         let Some(&tip) = chain.last() else {
             return Ok(());
         };
         let lock = self.store.lock(self.opts.wait)?;
-        move_ref(self.store, &lock, &self.opts.name, self.head, tip)?;
+        self.store.pin_and_point(
+            mem,
+            &new,
+            &self.opts.to,
+            staged,
+            &refname(&self.opts.name),
+            self.opts.wait,
+            || move_ref(self.store, mem, &lock, &self.opts.name, self.head, tip),
+        )?;
         drop(lock);
         self.head = Some(tip);
         self.published = chain;
@@ -774,8 +810,17 @@ pub fn run(store: &Store, opts: &Options) -> Result<Outcome> {
     let mut outcome = Outcome::default();
     let bar = crate::cli::progress::bar(sources.len() as u64, "replay", "versions", opts.quiet);
     let mut previous = None;
+    // Where the commits and trees are written first (see `Chain::push`);
+    // opened again every MEM_VERSIONS versions, which bounds what it holds
+    // (a few KB a version) without the cost of opening one each time.
+    const MEM_VERSIONS: usize = 100;
+    let mut mem = store.memory_writer()?;
     for (k, src) in sources.iter().enumerate() {
+        if k > 0 && k % MEM_VERSIONS == 0 {
+            mem = store.memory_writer()?;
+        }
         let prior = chain.old.get(&src.commit).cloned();
+        let mut staged_here = None;
         let made = match prior {
             Some(e) if e.failed.is_none() => {
                 outcome.skipped += 1;
@@ -784,13 +829,17 @@ pub fn run(store: &Store, opts: &Options) -> Result<Outcome> {
             _ => {
                 outcome.ran += 1;
                 match run_one(store, opts, src, previous)? {
-                    Ok(staged) => Made {
-                        source: src.commit,
-                        tree: tree_of(&store.repo, &opts.to, staged.blob)?,
-                        message: message(opts, &command, src, Ok(&staged)),
-                        time: src.time,
-                        failed: None,
-                    },
+                    Ok(staged) => {
+                        let made = Made {
+                            source: src.commit,
+                            tree: tree_of(&mem, &opts.to, staged.blob)?,
+                            message: message(opts, &command, src, Ok(&staged)),
+                            time: src.time,
+                            failed: None,
+                        };
+                        staged_here = Some(staged);
+                        made
+                    }
                     Err(f) if !opts.keep_going => {
                         bar.finish_and_clear();
                         return Err(failure_error(opts, src.commit, &f));
@@ -814,7 +863,7 @@ pub fn run(store: &Store, opts: &Options) -> Result<Outcome> {
                                 Made {
                                     source: src.commit,
                                     // `write` takes the parent's.
-                                    tree: empty_tree(&store.repo)?,
+                                    tree: empty_tree(&mem)?,
                                     message: message(opts, &command, src, Err(&f.why)),
                                     time: src.time,
                                     failed: Some(f.why),
@@ -825,7 +874,7 @@ pub fn run(store: &Store, opts: &Options) -> Result<Outcome> {
                 }
             }
         };
-        chain.push(&made, k, &sources)?;
+        chain.push(&mem, &made, staged_here.as_ref(), k, &sources)?;
         previous = Some(src.commit);
         bar.inc(1);
     }

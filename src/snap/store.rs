@@ -550,6 +550,60 @@ impl Store {
         Ok((oid, written))
     }
 
+    /// A handle for a writer beside puts (a replay): its new objects go to
+    /// memory, for [`Store::pin_and_point`] to make loose objects of.
+    pub(crate) fn memory_writer(&self) -> Result<Repository> {
+        self.reopen_for_put()
+    }
+
+    /// For a writer beside puts (a replay), under the store's lock: makes
+    /// the new `commits` written to `mem` (a [`Store::memory_writer`]) and,
+    /// for the first, the trees on the way to `res` in its tree, loose
+    /// objects dated now, with the `staged` output they name; then `point`
+    /// moves the ref (`what`) to them; then each is checked, and written
+    /// again if git pruned it meanwhile, as after a put.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn pin_and_point(
+        &self,
+        mem: &Repository,
+        commits: &[Oid],
+        res: &Resource,
+        staged: Option<&Staged>,
+        what: &str,
+        wait: Duration,
+        point: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        let Some(&first) = commits.first() else {
+            return point();
+        };
+        let mut written = Written::capture(mem, first, staged.map(|s| s.blob), res)?;
+        let odb = mem.odb().map_err(git("reading the store"))?;
+        let mut keep = |oid: Oid| -> Result<()> {
+            let o = odb
+                .read(oid)
+                .map_err(write_error(format!("reading object {oid} just written")))?;
+            written.objects.push((oid, o.kind(), o.data().to_vec()));
+            Ok(())
+        };
+        if staged.is_none() {
+            // A recorded failure: its tree may be new (the empty tree).
+            let c = mem
+                .find_commit(first)
+                .map_err(write_error(format!("reading commit {first}")))?;
+            keep(c.tree_id())?;
+        }
+        for &oid in &commits[1..] {
+            keep(oid)?;
+        }
+        match staged {
+            Some(s) => written.pin(mem.path(), &s._streamed)?,
+            None => written.pin_objects(mem.path())?,
+        }
+        sync_dir(&mem.path().join("objects"))?;
+        point()?;
+        self.ensure_written(&written, what, staged.map(|s| &s._streamed), wait)
+    }
+
     /// The store opened again: a handle without libgit2's caches.
     fn reopen(&self) -> Result<Repository> {
         outside_config_ignored(|| Repository::open_bare(&self.dir))
