@@ -625,16 +625,22 @@ fn move_ref(
         None => mem.reference(&refname, to, false, &why),
     };
     moved.map(drop).map_err(|e| match e.code() {
-        git2::ErrorCode::Modified | git2::ErrorCode::Exists | git2::ErrorCode::Locked => {
-            Error::Temporary {
-                what: "replay".into(),
-                message: format!(
-                    "{refname} was moved by another run while this one worked ({}); \
+        git2::ErrorCode::Locked => Error::Temporary {
+            what: "replay".into(),
+            message: format!(
+                "{refname} is locked by another program (git pack-refs?) ({}); \
+                 run the replay again to go on from there",
+                e.message()
+            ),
+        },
+        git2::ErrorCode::Modified | git2::ErrorCode::Exists => Error::Temporary {
+            what: "replay".into(),
+            message: format!(
+                "{refname} was moved by another run while this one worked ({}); \
                      run the replay again to go on from there",
-                    e.message()
-                ),
-            }
-        }
+                e.message()
+            ),
+        },
         _ => git(format!("moving {refname}"))(e),
     })
 }
