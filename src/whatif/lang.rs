@@ -188,6 +188,32 @@ struct Token {
     at: Pos,
 }
 
+/// After an opening `"`: the characters of a quoted name, up to and with
+/// its closing quote, taken from `next` and pushed onto `into` (`\"` and
+/// `\\` stand for `"` and `\`). Why it is not a quoted name, when it is
+/// not: not closed on its line, another backslash, a control character.
+/// Shared by the change language and the asks of `qwhatif solve`, so the
+/// two quote alike.
+pub(crate) fn read_quoted(
+    mut next: impl FnMut() -> Option<char>,
+    into: &mut String,
+) -> std::result::Result<(), &'static str> {
+    loop {
+        match next() {
+            None | Some('\n') => return Err("a quoted name is not closed on its line"),
+            Some('"') => return Ok(()),
+            Some('\\') => match next() {
+                Some(c @ ('"' | '\\')) => into.push(c),
+                _ => return Err("in quotes, a backslash comes before \" or \\ only"),
+            },
+            Some(c) if c.is_control() => {
+                return Err("a quoted name holds a control character (a TAB?)")
+            }
+            Some(c) => into.push(c),
+        }
+    }
+}
+
 /// Splits a script into changes, each a list of tokens. A token is a run
 /// of bare characters and quoted strings (`"…"`, with `\"` and `\\`)
 /// written together; `#` at the start of a token comments out the rest of
@@ -239,35 +265,8 @@ fn tokenize(source: &str, text: &str) -> Result<Vec<Vec<Token>>> {
                             let open = Pos { line, column };
                             bump!();
                             bare_only = false;
-                            loop {
-                                match bump!() {
-                                    None | Some('\n') => {
-                                        return Err(script_error(
-                                            source,
-                                            open,
-                                            "a quoted name is not closed on its line",
-                                        ))
-                                    }
-                                    Some('"') => break,
-                                    Some('\\') => {
-                                        match bump!() {
-                                            Some(c @ ('"' | '\\')) => text.push(c),
-                                            _ => return Err(script_error(
-                                                source,
-                                                open,
-                                                "in quotes, a backslash comes before \" or \\ only",
-                                            )),
-                                        }
-                                    }
-                                    Some(c) if c.is_control() => {
-                                        return Err(script_error(
-                                            source,
-                                            open,
-                                            "a quoted name holds a control character (a TAB?)",
-                                        ))
-                                    }
-                                    Some(c) => text.push(c),
-                                }
+                            if let Err(why) = read_quoted(|| bump!(), &mut text) {
+                                return Err(script_error(source, open, why));
                             }
                         }
                         Some(&c) => {

@@ -165,35 +165,10 @@ fn words(source: &str, text: &str) -> Result<Vec<Vec<Word>>, Error> {
                             let open = Pos { line, column };
                             bump!();
                             bare = false;
-                            loop {
-                                match bump!() {
-                                    None | Some('\n') => {
-                                        return Err(ask_error(
-                                            source,
-                                            open,
-                                            "a quoted name is not closed on its line",
-                                        ))
-                                    }
-                                    Some('"') => break,
-                                    Some('\\') => {
-                                        match bump!() {
-                                            Some(c @ ('"' | '\\')) => word.push(c),
-                                            _ => return Err(ask_error(
-                                                source,
-                                                open,
-                                                "in quotes, a backslash comes before \" or \\ only",
-                                            )),
-                                        }
-                                    }
-                                    Some(c) if c.is_control() => {
-                                        return Err(ask_error(
-                                            source,
-                                            open,
-                                            "a quoted name holds a control character (a TAB?)",
-                                        ))
-                                    }
-                                    Some(c) => word.push(c),
-                                }
+                            if let Err(why) =
+                                crate::whatif::lang::read_quoted(|| bump!(), &mut word)
+                            {
+                                return Err(ask_error(source, open, why));
                             }
                         }
                         Some(c) => {
